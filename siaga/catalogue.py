@@ -1,0 +1,319 @@
+"""Topics: names, keys, the events each carries; and the generated docs/schemas.
+
+``python -m siaga.catalogue`` rewrites ``docs/events.md`` and ``docs/schemas/*.json``
+from the code; a test fails when the committed files differ from what the code
+generates, so docs, schema files and code cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from siaga import events as ev
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    name: str  # short name; the full topic is "<prefix>.<name>" (prefix "siaga" by default)
+    key: str
+    description: str
+    event_types: tuple[type[ev.Envelope], ...]
+    kind: str = "input"  # input | output | internal
+
+
+PROVINCE_KEY = "province code, 2 digits (Kemendagri), e.g. `32` — UTF-8 bytes"
+
+TOPICS: tuple[TopicSpec, ...] = (
+    TopicSpec(
+        "incidents",
+        PROVINCE_KEY,
+        "Incidents reported by command posts and official alerts (BMKG CAP).",
+        (ev.IncidentReported,),
+    ),
+    TopicSpec(
+        "shelters",
+        PROVINCE_KEY,
+        "Shelter (pengungsian) sites and their headcounts, with vulnerable groups.",
+        (ev.ShelterRegistered, ev.ShelterHeadcountReported),
+    ),
+    TopicSpec(
+        "warehouses",
+        PROVINCE_KEY,
+        "Warehouses and the stock level of each item batch they hold.",
+        (ev.WarehouseRegistered, ev.StockLevelReported),
+    ),
+    TopicSpec(
+        "teams",
+        PROVINCE_KEY,
+        "TAGANA team position, skills and availability.",
+        (ev.TeamStatusReported,),
+    ),
+    TopicSpec(
+        "shipments",
+        PROVINCE_KEY,
+        "Shipment lifecycle moves by warehouse staff and receiving posts.",
+        (ev.ShipmentStatusChanged,),
+    ),
+)
+
+DEADLETTER = "deadletter"
+STATE_CHANGES = "state-changes"
+INTERNAL_TOPICS = (DEADLETTER, STATE_CHANGES)
+
+
+def topic_for_event_type(event_type: str) -> TopicSpec:
+    for spec in TOPICS:
+        if any(t.model_fields["type"].default == event_type for t in spec.event_types):
+            return spec
+    raise KeyError(event_type)
+
+
+def event_type_name(model: type[ev.Envelope]) -> str:
+    return str(model.model_fields["type"].default)
+
+
+def json_schema(model: type[ev.Envelope]) -> dict[str, object]:
+    schema = model.model_json_schema(mode="validation")
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$id"] = f"https://siaga.kemensos.go.id/schemas/{event_type_name(model)}.v1.json"
+    # The discriminator is required on the wire even though the model defaults it.
+    required = list(schema.get("required", []))  # type: ignore[arg-type]
+    if "type" not in required:
+        required.append("type")
+    schema["required"] = required
+    return schema
+
+
+_EXAMPLE_ID = uuid.UUID("2f1c8a52-6d0e-4f7b-9a43-0c6b2f7d9e11")
+_EXAMPLE_AT = datetime(2022, 11, 21, 6, 30, tzinfo=UTC)
+_BASE = {"event_id": _EXAMPLE_ID, "occurred_at": _EXAMPLE_AT, "schema_version": 1}
+CIANJUR = {"lat": -6.84, "lon": 107.05}
+
+EXAMPLES: dict[type[ev.Envelope], ev.Envelope] = {
+    ev.IncidentReported: ev.IncidentReported(
+        **_BASE,
+        source="posko:cianjur-kab",
+        incident_id="cianjur-2022-eq",
+        incident_type="earthquake",
+        location=CIANJUR,
+        province_code="32",
+        kabupaten_code="32.03",
+        severity=5,
+        affected=58300,
+        displaced=5389,
+        injured=700,
+        dead=162,
+        observed_needs=[{"item": "drinking_water"}, {"item": "family_tent", "quantity": 200}],
+        posko_id="posko-cianjur-kab",
+        description="M5.6 earthquake, epicentre 6.84 S 107.05 E, depth 10 km",
+    ),
+    ev.ShelterRegistered: ev.ShelterRegistered(
+        **_BASE,
+        source="posko:cugenang",
+        shelter_id="shelter-cugenang-01",
+        name="Lapangan Desa Cibulakan",
+        location={"lat": -6.80, "lon": 107.06},
+        province_code="32",
+        kabupaten_code="32.03",
+        incident_id="cianjur-2022-eq",
+        capacity=1500,
+        posko_id="posko-cugenang",
+    ),
+    ev.ShelterHeadcountReported: ev.ShelterHeadcountReported(
+        **_BASE,
+        source="posko:cugenang",
+        shelter_id="shelter-cugenang-01",
+        province_code="32",
+        total=1240,
+        infants=48,
+        children=310,
+        elderly=122,
+        pregnant_lactating=35,
+        disabled=14,
+        posko_id="posko-cugenang",
+    ),
+    ev.WarehouseRegistered: ev.WarehouseRegistered(
+        **_BASE,
+        source="kemensos:logistik",
+        warehouse_id="wh-bekasi-regional",
+        name="Gudang Regional Kemensos Bekasi",
+        kind="regional",
+        location={"lat": -6.2383, "lon": 106.9756},
+        province_code="32",
+        kabupaten_code="32.75",
+    ),
+    ev.StockLevelReported: ev.StockLevelReported(
+        **_BASE,
+        source="warehouse:wh-bekasi-regional",
+        warehouse_id="wh-bekasi-regional",
+        province_code="32",
+        item="rice",
+        batch_id="B-2022-10-rice-07",
+        quantity=25000,
+        unit="kg",
+        expires_on=date(2023, 10, 1),
+    ),
+    ev.TeamStatusReported: ev.TeamStatusReported(
+        **_BASE,
+        source="tagana:cianjur",
+        team_id="tagana-3203-01",
+        name="TAGANA Cianjur 1",
+        province_code="32",
+        kabupaten_code="32.03",
+        location={"lat": -6.82, "lon": 107.14},
+        skills=["evacuation", "public_kitchen"],
+        members=12,
+        rank="madya",
+        availability="available",
+        hours_on_duty=2.5,
+    ),
+    ev.ShipmentStatusChanged: ev.ShipmentStatusChanged(
+        **_BASE,
+        source="warehouse:wh-bekasi-regional",
+        shipment_id="shp-7f3a9c",
+        province_code="32",
+        warehouse_id="wh-bekasi-regional",
+        status="confirmed",
+        batches=[{"batch_id": "B-2022-10-rice-07", "quantity": 400}],
+    ),
+}
+
+
+def _type_of(prop: dict[str, object]) -> str:
+    if "const" in prop:
+        return f"`{json.dumps(prop['const'])}`"
+    if "enum" in prop:
+        return " \\| ".join(f"`{v}`" for v in prop["enum"])  # type: ignore[attr-defined]
+    if "$ref" in prop:
+        return str(prop["$ref"]).rsplit("/", 1)[-1]
+    if "anyOf" in prop:
+        return " or ".join(_type_of(p) for p in prop["anyOf"])  # type: ignore[attr-defined]
+    kind = str(prop.get("type", "any"))
+    if kind == "array":
+        return f"array of {_type_of(prop.get('items', {}))}"  # type: ignore[arg-type]
+    if "format" in prop:
+        return f"{kind} ({prop['format']})"
+    if "pattern" in prop:
+        return f"{kind} `{prop['pattern']}`"
+    return kind
+
+
+def _description_of(prop: dict[str, object]) -> str:
+    if "description" in prop:
+        return str(prop["description"])
+    for alt in prop.get("anyOf", []):  # type: ignore[attr-defined]
+        if isinstance(alt, dict) and "description" in alt:
+            return str(alt["description"])
+    return ""
+
+
+def render_events_md(partitions: int = 4) -> str:
+    lines = [
+        "# Event catalogue (schema version 1)",
+        "",
+        "<!-- Generated by `python -m siaga.catalogue` from siaga/events.py and "
+        "siaga/catalogue.py. Do not edit by hand: a test compares it with the code. -->",
+        "",
+        "Every record on a Siaga topic is a UTF-8 JSON object. Every event carries:",
+        "",
+        "| field | meaning |",
+        "|---|---|",
+        "| `event_id` | client-generated UUID; the idempotency key (a retry reuses it) |",
+        "| `occurred_at` | when it happened, ISO 8601 with a timezone; stored as UTC |",
+        "| `source` | who produced it, e.g. `posko:cugenang` |",
+        "| `schema_version` | version of the event's schema (`1`) |",
+        "| `type` | which event it is (below) |",
+        "",
+        "The record **key** is the province code (`\"32\"` for Jawa Barat), so one "
+        "province's events stay on one partition, in order. Topic names are "
+        "`<prefix>.<name>` with prefix `siaga` by default (`SIAGA_TOPIC_PREFIX`); "
+        f"partitions: `SIAGA_PARTITIONS` (default {partitions}).",
+        "",
+        "A record that is not JSON, has an unknown `type` or `schema_version`, or "
+        f"violates its schema is parked on `siaga.{DEADLETTER}` with the reason and "
+        "the original bytes (base64), and processing continues.",
+        "",
+        "JSON Schema (draft 2020-12) for each event: `docs/schemas/<type>.v1.json`.",
+        "",
+    ]
+    for spec in TOPICS:
+        lines += [
+            f"## Topic `siaga.{spec.name}`",
+            "",
+            spec.description,
+            "",
+            f"- key: {spec.key}",
+            f"- partitions: {partitions} (default)",
+            "- events: " + ", ".join(f"`{event_type_name(t)}`" for t in spec.event_types),
+            "",
+        ]
+        for model in spec.event_types:
+            name = event_type_name(model)
+            schema = json_schema(model)
+            required = set(schema["required"])  # type: ignore[arg-type]
+            props: dict[str, dict[str, object]] = schema["properties"]  # type: ignore[assignment]
+            lines += [
+                f"### `{name}` — {model.__name__}",
+                "",
+                (model.__doc__ or "").strip().splitlines()[0] if model.__doc__ else "",
+                "",
+                f"Schema: [`schemas/{name}.v1.json`](schemas/{name}.v1.json)",
+                "",
+                "| field | type | required | description |",
+                "|---|---|---|---|",
+            ]
+            for field_name, prop in props.items():
+                desc = _description_of(prop).replace("|", "\\|")
+                req = "yes" if field_name in required else "no"
+                lines.append(f"| `{field_name}` | {_type_of(prop)} | {req} | {desc} |")
+            example = EXAMPLES[model].model_dump(mode="json")
+            lines += [
+                "",
+                "Example:",
+                "",
+                "```json",
+                json.dumps(example, indent=2, ensure_ascii=False),
+                "```",
+                "",
+            ]
+    lines += [
+        f"## Topic `siaga.{DEADLETTER}`",
+        "",
+        "Records no agent could process. Value: JSON with `reason`, `topic`, `partition`, "
+        "`offset`, `key` and `value_b64` (the original bytes, base64), `failed_at`. "
+        "Key: the original key.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def schema_files() -> dict[str, str]:
+    out = {}
+    for spec in TOPICS:
+        for model in spec.event_types:
+            text = json.dumps(json_schema(model), indent=2, sort_keys=True, ensure_ascii=False)
+            out[f"{event_type_name(model)}.v1.json"] = text + "\n"
+    return out
+
+
+def write_docs(root: Path) -> list[Path]:
+    docs = root / "docs"
+    (docs / "schemas").mkdir(parents=True, exist_ok=True)
+    written = [docs / "events.md"]
+    written[0].write_text(render_events_md())
+    for name, text in schema_files().items():
+        path = docs / "schemas" / name
+        path.write_text(text)
+        written.append(path)
+    return written
+
+
+if __name__ == "__main__":
+    root = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).resolve().parent.parent
+    for path in write_docs(root):
+        print(f"wrote {path}")  # noqa: T201

@@ -1,0 +1,122 @@
+"""The `siaga` command line."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+
+from siaga.settings import get_settings
+
+
+def _configure_logging(level: str) -> None:
+    logging.basicConfig(
+        level=getattr(logging, level.upper(), logging.INFO),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from siaga.runner import run
+
+    return run(get_settings(), scenario=args.scenario, speed=args.speed)
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    import faust  # noqa: F401 - imported here so `siaga --help` stays fast
+
+    from streams.app import create_app
+
+    settings = get_settings()
+    app, _ = create_app(settings)
+    worker = faust.Worker(app, loglevel=settings.log_level.lower(), quiet=True)
+    worker.execute_from_commandline()
+    return 0
+
+
+def cmd_api(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    settings = get_settings()
+    settings.require_services()
+    uvicorn.run(
+        "api.app:create_app",
+        factory=True,
+        host=settings.api_host,
+        port=settings.api_port,
+        log_level=settings.log_level.lower(),
+        timeout_graceful_shutdown=5,
+    )
+    return 0
+
+
+def cmd_topics(args: argparse.Namespace) -> int:
+    from siaga.kafka import ensure_topics
+
+    created = asyncio.run(ensure_topics(get_settings()))
+    for name in created:
+        print(f"created {name}")
+    print(f"{len(created)} topic(s) created")
+    return 0
+
+
+def cmd_docs(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from siaga.catalogue import write_docs
+
+    for path in write_docs(Path(args.root)):
+        print(f"wrote {path}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="siaga", description="Siaga: disaster-response logistics for Kemensos"
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser(
+        "run",
+        help="run the whole system on this machine (embedded broker and Redis unless "
+        "SIAGA_KAFKA_BOOTSTRAP_SERVERS / SIAGA_REDIS_URL are set)",
+    )
+    p.add_argument("--scenario", help="replay a real past disaster once running, e.g. cianjur-2022")
+    p.add_argument("--speed", type=float, default=60.0, help="replay speed (x real time)")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("worker", help="run one stream worker (needs Kafka and Redis settings)")
+    p.set_defaults(func=cmd_worker)
+
+    p = sub.add_parser("api", help="run the HTTP API (needs Kafka and Redis settings)")
+    p.set_defaults(func=cmd_api)
+
+    p = sub.add_parser("topics", help="create the catalogue's topics if missing")
+    p.set_defaults(func=cmd_topics)
+
+    p = sub.add_parser("docs", help="regenerate docs/events.md and docs/schemas from the code")
+    p.add_argument("--root", default=".", help="project root (default: current directory)")
+    p.set_defaults(func=cmd_docs)
+
+    try:
+        from geo.cli import register as register_geo
+    except ImportError:
+        pass
+    else:
+        register_geo(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command not in ("worker",):
+        _configure_logging(get_settings().log_level)
+    result: int = args.func(args)
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())

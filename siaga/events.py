@@ -1,0 +1,347 @@
+"""The event catalogue on the wire (schema version 1).
+
+Wire records are not domain types: these pydantic models define exactly what a
+producer (the API, a CAP gateway, or a client in any language writing straight
+to Kafka) must put in a record. Every event carries ``event_id`` (a
+client-generated UUID, the idempotency key), ``occurred_at`` (UTC),
+``source`` and ``schema_version``; ``type`` says which event it is.
+
+Records are JSON objects encoded as UTF-8. The record key is the province code
+(two digits, Kemendagri, e.g. ``"32"``) so that a province's events stay on one
+partition and in order.
+
+When a schema changes, bump its version, keep the old model, and add an
+upcaster in :data:`UPCASTERS`: Kafka keeps old events for replay.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    model_validator,
+)
+
+SCHEMA_VERSION = 1
+
+ProvinceCode = Annotated[
+    str, Field(pattern=r"^\d{2}$", description="Kemendagri province code, e.g. '32'")
+]
+KabupatenCode = Annotated[
+    str,
+    Field(pattern=r"^\d{2}\.\d{2}$", description="Kemendagri kabupaten/kota code, e.g. '32.03'"),
+]
+Identifier = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=128,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:\-]*$",
+        description="Stable identifier: letters, digits, '_', '.', ':', '-'",
+    ),
+]
+ItemCode = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=64,
+        pattern=r"^[a-z0-9_]+$",
+        description="Item code from the catalogue, e.g. 'rice', 'drinking_water'",
+    ),
+]
+Count = Annotated[int, Field(ge=0, le=50_000_000)]
+
+
+def _require_utc(value: datetime) -> datetime:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError("must include a timezone (UTC), e.g. 2022-11-21T06:21:10Z")
+    return value.astimezone(UTC)
+
+
+UtcDatetime = Annotated[datetime, AfterValidator(_require_utc)]
+
+
+class WireModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Location(WireModel):
+    """WGS84 coordinates in decimal degrees."""
+
+    lat: float = Field(ge=-90, le=90, allow_inf_nan=False)
+    lon: float = Field(ge=-180, le=180, allow_inf_nan=False)
+
+
+class Envelope(WireModel):
+    """Fields every event carries."""
+
+    event_id: uuid.UUID = Field(description="Client-generated UUID; a retry reuses it")
+    occurred_at: UtcDatetime = Field(description="When it happened, ISO 8601 with timezone")
+    source: str = Field(
+        min_length=1, max_length=200, description="Who produced it, e.g. 'posko:cugenang-01'"
+    )
+    schema_version: Literal[1] = Field(description="Version of this event's schema")
+
+
+IncidentType = Literal[
+    "earthquake",
+    "tsunami",
+    "flood",
+    "flash_flood",
+    "lahar_flood",
+    "landslide",
+    "eruption",
+    "tornado",
+    "forest_fire",
+    "drought",
+    "other",
+]
+
+
+class ObservedNeed(WireModel):
+    item: ItemCode
+    quantity: float | None = Field(default=None, ge=0, allow_inf_nan=False)
+    unit: str | None = Field(default=None, max_length=32)
+    note: str | None = Field(default=None, max_length=500)
+
+
+class IncidentReported(Envelope):
+    """A command post (or an official alert) reports an incident or an update to one."""
+
+    type: Literal["incident.reported"] = "incident.reported"
+    incident_id: Identifier = Field(description="Client id of the incident; updates reuse it")
+    incident_type: IncidentType
+    location: Location
+    province_code: ProvinceCode
+    kabupaten_code: KabupatenCode | None = None
+    severity: int = Field(ge=1, le=5, description="1 minor … 5 catastrophic")
+    affected: Count = 0
+    displaced: Count = 0
+    injured: Count = 0
+    dead: Count = 0
+    observed_needs: list[ObservedNeed] = Field(default_factory=list, max_length=100)
+    posko_id: Identifier = Field(description="Reporting command post")
+    description: str | None = Field(default=None, max_length=2000)
+
+
+class ShelterRegistered(Envelope):
+    type: Literal["shelter.registered"] = "shelter.registered"
+    shelter_id: Identifier
+    name: str = Field(min_length=1, max_length=200)
+    location: Location
+    province_code: ProvinceCode
+    kabupaten_code: KabupatenCode | None = None
+    incident_id: Identifier | None = None
+    capacity: Count | None = None
+    posko_id: Identifier
+
+
+class ShelterHeadcountReported(Envelope):
+    """People in a shelter now, with the vulnerable groups among them."""
+
+    type: Literal["shelter.headcount_reported"] = "shelter.headcount_reported"
+    shelter_id: Identifier
+    province_code: ProvinceCode
+    total: Count
+    infants: Count = Field(default=0, description="Under 2 years")
+    children: Count = Field(default=0, description="2 to 17 years")
+    elderly: Count = Field(default=0, description="60 years and over")
+    pregnant_lactating: Count = 0
+    disabled: Count = Field(default=0, description="People with disabilities")
+    posko_id: Identifier
+
+    @model_validator(mode="after")
+    def _groups_within_total(self) -> ShelterHeadcountReported:
+        for group in ("infants", "children", "elderly", "pregnant_lactating", "disabled"):
+            if getattr(self, group) > self.total:
+                raise ValueError(f"{group} ({getattr(self, group)}) exceeds total ({self.total})")
+        if self.infants + self.children + self.elderly > self.total:
+            raise ValueError("infants + children + elderly exceeds total")
+        return self
+
+
+WarehouseKind = Literal["regional", "provincial", "kabupaten", "lumbung_sosial"]
+
+
+class WarehouseRegistered(Envelope):
+    type: Literal["warehouse.registered"] = "warehouse.registered"
+    warehouse_id: Identifier
+    name: str = Field(min_length=1, max_length=200)
+    kind: WarehouseKind
+    location: Location
+    province_code: ProvinceCode
+    kabupaten_code: KabupatenCode | None = None
+
+
+class StockLevelReported(Envelope):
+    """The quantity on hand of one batch of one item at a warehouse (a count, not a delta)."""
+
+    type: Literal["warehouse.stock_level_reported"] = "warehouse.stock_level_reported"
+    warehouse_id: Identifier
+    province_code: ProvinceCode
+    item: ItemCode
+    batch_id: Identifier
+    quantity: float = Field(ge=0, allow_inf_nan=False)
+    unit: str = Field(min_length=1, max_length=32)
+    expires_on: date | None = None
+
+
+TeamAvailability = Literal["available", "assigned", "resting", "off_duty"]
+
+
+class TeamStatusReported(Envelope):
+    """Where a TAGANA team is and whether it can be dispatched."""
+
+    type: Literal["team.status_reported"] = "team.status_reported"
+    team_id: Identifier
+    name: str | None = Field(default=None, max_length=200)
+    province_code: ProvinceCode
+    kabupaten_code: KabupatenCode | None = None
+    location: Location
+    skills: list[
+        Literal["evacuation", "public_kitchen", "shelter_setup", "psychosocial", "logistics"]
+    ] = Field(default_factory=list, max_length=10)
+    members: int = Field(ge=1, le=500)
+    rank: Literal["muda", "madya", "utama"] | None = None
+    availability: TeamAvailability
+    hours_on_duty: float = Field(default=0, ge=0, le=168, allow_inf_nan=False)
+
+
+class BatchQuantity(WireModel):
+    batch_id: Identifier
+    quantity: float = Field(gt=0, allow_inf_nan=False)
+
+
+class ShipmentStatusChanged(Envelope):
+    """Warehouse staff or the receiving post move a shipment along its lifecycle."""
+
+    type: Literal["shipment.status_changed"] = "shipment.status_changed"
+    shipment_id: Identifier
+    province_code: ProvinceCode
+    warehouse_id: Identifier
+    status: Literal["confirmed", "dispatched", "delivered", "cancelled", "rejected"]
+    batches: list[BatchQuantity] = Field(
+        default_factory=list, max_length=100, description="Picked batches (confirmed)"
+    )
+    quantity_received: float | None = Field(
+        default=None, ge=0, allow_inf_nan=False, description="Delivered: what actually arrived"
+    )
+    reason: str | None = Field(default=None, max_length=1000)
+
+    @model_validator(mode="after")
+    def _fields_for_status(self) -> ShipmentStatusChanged:
+        if self.status == "confirmed" and not self.batches:
+            raise ValueError("batches: a confirmed shipment names the picked batches")
+        if self.status == "delivered" and self.quantity_received is None:
+            raise ValueError("quantity_received: a delivery states the quantity received")
+        if self.status in ("cancelled", "rejected") and not self.reason:
+            raise ValueError(f"reason: a {self.status} shipment needs a reason")
+        return self
+
+
+AnyEvent = Annotated[
+    IncidentReported
+    | ShelterRegistered
+    | ShelterHeadcountReported
+    | WarehouseRegistered
+    | StockLevelReported
+    | TeamStatusReported
+    | ShipmentStatusChanged,
+    Field(discriminator="type"),
+]
+
+EVENT_TYPES: dict[str, type[Envelope]] = {
+    model.model_fields["type"].default: model
+    for model in (
+        IncidentReported,
+        ShelterRegistered,
+        ShelterHeadcountReported,
+        WarehouseRegistered,
+        StockLevelReported,
+        TeamStatusReported,
+        ShipmentStatusChanged,
+    )
+}
+
+# (type, old version) -> function turning an old payload into the next version's.
+UPCASTERS: dict[tuple[str, int], Callable[[dict[str, Any]], dict[str, Any]]] = {}
+
+any_event_adapter: TypeAdapter[Any] = TypeAdapter(AnyEvent)
+
+
+class InvalidRecord(ValueError):
+    """A record that cannot be decoded or violates its schema; ``reason`` says why."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _describe(error: ValidationError) -> str:
+    parts = []
+    for item in error.errors(include_url=False)[:5]:
+        loc = ".".join(str(p) for p in item["loc"])
+        parts.append(f"{loc or '(record)'}: {item['msg']}")
+    return "; ".join(parts)
+
+
+def decode_event(raw: bytes | str | None, allowed: tuple[str, ...] | None = None) -> Envelope:
+    """Parse one wire record into its event model.
+
+    Raises :class:`InvalidRecord` with a human-readable reason when the bytes are
+    not UTF-8 JSON, the type or schema version is unknown, or a field is invalid.
+    ``allowed`` restricts the event types expected on the topic being read.
+    """
+    if raw is None:
+        raise InvalidRecord("empty record (no value)")
+    try:
+        payload = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InvalidRecord(f"not valid JSON: {exc}") from None
+    if not isinstance(payload, dict):
+        raise InvalidRecord(f"expected a JSON object, got {type(payload).__name__}")
+    event_type = payload.get("type")
+    if event_type not in EVENT_TYPES:
+        raise InvalidRecord(f"type: unknown event type {event_type!r}")
+    if allowed is not None and event_type not in allowed:
+        raise InvalidRecord(f"type: {event_type!r} does not belong on this topic")
+    version = payload.get("schema_version")
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise InvalidRecord("schema_version: missing or not an integer")
+    while version < SCHEMA_VERSION and (event_type, version) in UPCASTERS:
+        payload = UPCASTERS[(event_type, version)](payload)
+        version += 1
+        payload["schema_version"] = version
+    if version != SCHEMA_VERSION:
+        raise InvalidRecord(
+            f"schema_version: unknown version {version} for {event_type} "
+            f"(this worker understands {SCHEMA_VERSION})"
+        )
+    try:
+        event: Envelope = EVENT_TYPES[event_type].model_validate(payload)
+    except ValidationError as exc:
+        raise InvalidRecord(_describe(exc)) from None
+    return event
+
+
+def encode_event(event: Envelope) -> bytes:
+    """The event as UTF-8 JSON bytes, as it travels on Kafka."""
+    return event.model_dump_json().encode()
+
+
+def new_event_id() -> uuid.UUID:
+    return uuid.uuid4()
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)

@@ -1,0 +1,26 @@
+"""Topic ``siaga.state-changes`` → Redis read models and the live feed."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from siaga.catalogue import STATE_CHANGES
+from siaga.readmodel import apply_change
+from streams.changes import decode_change
+from streams.deadletter import park
+
+log = logging.getLogger(__name__)
+
+
+def register(ctx: Any) -> None:
+    @ctx.app.agent(ctx.raw_topic(STATE_CHANGES), name="projector")
+    async def projector(stream: Any) -> None:
+        async for event in stream.events():
+            try:
+                change = decode_change(event.value)
+            except (ValueError, json.JSONDecodeError) as exc:
+                await park(ctx, event, f"undecodable state change: {exc}")
+                continue
+            await apply_change(ctx.redis, change)
