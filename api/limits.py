@@ -26,23 +26,32 @@ class BodySizeLimit:
                 if declared > self.max_bytes or declared < 0:
                     await self._reject(send)
                     return
+        # Read the body up front (bounded), so an oversized chunked upload is refused
+        # with 413 before any route sees it; then replay it to the app.
+        chunks: list[bytes] = []
         received = 0
-        too_big = False
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                break
+            body = message.get("body", b"")
+            received += len(body)
+            if received > self.max_bytes:
+                await self._reject(send)
+                return
+            chunks.append(body)
+            if not message.get("more_body", False):
+                break
+        replayed = False
 
-        async def limited_receive() -> dict[str, Any]:
-            nonlocal received, too_big
-            message: dict[str, Any] = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.max_bytes:
-                    too_big = True
-                    raise _TooLarge()
-            return message
+        async def replay() -> dict[str, Any]:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+            return dict(await receive())
 
-        try:
-            await self.app(scope, limited_receive, send)
-        except _TooLarge:
-            await self._reject(send)
+        await self.app(scope, replay, send)
 
     async def _reject(self, send: Any) -> None:
         body = json.dumps(
@@ -59,7 +68,3 @@ class BodySizeLimit:
             }
         )
         await send({"type": "http.response.body", "body": body})
-
-
-class _TooLarge(Exception):
-    pass

@@ -14,7 +14,7 @@ from siaga.settings import Settings
 async def publish(producer: AIOKafkaProducer, settings: Settings, event: Envelope) -> None:
     """Send an event to its topic, keyed by province; 503 if the broker cannot take it."""
     spec = topic_for_event_type(event.model_fields["type"].default)
-    province_code: str = getattr(event, "province_code")  # every v1 event carries it
+    province_code: str = event.province_code  # every v1 event carries it
     try:
         await producer.send_and_wait(
             settings.topic(spec.name), value=encode_event(event), key=province_code.encode()

@@ -62,6 +62,23 @@ def cmd_topics(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_check(args: argparse.Namespace) -> int:
+    """Exit 0 when the broker and Redis answer (a container healthcheck)."""
+    from redis import Redis
+
+    from siaga.kafka import wait_for_broker
+
+    bootstrap, redis_url = get_settings().require_services()
+    try:
+        asyncio.run(wait_for_broker(bootstrap, timeout=args.timeout))
+        Redis.from_url(redis_url, socket_timeout=args.timeout).ping()
+    except Exception as exc:  # noqa: BLE001 - any failure is "unhealthy"
+        print(f"unhealthy: {exc}", file=sys.stderr)
+        return 1
+    print("ok")
+    return 0
+
+
 def cmd_docs(args: argparse.Namespace) -> int:
     from pathlib import Path
 
@@ -95,6 +112,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("topics", help="create the catalogue's topics if missing")
     p.set_defaults(func=cmd_topics)
+
+    p = sub.add_parser("check", help="exit 0 when Kafka and Redis answer (healthcheck)")
+    p.add_argument("--timeout", type=float, default=5.0)
+    p.set_defaults(func=cmd_check)
 
     p = sub.add_parser("docs", help="regenerate docs/events.md and docs/schemas from the code")
     p.add_argument("--root", default=".", help="project root (default: current directory)")

@@ -126,7 +126,7 @@ def run(settings: Settings, scenario: str | None = None, speed: float = 60.0) ->
         _say(f"error: {exc}")
         exit_code = 1
     finally:
-        for sig, handler in previous.items():
+        for sig in previous:
             signal.signal(sig, signal.SIG_IGN)
         for proc in reversed(started):
             proc.stop()

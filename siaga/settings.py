@@ -49,6 +49,14 @@ class Settings(BaseSettings):
         """Full topic name for a short catalogue name, e.g. ``incidents``."""
         return f"{self.topic_prefix}.{name}"
 
+    def as_env(self) -> dict[str, str]:
+        """These settings as ``SIAGA_*`` environment variables, for child processes."""
+        env = {}
+        for name, value in self.model_dump().items():
+            if value is not None:
+                env[f"SIAGA_{name.upper()}"] = str(value)
+        return env
+
     def require_services(self) -> tuple[str, str]:
         """Bootstrap servers and Redis URL, or a clear error when either is unset."""
         missing = [

@@ -1,0 +1,126 @@
+"""`siaga run` brings the whole system up and leaves no process behind when stopped."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+import psutil
+import pytest
+
+from siaga.local import free_port
+from tests.conftest import Services
+from tests.support import ROOT
+
+pytestmark = pytest.mark.e2e
+
+
+def _start(tmp_path: Path, extra_env: dict[str, str] | None = None) -> tuple[
+    subprocess.Popen[bytes], str
+]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SIAGA_")}
+    port = free_port()
+    env.update(SIAGA_API_PORT=str(port), SIAGA_DATA_DIR=str(tmp_path / "data"))
+    env.update(extra_env or {})
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "siaga.cli", "run"],
+        env=env,
+        cwd=ROOT,
+        stdout=open(tmp_path / "run.out", "wb"),  # noqa: SIM115
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, (tmp_path / "run.out").read_text()
+        try:
+            if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
+                return proc, base
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    proc.kill()
+    raise AssertionError((tmp_path / "run.out").read_text())
+
+
+def _descendants(pid: int) -> list[psutil.Process]:
+    return psutil.Process(pid).children(recursive=True)
+
+
+def _stop_and_check(proc: subprocess.Popen[bytes], sig: int, tmp_path: Path) -> None:
+    children = _descendants(proc.pid)
+    names = " ".join(p.name() for p in children)
+    assert len(children) >= 2, names
+    proc.send_signal(sig)
+    assert proc.wait(timeout=60) == 0, (tmp_path / "run.out").read_text()
+    gone, alive = psutil.wait_procs(children, timeout=10)
+    assert not alive, f"left behind: {[(p.pid, p.name()) for p in alive]}"
+    assert "all processes stopped" in (tmp_path / "run.out").read_text()
+
+
+def test_run_serves_incidents_and_ctrl_c_leaves_no_process(tmp_path: Path) -> None:
+    proc, base = _start(tmp_path)
+    try:
+        health = httpx.get(f"{base}/healthz", timeout=5).json()
+        assert health["broker"]["connected"] and health["redis"]["connected"]
+        children = _descendants(proc.pid)
+        assert any("tansu" in p.name() for p in children)
+        assert any("redis-server" in p.name() for p in children)
+
+        event_id = str(uuid.uuid4())
+        response = httpx.post(
+            f"{base}/api/v1/incidents",
+            json={
+                "event_id": event_id,
+                "incident_type": "eruption",
+                "location": {"lat": -8.10778, "lon": 112.92194},
+                "severity": 4,
+                "displaced": 2004,
+                "posko_id": "posko-lumajang",
+            },
+            timeout=10,
+        )
+        assert response.status_code == 202
+        deadline = time.monotonic() + 30
+        listed = False
+        while time.monotonic() < deadline and not listed:
+            items = httpx.get(f"{base}/api/v1/incidents", timeout=5).json()["items"]
+            listed = any(item["incident_id"] == event_id for item in items)
+            time.sleep(0.1)
+        assert listed
+        output = (tmp_path / "run.out").read_text()
+        assert f"Siaga is running: {base}/" in output
+    finally:
+        if proc.poll() is None:
+            _stop_and_check(proc, signal.SIGINT, tmp_path)
+
+
+def test_sigterm_stops_everything_and_existing_services_are_used(
+    tmp_path: Path, services: Services
+) -> None:
+    proc, base = _start(
+        tmp_path,
+        {
+            "SIAGA_KAFKA_BOOTSTRAP_SERVERS": services.bootstrap,
+            "SIAGA_REDIS_URL": services.redis_url,
+            "SIAGA_KAFKA_PROFILE": "local",
+            "SIAGA_TOPIC_PREFIX": f"t{uuid.uuid4().hex[:8]}",
+            "SIAGA_APP_ID": f"run-{uuid.uuid4().hex[:8]}",
+        },
+    )
+    try:
+        children = _descendants(proc.pid)
+        assert not any("tansu" in p.name() for p in children)
+        assert not any("redis-server" in p.name() for p in children)
+        health = httpx.get(f"{base}/healthz", timeout=5).json()
+        assert health["broker"]["bootstrap_servers"] == services.bootstrap
+    finally:
+        _stop_and_check(proc, signal.SIGTERM, tmp_path)
+    # the shared services it did not start are still running
+    assert services.broker.alive() and services.redis.alive()

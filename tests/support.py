@@ -1,0 +1,118 @@
+"""Helpers shared by the integration and end-to-end tests."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from siaga.local import ManagedProcess, spawn
+from siaga.settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def child_env(settings: Settings) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SIAGA_")}
+    env.update(settings.as_env())
+    return env
+
+
+def wait_for_log(proc: ManagedProcess, needle: str, timeout: float = 90) -> None:
+    assert proc.log_path is not None
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.log_path.exists() and needle in proc.log_path.read_text(errors="replace"):
+            return
+        if not proc.alive():
+            break
+        time.sleep(0.1)
+    tail = proc.log_path.read_text(errors="replace")[-3000:] if proc.log_path.exists() else ""
+    raise AssertionError(f"{proc.name} never logged {needle!r}:\n{tail}")
+
+
+def start_worker(settings: Settings, name: str = "worker") -> ManagedProcess:
+    """A real `siaga worker` process; returns once faust says the worker is ready."""
+    proc = spawn(
+        name,
+        [sys.executable, "-m", "siaga.cli", "worker"],
+        settings.data_dir / "logs" / f"{name}.log",
+        env=child_env(settings),
+        cwd=ROOT,
+    )
+    wait_for_log(proc, "Worker ready")
+    return proc
+
+
+def start_api(settings: Settings) -> tuple[ManagedProcess, str]:
+    """A real `siaga api` (uvicorn) process; returns it and its base URL once healthy."""
+    import urllib.request
+
+    proc = spawn(
+        "api",
+        [sys.executable, "-m", "siaga.cli", "api"],
+        settings.data_dir / "logs" / "api.log",
+        env=child_env(settings),
+        cwd=ROOT,
+    )
+    base = f"http://127.0.0.1:{settings.api_port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{base}/healthz", timeout=2) as response:
+                if response.status == 200:
+                    return proc, base
+        except OSError:
+            pass
+        if not proc.alive():
+            break
+        time.sleep(0.2)
+    proc.stop()
+    raise AssertionError(f"api not healthy: {proc.log_path and proc.log_path.read_text()[-3000:]}")
+
+
+async def wait_until(predicate: Any, timeout: float = 10, interval: float = 0.05) -> Any:
+    """Poll an async predicate until it returns something truthy; fail after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = await predicate()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout} s")
+        await asyncio.sleep(interval)
+
+
+async def consume_all(settings: Settings, topic: str, expected: int, timeout: float = 20) -> list[
+    Any
+]:
+    """Read ``expected`` records from a topic from the beginning (fresh consumer group)."""
+    from aiokafka import AIOKafkaConsumer
+
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        group_id=f"reader-{uuid.uuid4().hex[:8]}",
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    )
+    await consumer.start()
+    records: list[Any] = []
+    try:
+        deadline = time.monotonic() + timeout
+        while len(records) < expected and time.monotonic() < deadline:
+            batch = await consumer.getmany(timeout_ms=300)
+            for messages in batch.values():
+                records.extend(messages)
+    finally:
+        await consumer.stop()
+    return records
+
+
+def load_json(raw: bytes) -> Any:
+    return json.loads(raw)
