@@ -32,8 +32,9 @@ TOPICS: tuple[TopicSpec, ...] = (
     TopicSpec(
         "incidents",
         PROVINCE_KEY,
-        "Incidents reported by command posts and official alerts (BMKG CAP).",
-        (ev.IncidentReported,),
+        "Incidents reported by command posts and official alerts (BMKG CAP); emergency "
+        "declarations that release Lumbung Sosial stock.",
+        (ev.IncidentReported, ev.EmergencyDeclared),
     ),
     TopicSpec(
         "shelters",
@@ -50,14 +51,14 @@ TOPICS: tuple[TopicSpec, ...] = (
     TopicSpec(
         "teams",
         PROVINCE_KEY,
-        "TAGANA team position, skills and availability.",
-        (ev.TeamStatusReported,),
+        "TAGANA team position, skills and availability; coordinators' dispatch overrides.",
+        (ev.TeamStatusReported, ev.DispatchOverridden),
     ),
     TopicSpec(
         "shipments",
         PROVINCE_KEY,
-        "Shipment lifecycle moves by warehouse staff and receiving posts.",
-        (ev.ShipmentStatusChanged,),
+        "Shipment lifecycle moves by warehouse staff and receiving posts; coordinators' holds.",
+        (ev.ShipmentStatusChanged, ev.ShipmentHoldChanged),
     ),
 )
 
@@ -180,6 +181,34 @@ EXAMPLES: dict[type[ev.Envelope], ev.Envelope] = {
         warehouse_id="wh-bekasi-regional",
         status="confirmed",
         batches=[{"batch_id": "B-2022-10-rice-07", "quantity": 400}],
+    ),
+    ev.EmergencyDeclared: ev.EmergencyDeclared(
+        **_BASE,
+        source="bpbd:cianjur",
+        declaration_id="sk-tanggap-darurat-cianjur-2022",
+        province_code="32",
+        kabupaten_code="32.03",
+        declared_by="Bupati Cianjur",
+        reference="(decree number; illustrative)",
+    ),
+    ev.ShipmentHoldChanged: ev.ShipmentHoldChanged(
+        **_BASE,
+        source="coordinator:jabar",
+        shipment_id="shp-7f3a9c",
+        province_code="32",
+        held=True,
+        reason="road to Cugenang closed by landslide",
+        coordinator="coord-jabar-01",
+    ),
+    ev.DispatchOverridden: ev.DispatchOverridden(
+        **_BASE,
+        source="coordinator:jabar",
+        task_id="task-evacuation-cianjur-2022-eq",
+        province_code="32",
+        team_id="tagana-3203-01",
+        action="assign",
+        reason="team knows the area",
+        coordinator="coord-jabar-01",
     ),
 }
 

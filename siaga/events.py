@@ -249,14 +249,52 @@ class ShipmentStatusChanged(Envelope):
         return self
 
 
+class EmergencyDeclared(Envelope):
+    """The bupati/walikota (or governor) declares an emergency: Lumbung Sosial stock there
+    may be released. Without ``kabupaten_code`` it covers the whole province."""
+
+    type: Literal["emergency.declared"] = "emergency.declared"
+    declaration_id: Identifier
+    province_code: ProvinceCode
+    kabupaten_code: KabupatenCode | None = None
+    declared_by: str = Field(min_length=1, max_length=200, description="Who declared it")
+    reference: str | None = Field(default=None, max_length=200, description="Decree number")
+
+
+class ShipmentHoldChanged(Envelope):
+    """A coordinator holds a proposed shipment (it is not re-proposed) or releases the hold."""
+
+    type: Literal["shipment.hold_changed"] = "shipment.hold_changed"
+    shipment_id: Identifier
+    province_code: ProvinceCode
+    held: bool
+    reason: str = Field(min_length=1, max_length=1000)
+    coordinator: str = Field(min_length=1, max_length=200)
+
+
+class DispatchOverridden(Envelope):
+    """A coordinator overrides a dispatch: pins a team to a task, or releases a team from it."""
+
+    type: Literal["dispatch.overridden"] = "dispatch.overridden"
+    task_id: Identifier
+    province_code: ProvinceCode
+    team_id: Identifier
+    action: Literal["assign", "release"]
+    reason: str = Field(min_length=1, max_length=1000)
+    coordinator: str = Field(min_length=1, max_length=200)
+
+
 AnyEvent = Annotated[
     IncidentReported
+    | EmergencyDeclared
     | ShelterRegistered
     | ShelterHeadcountReported
     | WarehouseRegistered
     | StockLevelReported
     | TeamStatusReported
-    | ShipmentStatusChanged,
+    | DispatchOverridden
+    | ShipmentStatusChanged
+    | ShipmentHoldChanged,
     Field(discriminator="type"),
 ]
 
@@ -264,12 +302,15 @@ EVENT_TYPES: dict[str, type[Envelope]] = {
     model.model_fields["type"].default: model
     for model in (
         IncidentReported,
+        EmergencyDeclared,
         ShelterRegistered,
         ShelterHeadcountReported,
         WarehouseRegistered,
         StockLevelReported,
         TeamStatusReported,
+        DispatchOverridden,
         ShipmentStatusChanged,
+        ShipmentHoldChanged,
     )
 }
 
