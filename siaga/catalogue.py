@@ -64,7 +64,8 @@ TOPICS: tuple[TopicSpec, ...] = (
 
 DEADLETTER = "deadletter"
 STATE_CHANGES = "state-changes"
-INTERNAL_TOPICS = (DEADLETTER, STATE_CHANGES)
+REPLAN = "replan"
+INTERNAL_TOPICS = (DEADLETTER, STATE_CHANGES, REPLAN)
 
 
 def topic_for_event_type(event_type: str) -> TopicSpec:

@@ -10,7 +10,7 @@ from typing import Any
 import faust
 from redis.asyncio import Redis
 
-from siaga.catalogue import DEADLETTER, STATE_CHANGES
+from siaga.catalogue import DEADLETTER, REPLAN, STATE_CHANGES
 from siaga.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -24,6 +24,7 @@ class StreamContext:
     app: faust.App
     redis_url: str
     topics: dict[str, Any] = field(default_factory=dict)
+    tables: dict[str, Any] = field(default_factory=dict)
     _redis: Redis | None = None
 
     @property
@@ -79,6 +80,7 @@ def create_app(settings: Settings) -> tuple[faust.App, StreamContext]:
     ctx = StreamContext(settings=settings, app=app, redis_url=redis_url)
     ctx.raw_topic(DEADLETTER)
     ctx.raw_topic(STATE_CHANGES)
+    ctx.raw_topic(REPLAN)
 
     # One module per input topic; each registers its agents and tables.
     from streams import incidents, projector

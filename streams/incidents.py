@@ -1,13 +1,13 @@
-"""Topic ``siaga.incidents``: incident reports → the incidents table → state changes."""
+"""Topic ``siaga.incidents``: incident reports and emergency declarations."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from siaga.catalogue import STATE_CHANGES
-from siaga.events import IncidentReported, InvalidRecord, decode_event
-from streams.changes import encode_change, make_change, version_of
-from streams.deadletter import park
+from siaga.events import EmergencyDeclared, IncidentReported
+from streams.changes import make_change, version_of
+from streams.ingest import apply_emergency_declared
+from streams.plumbing import register_ingest, send_change
 
 
 def merge_incident(
@@ -31,43 +31,36 @@ def merge_incident(
     return data
 
 
-def register(ctx: Any) -> None:
-    app = ctx.app
-    # Keyed by province code, like the topic, so a province's incidents live on one partition.
-    table = app.Table("incidents", default=dict, partitions=ctx.settings.partitions)
-    source = ctx.raw_topic("incidents")
-    changes = ctx.raw_topic(STATE_CHANGES)
+def apply_incident(state: dict[str, Any], report: IncidentReported) -> dict[str, Any] | None:
+    updated = merge_incident(state.get(report.incident_id), report)
+    if updated is not None:
+        state[report.incident_id] = updated
+    return updated
 
-    @app.agent(source, name="incidents")
-    async def incidents(stream: Any) -> None:
-        async for event in stream.events():
-            try:
-                report = decode_event(event.value, allowed=("incident.reported",))
-                assert isinstance(report, IncidentReported)
-                if event.key != report.province_code.encode():
-                    raise InvalidRecord(
-                        f"key: record key {event.key!r} must equal province_code "
-                        f"{report.province_code!r}"
-                    )
-            except InvalidRecord as exc:
-                await park(ctx, event, exc.reason)
-                continue
-            province = table[report.province_code]
-            updated = merge_incident(province.get(report.incident_id), report)
-            if updated is None:
-                continue  # a duplicate or an older report: nothing changes
-            province[report.incident_id] = updated
-            table[report.province_code] = province
-            await changes.send(
-                key=report.province_code.encode(),
-                value=encode_change(
-                    make_change(
-                        "incident",
-                        report.incident_id,
-                        report.province_code,
-                        updated["version"],
-                        updated,
-                        score=report.occurred_at.timestamp(),
-                    )
-                ),
-            )
+
+def register(ctx: Any) -> None:
+    async def project(report: IncidentReported, incident: dict[str, Any]) -> None:
+        await send_change(
+            ctx,
+            make_change(
+                "incident",
+                report.incident_id,
+                report.province_code,
+                incident["version"],
+                incident,
+                score=report.occurred_at.timestamp(),
+            ),
+        )
+
+    register_ingest(
+        ctx,
+        "incidents",
+        {
+            IncidentReported.model_fields["type"].default: ("incidents", apply_incident),
+            EmergencyDeclared.model_fields["type"].default: (
+                "declarations",
+                apply_emergency_declared,
+            ),
+        },
+        after_apply={IncidentReported.model_fields["type"].default: project},
+    )
