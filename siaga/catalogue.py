@@ -145,7 +145,7 @@ EXAMPLES: dict[type[ev.Envelope], ev.Envelope] = {
         warehouse_id="wh-bekasi-regional",
         name="Gudang Regional Kemensos Bekasi",
         kind="regional",
-        location={"lat": -6.2383, "lon": 106.9756},
+        location={"lat": -6.2306, "lon": 107.0164},
         province_code="32",
         kabupaten_code="32.75",
     ),

@@ -121,12 +121,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--root", default=".", help="project root (default: current directory)")
     p.set_defaults(func=cmd_docs)
 
-    try:
-        from geo.cli import register as register_geo
-    except ImportError:
-        pass
-    else:
-        register_geo(sub)
+    from geo.cli import register as register_geo
+    from siaga.replay import register as register_replay
+
+    register_geo(sub)
+    register_replay(sub)
     return parser
 
 
