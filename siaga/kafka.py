@@ -22,7 +22,7 @@ def topic_names(settings: Settings) -> list[str]:
 
 async def ensure_topics(settings: Settings, timeout: float = 30) -> list[str]:
     """Create every catalogue topic that does not exist yet; returns those created."""
-    bootstrap, _ = settings.require_services()
+    bootstrap = settings.require_kafka()
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=int(timeout * 1000))
     await admin.start()
     try:

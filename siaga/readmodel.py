@@ -67,25 +67,21 @@ def geo_key(entity: str) -> str:
     return f"{PREFIX}:geo:{entity}s"
 
 
-async def apply_change(redis: Redis, change: dict[str, Any]) -> str | None:
-    """Write one state change (see :mod:`streams.changes`); returns its feed sequence or None.
-
-    ``version`` must sort as a string in update order (the producer zero-pads it).
-    """
+def _script_args(change: dict[str, Any]) -> tuple[list[str], list[str]]:
     entity = change["entity"]
     entity_id = change["id"]
     data = change.get("data") or {}
     location = data.get("location") or {}
     lon = location.get("lon")
     lat = location.get("lat")
-    result = await redis.eval(  # type: ignore[misc]
-        _APPLY_LUA,
-        5,
+    keys = [
         entity_key(entity, entity_id),
         index_key(entity),
         province_key(entity, change["province_code"]),
         geo_key(entity),
         FEED,
+    ]
+    args = [
         change["version"],
         json.dumps(data, separators=(",", ":"), sort_keys=True),
         entity_id,
@@ -95,10 +91,35 @@ async def apply_change(redis: Redis, change: dict[str, Any]) -> str | None:
         entity,
         str(FEED_MAXLEN),
         "1" if change.get("deleted") else "0",
-    )
+    ]
+    return keys, args
+
+
+def _seq(result: Any) -> str | None:
     if not result:
         return None
     return result.decode() if isinstance(result, bytes) else str(result)
+
+
+async def apply_change(redis: Redis, change: dict[str, Any]) -> str | None:
+    """Write one state change (see :mod:`streams.changes`); returns its feed sequence or None.
+
+    ``version`` must sort as a string in update order (the producer zero-pads it).
+    None means Redis already held this version or a newer one.
+    """
+    return (await apply_changes(redis, [change]))[0]
+
+
+async def apply_changes(redis: Redis, changes: list[dict[str, Any]]) -> list[str | None]:
+    """Apply many changes in one round trip (a pipeline of the atomic per-entity script)."""
+    if not changes:
+        return []
+    script = redis.register_script(_APPLY_LUA)
+    pipe = redis.pipeline(transaction=False)
+    for change in changes:
+        keys, args = _script_args(change)
+        await script(keys=keys, args=args, client=pipe)  # type: ignore[misc]
+    return [_seq(result) for result in await pipe.execute()]
 
 
 async def list_entities(

@@ -225,7 +225,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
         _say("give a scenario name, or --list to see them: " + ", ".join(available()))
         return 2
     settings = get_settings()
-    settings.require_services()
+    settings.require_kafka()
     try:
         stats = asyncio.run(
             replay(

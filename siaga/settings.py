@@ -57,6 +57,15 @@ class Settings(BaseSettings):
                 env[f"SIAGA_{name.upper()}"] = str(value)
         return env
 
+    def require_kafka(self) -> str:
+        """Bootstrap servers, or a clear error when unset."""
+        if not self.kafka_bootstrap_servers:
+            raise SystemExit(
+                "SIAGA_KAFKA_BOOTSTRAP_SERVERS must be set for this command "
+                "(or use `siaga run`, which starts a local broker)"
+            )
+        return self.kafka_bootstrap_servers
+
     def require_services(self) -> tuple[str, str]:
         """Bootstrap servers and Redis URL, or a clear error when either is unset."""
         missing = [

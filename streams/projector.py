@@ -7,7 +7,7 @@ import logging
 from typing import Any
 
 from siaga.catalogue import STATE_CHANGES
-from siaga.readmodel import apply_change
+from siaga.readmodel import apply_changes
 from streams.changes import decode_change
 from streams.deadletter import park
 
@@ -17,10 +17,12 @@ log = logging.getLogger(__name__)
 def register(ctx: Any) -> None:
     @ctx.app.agent(ctx.raw_topic(STATE_CHANGES), name="projector")
     async def projector(stream: Any) -> None:
-        async for event in stream.events():
-            try:
-                change = decode_change(event.value)
-            except (ValueError, json.JSONDecodeError) as exc:
-                await park(ctx, event, f"undecodable state change: {exc}")
-                continue
-            await apply_change(ctx.redis, change)
+        # Batches: one Redis round trip applies everything that arrived together.
+        async for events in stream.take_events(1000, within=0.01):
+            changes = []
+            for event in events:
+                try:
+                    changes.append(decode_change(event.value))
+                except (ValueError, json.JSONDecodeError) as exc:
+                    await park(ctx, event, f"undecodable state change: {exc}")
+            await apply_changes(ctx.redis, changes)
