@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 import venv
@@ -46,6 +47,32 @@ def ensure_venv() -> None:
     say("installed")
 
 
+def ensure_chromium() -> None:
+    """The dashboard's browser test drives Debian's Chromium (Playwright never downloads one).
+
+    Installed with apt-get when missing and running as root (as CI does); otherwise the
+    command to run is printed and the browser test fails with the same instruction.
+    """
+    if shutil.which("chromium") or Path("/usr/bin/chromium").exists():
+        return
+    apt = shutil.which("apt-get")
+    if apt and hasattr(os, "geteuid") and os.geteuid() == 0:
+        say("installing Chromium for the browser test (apt-get)…")
+        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+        subprocess.run([apt, "update", "-q"], check=True, env=env, stdout=subprocess.DEVNULL)
+        subprocess.run(
+            [apt, "install", "-y", "-q", "--no-install-recommends", "chromium"],
+            check=True,
+            env=env,
+            stdout=subprocess.DEVNULL,
+        )
+        return
+    say(
+        "Chromium not found: the browser test needs it. Install it with "
+        "`sudo apt-get install chromium` (Debian/Ubuntu) or set SIAGA_CHROMIUM to its path."
+    )
+
+
 def main(argv: list[str]) -> int:
     if not argv or argv[0] not in ("run", "test", "setup"):
         print(__doc__)
@@ -58,6 +85,8 @@ def main(argv: list[str]) -> int:
     if command == "run":
         siaga = str(BIN / "siaga")
         os.execv(siaga, [siaga, "run", *rest])
+    if not os.environ.get("SIAGA_CHROMIUM"):
+        ensure_chromium()
     # test: pytest exits 5 when it collects nothing; that is a failure here too.
     result = subprocess.run([str(BIN / "python"), "-m", "pytest", *rest])
     if result.returncode == 5:

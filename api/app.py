@@ -9,19 +9,32 @@ from contextlib import asynccontextmanager
 from aiokafka import AIOKafkaProducer
 from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
-from redis.asyncio import Redis
+from fastapi.staticfiles import StaticFiles
+from redis.asyncio import BlockingConnectionPool, Redis
 
+from api.auth import TokenCache
 from api.limits import BodySizeLimit
-from api.routes import command_posts, coordinators, health
+from api.live import FeedHub
+from api.routes import command_posts, coordinators, health, pages, warehouses
 from siaga import __version__
 from siaga.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
 
+REDIS_MAX_CONNECTIONS = 64
+
 _LANDING = """<!doctype html><html lang="id"><head><meta charset="utf-8">
-<title>Siaga</title></head><body><h1>Siaga</h1>
-<p>Logistik tanggap bencana Kemensos. <a href="/docs">API</a> ·
-<a href="/healthz">health</a> · <a href="/api/v1/incidents">incidents</a></p></body></html>"""
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Siaga</title><link rel="stylesheet" href="/static/siaga.css"></head>
+<body class="landing"><h1>Siaga</h1>
+<p>Logistik tanggap bencana Kemensos · Kemensos disaster-response logistics</p>
+<ul>
+<li><a href="/dasbor">Dasbor koordinator</a> (coordinators' live map)</li>
+<li><a href="/posko">Formulir posko</a> (command post field form)</li>
+<li><a href="/gudang">Meja gudang</a> (warehouse desk)</li>
+<li><a href="/docs">API</a> · <a href="/openapi.json">OpenAPI</a> ·
+<a href="/healthz">health</a></li>
+</ul></body></html>"""
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -37,13 +50,24 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             request_timeout_ms=15000,
         )
         await producer.start()
-        redis = Redis.from_url(redis_url)
+        # A blocking pool: under a burst (500 dashboards reconnecting at once) requests
+        # wait for a free connection instead of failing with "Too many connections".
+        redis = Redis(
+            connection_pool=BlockingConnectionPool.from_url(
+                redis_url, max_connections=REDIS_MAX_CONNECTIONS, timeout=20
+            )
+        )
+        hub = FeedHub(redis_url)
+        await hub.start()
         app.state.settings = settings
         app.state.producer = producer
         app.state.redis = redis
+        app.state.token_cache = TokenCache()
+        app.state.feed_hub = hub
         try:
             yield
         finally:
+            await hub.stop()
             await producer.stop()
             await redis.aclose()
 
@@ -57,7 +81,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.include_router(health.router)
     app.include_router(command_posts.router)
+    app.include_router(warehouses.router)
     app.include_router(coordinators.router)
+    app.include_router(pages.router)
+    app.mount("/static", StaticFiles(directory=pages.STATIC), name="static")
     try:
         from api.routes import geo as geo_routes
     except ImportError:

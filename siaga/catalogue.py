@@ -65,7 +65,21 @@ TOPICS: tuple[TopicSpec, ...] = (
 DEADLETTER = "deadletter"
 STATE_CHANGES = "state-changes"
 REPLAN = "replan"
-INTERNAL_TOPICS = (DEADLETTER, STATE_CHANGES, REPLAN)
+ESCALATIONS = "escalations"
+NATIONAL_RESULTS = "national-results"
+# Output topics (keyed by province code): what the planners decided.
+PLANS = "plans"  # shipment.proposed / proposal_changed / proposal_withdrawn
+DISPATCH = "dispatch"  # team.dispatched / team.released
+SHORTFALLS = "shortfalls"  # supply_shortfall.detected / resolved
+OUTPUT_TOPICS = (PLANS, DISPATCH, SHORTFALLS)
+INTERNAL_TOPICS = (
+    DEADLETTER,
+    STATE_CHANGES,
+    REPLAN,
+    ESCALATIONS,
+    NATIONAL_RESULTS,
+    *OUTPUT_TOPICS,
+)
 
 
 def topic_for_event_type(event_type: str) -> TopicSpec:

@@ -121,11 +121,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--root", default=".", help="project root (default: current directory)")
     p.set_defaults(func=cmd_docs)
 
+    from api.tokens_cli import register as register_tokens
     from geo.cli import register as register_geo
     from siaga.replay import register as register_replay
 
     register_geo(sub)
     register_replay(sub)
+    register_tokens(sub)
     return parser
 
 

@@ -87,6 +87,12 @@ def run(settings: Settings, scenario: str | None = None, speed: float = 60.0) ->
                 "kafka_profile": env.get("SIAGA_KAFKA_PROFILE", settings.kafka_profile),
             }
         )
+        from api.tokens_cli import create_demo_tokens
+
+        demo = create_demo_tokens(child_settings)
+        _say(f"demo tokens (also in {data_dir / 'demo-tokens.json'}):")
+        for role, token in demo.items():
+            _say(f"  {role:16} {token}")
         asyncio.run(wait_for_broker(bootstrap))
         created = asyncio.run(ensure_topics(child_settings))
         _say(f"topics ready ({len(created)} created)")

@@ -34,6 +34,11 @@ class Settings(BaseSettings):
     api_port: int = Field(default=8000, ge=1, le=65535)
     data_dir: Path = Path("./.siaga")
 
+    # Planning (per operation): needs profile, days of cover, churn threshold.
+    needs_profile: str = "bnpb-perka-7-2008"
+    days_of_cover: float = Field(default=3.0, gt=0, le=90)
+    replan_threshold: float = Field(default=0.05, ge=0, le=1)
+
     # Largest request body the API accepts (bytes); field posts are small.
     max_body_bytes: int = Field(default=256 * 1024, ge=1024)
     log_level: str = "INFO"

@@ -83,9 +83,19 @@ def create_app(settings: Settings) -> tuple[faust.App, StreamContext]:
     ctx.raw_topic(REPLAN)
 
     # One module per input topic; each registers its agents and tables.
-    from streams import incidents, projector
+    from streams import (
+        incidents,
+        national,
+        planner,
+        projector,
+        shelters,
+        shipments,
+        teams,
+        warehouses,
+    )
 
-    incidents.register(ctx)
+    for module in (incidents, shelters, warehouses, teams, shipments, planner, national):
+        module.register(ctx)
     projector.register(ctx)
 
     @app.on_before_shutdown.connect  # type: ignore[misc]

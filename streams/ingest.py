@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from siaga import events as ev
+from siaga.events import InvalidRecord
 from streams.changes import version_of
 
 State = dict[str, Any]
@@ -195,3 +196,101 @@ def apply_dispatch_override(state: State, event: ev.DispatchOverridden) -> dict[
     }
     state[key] = override
     return override
+
+
+def apply_shipment_status(state: State, event: ev.ShipmentStatusChanged) -> dict[str, Any] | None:
+    """Move a shipment along its lifecycle (logistics' state machine decides what is legal).
+
+    Raises :class:`InvalidRecord` for an unknown shipment, another warehouse's shipment or an
+    illegal transition, so the record is parked with that reason. A redelivered event (same
+    ``event_id``) changes nothing.
+    """
+    from logistics.allocation import BatchPick
+    from logistics.errors import InvalidInput, InvalidShipmentTransition
+    from logistics.shipment import Shipment
+
+    current = state.get(event.shipment_id)
+    if current is None:
+        raise InvalidRecord(f"shipment_id: unknown shipment {event.shipment_id!r}")
+    if event.warehouse_id != current["warehouse_id"]:
+        raise InvalidRecord(
+            f"warehouse_id: shipment {event.shipment_id} belongs to {current['warehouse_id']}, "
+            f"not {event.warehouse_id}"
+        )
+    event_id = str(event.event_id)
+    if event_id in current.get("applied_events", []):
+        return None
+    shipment = Shipment(
+        shipment_id=current["shipment_id"],
+        proposal_id=current["proposal_id"],
+        warehouse_id=current["warehouse_id"],
+        shelter_id=current["shelter_id"],
+        item_id=current["item_id"],
+        quantity=int(current["quantity"]),
+        status=current["status"],
+        batches=tuple(
+            BatchPick(b["batch_id"], int(b["quantity"]), None) for b in current["batches"]
+        ),
+    )
+    at = event.occurred_at
+    updated = dict(current)
+    try:
+        if event.status == "confirmed":
+            proposed = {b["batch_id"]: b for b in current["batches"]}
+            picks = [BatchPick(b.batch_id, int(b.quantity), None) for b in event.batches]
+            moved, _ = shipment.confirm(picks, at, event_id)
+            updated["batches"] = [
+                {
+                    "batch_id": p.batch_id,
+                    "quantity": p.quantity,
+                    "expires_on": proposed.get(p.batch_id, {}).get("expires_on"),
+                }
+                for p in picks
+            ]
+            updated["quantity"] = moved.quantity
+            updated["confirmed_at"] = at.isoformat()
+        elif event.status == "dispatched":
+            moved, _ = shipment.dispatch(at, event_id)
+            updated["dispatched_at"] = at.isoformat()
+        elif event.status == "delivered":
+            received = int(event.quantity_received or 0)
+            moved, _ = shipment.deliver(received, at, event_id)
+            updated["delivered_at"] = at.isoformat()
+            updated["received_quantity"] = received
+            updated["difference"] = received - shipment.quantity
+        elif event.status == "cancelled":
+            moved, _ = shipment.cancel(event.reason or "", at, event_id)
+            updated["reason"] = event.reason
+        else:
+            moved, _ = shipment.reject(event.reason or "", at, event_id)
+            updated["reason"] = event.reason
+    except (InvalidShipmentTransition, InvalidInput) as exc:
+        raise InvalidRecord(f"status: {exc}") from None
+    updated["status"] = moved.status
+    updated["updated_at"] = at.isoformat()
+    updated["applied_events"] = [*current.get("applied_events", []), event_id][-50:]
+    state[event.shipment_id] = updated
+    return updated
+
+
+def apply_shipment_hold(state: State, event: ev.ShipmentHoldChanged) -> dict[str, Any] | None:
+    current = state.get(event.shipment_id)
+    if current is None:
+        raise InvalidRecord(f"shipment_id: unknown shipment {event.shipment_id!r}")
+    if current["status"] != "proposed" and event.held:
+        raise InvalidRecord(f"held: only a proposed shipment can be held ({current['status']})")
+    version = _version(event)
+    if str(current.get("hold_version", "")) >= version:
+        return None
+    updated = dict(current, held=event.held, hold_reason=event.reason, hold_version=version)
+    state[event.shipment_id] = updated
+    return updated
+
+
+def apply_national_results(state: State, event: Any) -> dict[str, Any] | None:
+    """The national tier's allocations for this province (a snapshot; the newest wins)."""
+    if int(state.get("seq", 0)) >= int(event["seq"]):
+        return None
+    state.clear()
+    state.update(event)
+    return state

@@ -116,3 +116,55 @@ async def consume_all(settings: Settings, topic: str, expected: int, timeout: fl
 
 def load_json(raw: bytes) -> Any:
     return json.loads(raw)
+
+
+async def read_models(redis: Any) -> dict[str, Any]:
+    """Every entity the projector wrote, as {"entity:id": data} (deleted ones left out)."""
+    out: dict[str, Any] = {}
+    async for raw_key in redis.scan_iter(match="siaga:*:*", count=1000):
+        key = raw_key.decode()
+        parts = key.split(":", 2)
+        if len(parts) != 3 or parts[1] in ("geo", "feed"):
+            continue
+        if await redis.type(raw_key) != b"hash":
+            continue
+        raw = await redis.hget(raw_key, "json")
+        if raw:
+            out[f"{parts[1]}:{parts[2]}"] = json.loads(raw)
+    return out
+
+
+async def wait_quiet(redis: Any, quiet_for: float = 5.0, timeout: float = 120.0) -> int:
+    """Wait until the live feed has not grown for ``quiet_for`` seconds; returns its length."""
+    from siaga.readmodel import FEED
+
+    deadline = time.monotonic() + timeout
+    last = -1
+    last_change = time.monotonic()
+    while time.monotonic() < deadline:
+        length = int(await redis.xlen(FEED))
+        if length != last:
+            last, last_change = length, time.monotonic()
+        elif length > 0 and time.monotonic() - last_change >= quiet_for:
+            return length
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"feed still changing after {timeout} s (length {last})")
+
+
+async def produce_events(settings: Settings, events: list[Any]) -> None:
+    """Produce wire events to their topics, keyed by province, as a producer client would."""
+    from aiokafka import AIOKafkaProducer
+
+    from siaga.catalogue import topic_for_event_type
+    from siaga.events import encode_event
+
+    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers)
+    await producer.start()
+    try:
+        for event in events:
+            topic = settings.topic(topic_for_event_type(event.type).name)
+            await producer.send_and_wait(
+                topic, encode_event(event), key=event.province_code.encode()
+            )
+    finally:
+        await producer.stop()

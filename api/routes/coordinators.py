@@ -1,22 +1,43 @@
-"""Coordinators: the live picture, read from Redis projections only."""
+"""Coordinators: the live picture (read from Redis projections only), holds and overrides.
+
+Reads need any valid token (the picture is shared by every role); holds,
+dispatch overrides and emergency declarations need a coordinator token for the
+province (or national), or an admin's.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import uuid
+from functools import lru_cache
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, Header, HTTPException, Query, Request
+from fastapi.responses import PlainTextResponse, StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field
 
-from api.deps import RedisDep
+from api import hxl
+from api.auth import authorize_province
+from api.deps import CoordinatorDep, PublisherDep, ReaderDep, RedisDep
+from api.live import FeedHub, last_id, parse_id
+from api.publish import fingerprint
+from api.schemas import Accepted, EventIdField, build, id_path
+from api.shipments import load_shipment
+from siaga import events as ev
 from siaga import readmodel
-from siaga.events import ProvinceCode
+from siaga.tokens import Principal
 
 router = APIRouter(prefix="/api/v1", tags=["coordinators"])
+
+ENTITIES = ("incident", "shelter", "warehouse", "team", "shipment", "shortfall", "task")
+IN_FLIGHT = ("confirmed", "dispatched")
 
 
 @router.get("/incidents", summary="Incidents, newest report first")
 async def list_incidents(
+    principal: ReaderDep,
     redis: RedisDep,
-    province_code: ProvinceCode | None = Query(default=None),
+    province_code: ev.ProvinceCode | None = Query(default=None),
     limit: int = Query(default=500, ge=1, le=5000),
 ) -> dict[str, Any]:
     items = await readmodel.list_entities(redis, "incident", province_code, limit)
@@ -24,8 +45,314 @@ async def list_incidents(
 
 
 @router.get("/incidents/{incident_id}", summary="One incident")
-async def get_incident(incident_id: str, redis: RedisDep) -> dict[str, Any]:
+async def get_incident(incident_id: str, principal: ReaderDep, redis: RedisDep) -> dict[str, Any]:
     item = await readmodel.get_entity(redis, "incident", incident_id)
     if item is None:
         raise HTTPException(status_code=404, detail=f"incident_id: no incident {incident_id!r}")
     return item
+
+
+@router.get("/me", summary="The calling token's role and scope")
+async def whoami(principal: ReaderDep) -> dict[str, Any]:
+    return {"role": principal.role, "scope": principal.scope, "label": principal.label}
+
+
+@router.get("/situation", summary="Situation snapshot: every read model, with a live cursor")
+async def situation(
+    principal: ReaderDep,
+    redis: RedisDep,
+    province_code: ev.ProvinceCode | None = Query(default=None),
+    limit: int = Query(default=5000, ge=1, le=20000),
+) -> dict[str, Any]:
+    """``cursor`` is the feed position read *before* the entities: resume the live stream
+    from it (``/api/v1/live?after=cursor``) and no change is missed."""
+    cursor = await last_id(redis)
+    lists = await asyncio.gather(
+        *(readmodel.list_entities(redis, e, province_code, limit) for e in ENTITIES)
+    )
+    snapshot: dict[str, Any] = {"cursor": cursor, "generated_at": ev.utcnow().isoformat()}
+    for entity, items in zip(ENTITIES, lists, strict=True):
+        snapshot[f"{entity}s"] = items
+    shipments: list[dict[str, Any]] = snapshot["shipments"]
+    shortfalls: list[dict[str, Any]] = snapshot["shortfalls"]
+    snapshot["summary"] = {
+        "incidents": len(snapshot["incidents"]),
+        "shelters": len(snapshot["shelters"]),
+        "displaced_in_shelters": sum(
+            (s.get("headcount") or {}).get("total") or 0 for s in snapshot["shelters"]
+        ),
+        "shortfalls": len(shortfalls),
+        "shortfalls_escalated": sum(1 for s in shortfalls if s.get("escalated")),
+        "shipments_in_flight": sum(1 for s in shipments if s.get("status") in IN_FLIGHT),
+        "teams": len(snapshot["teams"]),
+    }
+    return snapshot
+
+
+@router.get(
+    "/live",
+    summary="Live changes as server-sent events (text/event-stream)",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/event-stream": {}}}},
+)
+async def live(
+    request: Request,
+    principal: ReaderDep,
+    redis: RedisDep,
+    after: str | None = Query(
+        default=None,
+        pattern=r"^\d{1,20}-\d{1,20}$",
+        description="Resume after this feed id (the snapshot's cursor); "
+        "EventSource sends Last-Event-ID itself on reconnect",
+    ),
+    last_event_id: str | None = Header(default=None, alias="Last-Event-ID"),
+) -> StreamingResponse:
+    """Each message: ``id`` = feed id, ``event: change``, data ``{entity, id, seq, deleted,
+    data}``. An ``event: reset`` means the feed no longer reaches back to your position:
+    reload the snapshot."""
+    resume = last_event_id or after
+    if resume is not None:
+        try:
+            parse_id(resume)
+        except ValueError:
+            raise HTTPException(
+                status_code=422, detail=f"Last-Event-ID: {resume!r} is not a feed id"
+            ) from None
+    hub: FeedHub = request.app.state.feed_hub
+    return StreamingResponse(
+        hub.stream(redis, resume),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
+
+
+@router.get("/shortfalls", summary="Shortfalls that need a decision (largest first)")
+async def list_shortfalls(
+    principal: ReaderDep,
+    redis: RedisDep,
+    province_code: ev.ProvinceCode | None = Query(default=None),
+) -> dict[str, Any]:
+    items = await readmodel.list_entities(redis, "shortfall", province_code, 5000)
+    items.sort(key=lambda s: -(s.get("missing") or 0))
+    return {"count": len(items), "items": items}
+
+
+@router.get("/shipments", summary="Shipments, optionally only those in flight")
+async def list_shipments(
+    principal: ReaderDep,
+    redis: RedisDep,
+    province_code: ev.ProvinceCode | None = Query(default=None),
+    in_flight: bool = Query(default=False, description="Only confirmed or dispatched"),
+) -> dict[str, Any]:
+    items = await readmodel.list_entities(redis, "shipment", province_code, 5000)
+    if principal.role == "warehouse_staff":
+        items = [s for s in items if s.get("warehouse_id") == principal.warehouse_id]
+    if in_flight:
+        items = [s for s in items if s.get("status") in IN_FLIGHT]
+    return {"count": len(items), "items": items}
+
+
+class HoldRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    event_id: uuid.UUID = EventIdField
+    held: bool = Field(default=True, description="true to hold, false to release the hold")
+    reason: str = Field(min_length=1, max_length=1000)
+
+
+def _coordinator_name(principal: Principal) -> str:
+    return principal.label or principal.describe()
+
+
+@router.post("/shipments/{shipment_id}/hold", status_code=202, response_model=Accepted)
+async def hold_shipment(
+    body: HoldRequest,
+    principal: CoordinatorDep,
+    publisher: PublisherDep,
+    redis: RedisDep,
+    shipment_id: str = id_path("The shipment"),
+) -> Accepted:
+    """Hold a proposed shipment (it is not re-proposed) or release the hold."""
+    shipment = await load_shipment(redis, shipment_id)
+    authorize_province(principal, shipment["province_code"])
+    request_fp = fingerprint("hold", shipment_id, body.model_dump_json())
+    if await publisher.already_accepted(body.event_id, request_fp):
+        return Accepted(event_id=body.event_id)
+    if body.held and shipment.get("status", "proposed") != "proposed":
+        raise HTTPException(
+            status_code=409,
+            detail=f"status: shipment {shipment_id} is {shipment.get('status')}; "
+            "only a proposed shipment can be held",
+        )
+    name = _coordinator_name(principal)
+    event = build(
+        ev.ShipmentHoldChanged,
+        event_id=body.event_id,
+        occurred_at=ev.utcnow(),
+        source=f"coordinator:{name}"[:200],
+        schema_version=ev.SCHEMA_VERSION,
+        shipment_id=shipment_id,
+        province_code=shipment["province_code"],
+        held=body.held,
+        reason=body.reason,
+        coordinator=name[:200],
+    )
+    await publisher.publish(event, request_fp)
+    return Accepted(event_id=event.event_id)
+
+
+class DispatchOverride(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    event_id: uuid.UUID = EventIdField
+    task_id: ev.Identifier
+    team_id: ev.Identifier
+    action: str = Field(pattern="^(assign|release)$", description="assign or release")
+    reason: str = Field(min_length=1, max_length=1000)
+
+
+@router.post("/dispatch/overrides", status_code=202, response_model=Accepted)
+async def override_dispatch(
+    body: DispatchOverride, principal: CoordinatorDep, publisher: PublisherDep, redis: RedisDep
+) -> Accepted:
+    """Pin a TAGANA team to a task, or release it from one."""
+    task = await readmodel.get_entity(redis, "task", body.task_id)
+    if task is None:
+        raise HTTPException(status_code=404, detail=f"task_id: no task {body.task_id!r}")
+    if await readmodel.get_entity(redis, "team", body.team_id) is None:
+        raise HTTPException(status_code=404, detail=f"team_id: no team {body.team_id!r}")
+    authorize_province(principal, task["province_code"])
+    request_fp = fingerprint("override", body.model_dump_json())
+    if await publisher.already_accepted(body.event_id, request_fp):
+        return Accepted(event_id=body.event_id)
+    name = _coordinator_name(principal)
+    event = build(
+        ev.DispatchOverridden,
+        event_id=body.event_id,
+        occurred_at=ev.utcnow(),
+        source=f"coordinator:{name}"[:200],
+        schema_version=ev.SCHEMA_VERSION,
+        task_id=body.task_id,
+        province_code=task["province_code"],
+        team_id=body.team_id,
+        action=body.action,
+        reason=body.reason,
+        coordinator=name[:200],
+    )
+    await publisher.publish(event, request_fp)
+    return Accepted(event_id=event.event_id)
+
+
+class EmergencyDeclaration(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    event_id: uuid.UUID = EventIdField
+    declaration_id: ev.Identifier
+    province_code: ev.ProvinceCode
+    kabupaten_code: ev.KabupatenCode | None = Field(
+        default=None, description="Omit for a province-wide declaration"
+    )
+    declared_by: str = Field(min_length=1, max_length=200, description="e.g. Bupati Cianjur")
+    reference: str | None = Field(default=None, max_length=200, description="Decree number")
+
+
+@router.post("/emergencies", status_code=202, response_model=Accepted)
+async def declare_emergency(
+    body: EmergencyDeclaration, principal: CoordinatorDep, publisher: PublisherDep
+) -> Accepted:
+    """Record an emergency declaration: Lumbung Sosial stock there may be released."""
+    if body.kabupaten_code and not body.kabupaten_code.startswith(body.province_code + "."):
+        raise HTTPException(
+            status_code=422,
+            detail=[
+                {
+                    "loc": ["body", "kabupaten_code"],
+                    "msg": f"{body.kabupaten_code} is not in province {body.province_code}",
+                    "type": "value_error",
+                }
+            ],
+        )
+    authorize_province(principal, body.province_code)
+    request_fp = fingerprint("emergency", body.model_dump_json())
+    if await publisher.already_accepted(body.event_id, request_fp):
+        return Accepted(event_id=body.event_id)
+    event = build(
+        ev.EmergencyDeclared,
+        event_id=body.event_id,
+        occurred_at=ev.utcnow(),
+        source=f"coordinator:{_coordinator_name(principal)}"[:200],
+        schema_version=ev.SCHEMA_VERSION,
+        declaration_id=body.declaration_id,
+        province_code=body.province_code,
+        kabupaten_code=body.kabupaten_code,
+        declared_by=body.declared_by,
+        reference=body.reference,
+    )
+    await publisher.publish(event, request_fp)
+    return Accepted(event_id=event.event_id)
+
+
+@lru_cache(maxsize=1)
+def _province_names() -> dict[str, str]:
+    try:
+        import geo
+
+        features = geo.provinces_geojson()["features"]
+    except Exception:  # noqa: BLE001 - names are a courtesy in the export
+        return {}
+    return {f["properties"]["code"]: f["properties"]["name"] for f in features}
+
+
+def _csv(text: str, name: str) -> PlainTextResponse:
+    return PlainTextResponse(
+        text,
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+@router.get(
+    "/export/shelters.csv",
+    summary="Shelters and headcounts as HXL-tagged CSV (OCHA/HDX)",
+    response_class=PlainTextResponse,
+    responses={200: {"content": {"text/csv": {}}}},
+)
+async def export_shelters(
+    principal: ReaderDep,
+    redis: RedisDep,
+    province_code: ev.ProvinceCode | None = Query(default=None),
+) -> PlainTextResponse:
+    names = _province_names()
+    shelters = await readmodel.list_entities(redis, "shelter", province_code, 20000)
+    rows = [{**s, "province_name": names.get(s.get("province_code", ""))} for s in shelters]
+    return _csv(hxl.to_csv(hxl.SHELTER_COLUMNS, rows), "siaga-shelters.csv")
+
+
+@router.get(
+    "/export/needs.csv",
+    summary="Needs per shelter and item as HXL-tagged CSV",
+    response_class=PlainTextResponse,
+    responses={200: {"content": {"text/csv": {}}}},
+)
+async def export_needs(
+    principal: ReaderDep,
+    redis: RedisDep,
+    province_code: ev.ProvinceCode | None = Query(default=None),
+) -> PlainTextResponse:
+    shelters = await readmodel.list_entities(redis, "shelter", province_code, 20000)
+    return _csv(hxl.to_csv(hxl.NEED_COLUMNS, hxl.need_rows(shelters)), "siaga-needs.csv")
+
+
+@router.get(
+    "/export/stock.csv",
+    summary="Warehouse stock per item as HXL-tagged CSV",
+    response_class=PlainTextResponse,
+    responses={200: {"content": {"text/csv": {}}}},
+)
+async def export_stock(
+    principal: ReaderDep,
+    redis: RedisDep,
+    province_code: ev.ProvinceCode | None = Query(default=None),
+) -> PlainTextResponse:
+    warehouses = await readmodel.list_entities(redis, "warehouse", province_code, 20000)
+    return _csv(hxl.to_csv(hxl.STOCK_COLUMNS, hxl.stock_rows(warehouses)), "siaga-stock.csv")

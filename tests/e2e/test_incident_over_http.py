@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from siaga.local import ManagedProcess
+from tests.e2e.helpers import bearer
 
 pytestmark = pytest.mark.e2e
 
@@ -38,8 +39,10 @@ def _wait_listed(client: httpx.Client, incident_id: str, timeout: float = 10) ->
     raise AssertionError(f"incident {incident_id} not listed within {timeout} s")
 
 
-def test_posted_incident_is_listed_within_two_seconds(api: str, worker: ManagedProcess) -> None:
-    with httpx.Client(base_url=api, timeout=10) as client:
+def test_posted_incident_is_listed_within_two_seconds(
+    api: str, worker: ManagedProcess, tokens: dict[str, str]
+) -> None:
+    with httpx.Client(base_url=api, timeout=10, headers=bearer(tokens["command_post"])) as client:
         # warm-up: the first record after a worker joins can wait for partition assignment
         warm = _report()
         assert client.post("/api/v1/incidents", json=warm).status_code == 202
@@ -58,8 +61,10 @@ def test_posted_incident_is_listed_within_two_seconds(api: str, worker: ManagedP
         assert item["displaced"] == 5389
 
 
-def test_same_event_id_posted_twice_yields_one_incident(api: str, worker: ManagedProcess) -> None:
-    with httpx.Client(base_url=api, timeout=10) as client:
+def test_same_event_id_posted_twice_yields_one_incident(
+    api: str, worker: ManagedProcess, tokens: dict[str, str]
+) -> None:
+    with httpx.Client(base_url=api, timeout=10, headers=bearer(tokens["command_post"])) as client:
         body = _report(incident_id=f"retry-{uuid.uuid4().hex[:6]}")
         assert client.post("/api/v1/incidents", json=body).status_code == 202
         assert client.post("/api/v1/incidents", json=body).status_code == 202
@@ -70,8 +75,8 @@ def test_same_event_id_posted_twice_yields_one_incident(api: str, worker: Manage
         assert [i["incident_id"] for i in items].count(body["incident_id"]) == 1
 
 
-def test_bad_field_gets_422_naming_it(api: str) -> None:
-    with httpx.Client(base_url=api, timeout=10) as client:
+def test_bad_field_gets_422_naming_it(api: str, tokens: dict[str, str]) -> None:
+    with httpx.Client(base_url=api, timeout=10, headers=bearer(tokens["command_post"])) as client:
         response = client.post("/api/v1/incidents", json=_report(severity=9))
         assert response.status_code == 422
         assert response.json()["detail"][0]["loc"] == ["body", "severity"]
@@ -81,8 +86,8 @@ def test_bad_field_gets_422_naming_it(api: str) -> None:
         assert response.json()["detail"][0]["loc"] == ["body", "event_id"]
 
 
-def test_location_outside_indonesia_gets_422_on_location(api: str) -> None:
-    with httpx.Client(base_url=api, timeout=10) as client:
+def test_location_outside_indonesia_gets_422_on_location(api: str, tokens: dict[str, str]) -> None:
+    with httpx.Client(base_url=api, timeout=10, headers=bearer(tokens["command_post"])) as client:
         response = client.post(
             "/api/v1/incidents", json=_report(location={"lat": 48.85, "lon": 2.35})
         )
@@ -90,8 +95,8 @@ def test_location_outside_indonesia_gets_422_on_location(api: str) -> None:
         assert response.json()["detail"][0]["loc"] == ["body", "location"]
 
 
-def test_province_code_contradicting_location_gets_422(api: str) -> None:
-    with httpx.Client(base_url=api, timeout=10) as client:
+def test_province_code_contradicting_location_gets_422(api: str, tokens: dict[str, str]) -> None:
+    with httpx.Client(base_url=api, timeout=10, headers=bearer(tokens["command_post"])) as client:
         response = client.post("/api/v1/incidents", json=_report(province_code="72"))
         assert response.status_code == 422
         detail = response.json()["detail"][0]
@@ -99,8 +104,8 @@ def test_province_code_contradicting_location_gets_422(api: str) -> None:
         assert "32" in detail["msg"]
 
 
-def test_oversized_body_is_refused(api: str) -> None:
-    with httpx.Client(base_url=api, timeout=10) as client:
+def test_oversized_body_is_refused(api: str, tokens: dict[str, str]) -> None:
+    with httpx.Client(base_url=api, timeout=10, headers=bearer(tokens["command_post"])) as client:
         response = client.post("/api/v1/incidents", json=_report(description="x" * 400_000))
         assert response.status_code == 413
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -49,6 +50,14 @@ def _start(tmp_path: Path, extra_env: dict[str, str] | None = None) -> tuple[
     raise AssertionError((tmp_path / "run.out").read_text())
 
 
+def _admin_token(tmp_path: Path) -> str:
+    """The demo admin token `siaga run` wrote, one per role, to <data dir>/demo-tokens.json."""
+    demo = json.loads((tmp_path / "data" / "demo-tokens.json").read_text())
+    assert set(demo) == {"command_post", "warehouse_staff", "coordinator", "admin"}
+    assert demo["admin"] in (tmp_path / "run.out").read_text()  # printed for the user
+    return str(demo["admin"])
+
+
 def _descendants(pid: int) -> list[psutil.Process]:
     return psutil.Process(pid).children(recursive=True)
 
@@ -73,6 +82,7 @@ def test_run_serves_incidents_and_ctrl_c_leaves_no_process(tmp_path: Path) -> No
         assert any("tansu" in p.name() for p in children)
         assert any("redis-server" in p.name() for p in children)
 
+        auth = {"Authorization": f"Bearer {_admin_token(tmp_path)}"}
         event_id = str(uuid.uuid4())
         response = httpx.post(
             f"{base}/api/v1/incidents",
@@ -84,13 +94,14 @@ def test_run_serves_incidents_and_ctrl_c_leaves_no_process(tmp_path: Path) -> No
                 "displaced": 2004,
                 "posko_id": "posko-lumajang",
             },
+            headers=auth,
             timeout=10,
         )
         assert response.status_code == 202
         deadline = time.monotonic() + 30
         listed = False
         while time.monotonic() < deadline and not listed:
-            items = httpx.get(f"{base}/api/v1/incidents", timeout=5).json()["items"]
+            items = httpx.get(f"{base}/api/v1/incidents", headers=auth, timeout=5).json()["items"]
             listed = any(item["incident_id"] == event_id for item in items)
             time.sleep(0.1)
         assert listed

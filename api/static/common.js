@@ -1,0 +1,223 @@
+/* Siaga pages: language (Bahasa Indonesia by default, English toggle), token, API calls. */
+"use strict";
+
+const Siaga = (() => {
+  const T = {
+    id: {
+      app: "Siaga", tagline: "Logistik tanggap bencana Kemensos",
+      dashboard: "Dasbor koordinator", fieldForm: "Formulir posko", desk: "Meja gudang",
+      login: "Masuk", logout: "Keluar", tokenLabel: "Token akses", tokenHint: "Tempel token dari `siaga tokens create` (atau demo-tokens.json).",
+      live: "Langsung", reconnecting: "Menyambung ulang…", offline: "Luring", online: "Daring",
+      incidents: "Kejadian", shelters: "Pengungsian", warehouses: "Gudang", teams: "Tim TAGANA",
+      shipments: "Pengiriman", shortfalls: "Kekurangan yang perlu keputusan", inFlight: "Pengiriman dalam perjalanan",
+      proposed: "Usulan", confirmed: "Dikonfirmasi", dispatched: "Dikirim", delivered: "Diterima",
+      cancelled: "Dibatalkan", rejected: "Ditolak", held: "Ditahan",
+      summary: "Ringkasan", displaced: "Pengungsi", severity: "Tingkat", affected: "Terdampak",
+      unmet: "Kebutuhan belum terpenuhi", stock: "Stok", missing: "Kurang", escalated: "Dieskalasi",
+      hold: "Tahan", release: "Lepas tahanan", reason: "Alasan", override: "Ubah penugasan",
+      assign: "Tugaskan", unassign: "Lepaskan", task: "Tugas", team: "Tim", send: "Kirim",
+      none: "Tidak ada", legend: "Keterangan", noPicture: "Belum ada data.",
+      incidentType: "Jenis kejadian", location: "Lokasi", lat: "Lintang", lon: "Bujur",
+      useMyLocation: "Pakai lokasi saya", poskoId: "ID posko", description: "Keterangan",
+      dead: "Meninggal", injured: "Luka-luka", needs: "Kebutuhan yang terlihat", needsHint: "Satu per baris: barang jumlah satuan, mis. drinking_water 500 liter",
+      report: "Laporkan", shelterId: "ID pengungsian", shelterName: "Nama lokasi pengungsian", capacity: "Kapasitas",
+      headcount: "Jumlah pengungsi", total: "Total", infants: "Bayi (<2 th)", children: "Anak (2–17 th)",
+      elderly: "Lansia (60+)", pregnant: "Ibu hamil/menyusui", disabled: "Penyandang disabilitas",
+      receipt: "Penerimaan barang", shipmentId: "ID pengiriman", quantityReceived: "Jumlah diterima", note: "Catatan",
+      queue: "Antrean kiriman", queued: "Dalam antrean", sent: "Terkirim", rejectedBy: "Ditolak server",
+      queueEmpty: "Antrean kosong.", queuedOffline: "Disimpan; akan dikirim saat sinyal kembali.",
+      warehouse: "Gudang", item: "Barang", quantity: "Jumlah", unit: "Satuan", batch: "Batch", expires: "Kedaluwarsa",
+      confirm: "Konfirmasi", dispatch: "Tandai dikirim", cancel: "Batalkan", printWaybill: "Cetak surat jalan",
+      pickSuggested: "Usulan pengambilan (kedaluwarsa pertama keluar pertama)", short: "Kurang",
+      destination: "Tujuan", origin: "Asal", eta: "Perkiraan tiba (jam)", waybill: "Surat jalan",
+      pickList: "Daftar ambil", signature: "Tanda tangan", packedBy: "Disiapkan oleh", driver: "Pengemudi", receivedBy: "Diterima oleh",
+      print: "Cetak", refresh: "Muat ulang", error: "Galat", saved: "Tersimpan", accepted: "Diterima server",
+      exportCsv: "Unduh CSV (HXL)", language: "English", province: "Provinsi", updated: "Diperbarui",
+      kind_regional: "regional", kind_provincial: "provinsi", kind_kabupaten: "kabupaten", kind_lumbung_sosial: "Lumbung Sosial",
+      type_earthquake: "Gempa bumi", type_tsunami: "Tsunami", type_flood: "Banjir", type_flash_flood: "Banjir bandang",
+      type_lahar_flood: "Banjir lahar", type_landslide: "Tanah longsor", type_eruption: "Erupsi gunung api",
+      type_tornado: "Puting beliung", type_forest_fire: "Kebakaran hutan", type_drought: "Kekeringan", type_other: "Lainnya",
+    },
+    en: {
+      app: "Siaga", tagline: "Kemensos disaster-response logistics",
+      dashboard: "Coordinators' dashboard", fieldForm: "Command post form", desk: "Warehouse desk",
+      login: "Sign in", logout: "Sign out", tokenLabel: "Access token", tokenHint: "Paste a token from `siaga tokens create` (or demo-tokens.json).",
+      live: "Live", reconnecting: "Reconnecting…", offline: "Offline", online: "Online",
+      incidents: "Incidents", shelters: "Shelters", warehouses: "Warehouses", teams: "TAGANA teams",
+      shipments: "Shipments", shortfalls: "Shortfalls needing a decision", inFlight: "Shipments in flight",
+      proposed: "Proposed", confirmed: "Confirmed", dispatched: "Dispatched", delivered: "Delivered",
+      cancelled: "Cancelled", rejected: "Rejected", held: "Held",
+      summary: "Summary", displaced: "Displaced", severity: "Severity", affected: "Affected",
+      unmet: "Unmet need", stock: "Stock", missing: "Missing", escalated: "Escalated",
+      hold: "Hold", release: "Release hold", reason: "Reason", override: "Override dispatch",
+      assign: "Assign", unassign: "Release", task: "Task", team: "Team", send: "Send",
+      none: "None", legend: "Legend", noPicture: "No data yet.",
+      incidentType: "Incident type", location: "Location", lat: "Latitude", lon: "Longitude",
+      useMyLocation: "Use my location", poskoId: "Posko id", description: "Description",
+      dead: "Dead", injured: "Injured", needs: "Needs seen", needsHint: "One per line: item quantity unit, e.g. drinking_water 500 litre",
+      report: "Report", shelterId: "Shelter id", shelterName: "Shelter site name", capacity: "Capacity",
+      headcount: "Headcount", total: "Total", infants: "Infants (<2 y)", children: "Children (2–17 y)",
+      elderly: "Elderly (60+)", pregnant: "Pregnant/lactating", disabled: "People with disabilities",
+      receipt: "Delivery receipt", shipmentId: "Shipment id", quantityReceived: "Quantity received", note: "Note",
+      queue: "Outbox", queued: "Queued", sent: "Sent", rejectedBy: "Rejected by server",
+      queueEmpty: "Outbox empty.", queuedOffline: "Saved; will be sent when the connection returns.",
+      warehouse: "Warehouse", item: "Item", quantity: "Quantity", unit: "Unit", batch: "Batch", expires: "Expires",
+      confirm: "Confirm", dispatch: "Mark dispatched", cancel: "Cancel", printWaybill: "Print waybill",
+      pickSuggested: "Suggested picks (first expiry, first out)", short: "Short",
+      destination: "Destination", origin: "Origin", eta: "ETA (hours)", waybill: "Waybill",
+      pickList: "Pick list", signature: "Signature", packedBy: "Packed by", driver: "Driver", receivedBy: "Received by",
+      print: "Print", refresh: "Reload", error: "Error", saved: "Saved", accepted: "Accepted by server",
+      exportCsv: "Download CSV (HXL)", language: "Bahasa Indonesia", province: "Province", updated: "Updated",
+      kind_regional: "regional", kind_provincial: "provincial", kind_kabupaten: "kabupaten", kind_lumbung_sosial: "Lumbung Sosial",
+      type_earthquake: "Earthquake", type_tsunami: "Tsunami", type_flood: "Flood", type_flash_flood: "Flash flood",
+      type_lahar_flood: "Lahar flood", type_landslide: "Landslide", type_eruption: "Volcanic eruption",
+      type_tornado: "Tornado", type_forest_fire: "Forest fire", type_drought: "Drought", type_other: "Other",
+    },
+  };
+  let lang = localStorage.getItem("siaga.lang") || "id";
+
+  function t(key) {
+    return (T[lang] && T[lang][key]) || T.id[key] || key;
+  }
+
+  function applyI18n(root) {
+    const scope = root || document;
+    scope.querySelectorAll("[data-i18n]").forEach((node) => { node.textContent = t(node.dataset.i18n); });
+    scope.querySelectorAll("[data-i18n-placeholder]").forEach((node) => { node.placeholder = t(node.dataset.i18nPlaceholder); });
+    scope.querySelectorAll("[data-i18n-title]").forEach((node) => { node.title = t(node.dataset.i18nTitle); });
+    document.documentElement.lang = lang;
+  }
+
+  function toggleLang() {
+    lang = lang === "id" ? "en" : "id";
+    localStorage.setItem("siaga.lang", lang);
+    applyI18n();
+    document.dispatchEvent(new Event("siaga:lang"));
+  }
+
+  function token() {
+    const url = new URL(window.location.href);
+    const given = url.searchParams.get("token");
+    if (given) {
+      localStorage.setItem("siaga.token", given);
+      url.searchParams.delete("token");
+      history.replaceState(null, "", url.pathname + url.search + url.hash);
+    }
+    return localStorage.getItem("siaga.token") || "";
+  }
+
+  function setToken(value) {
+    if (value) localStorage.setItem("siaga.token", value); else localStorage.removeItem("siaga.token");
+  }
+
+  class ApiError extends Error {
+    constructor(status, detail) {
+      super(typeof detail === "string" ? detail : JSON.stringify(detail));
+      this.status = status;
+      this.detail = detail;
+    }
+  }
+
+  function describeDetail(detail) {
+    if (Array.isArray(detail)) {
+      return detail.map((d) => `${(d.loc || []).filter((p) => p !== "body").join(".")}: ${d.msg}`).join("; ");
+    }
+    return String(detail);
+  }
+
+  async function api(path, options) {
+    const opts = options || {};
+    const headers = Object.assign({ Accept: "application/json" }, opts.headers || {});
+    const tok = token();
+    if (tok) headers.Authorization = `Bearer ${tok}`;
+    let body = opts.body;
+    if (body !== undefined && typeof body !== "string") {
+      body = JSON.stringify(body);
+      headers["Content-Type"] = "application/json";
+    }
+    const response = await fetch(path, { method: opts.method || "GET", headers, body });
+    const text = await response.text();
+    let data = null;
+    try { data = text ? JSON.parse(text) : null; } catch (_) { data = text; }
+    if (!response.ok) {
+      if (response.status === 401) document.dispatchEvent(new Event("siaga:unauthorized"));
+      throw new ApiError(response.status, data && data.detail !== undefined ? data.detail : data);
+    }
+    return data;
+  }
+
+  function uuid4() {
+    // crypto.randomUUID needs a secure context; a LAN page over http is not one.
+    const b = new Uint8Array(16);
+    crypto.getRandomValues(b);
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    const h = Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+    return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+  }
+
+  function el(tag, attrs, ...children) {
+    const node = document.createElement(tag);
+    for (const [key, value] of Object.entries(attrs || {})) {
+      if (value === null || value === undefined || value === false) continue;
+      if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
+      else if (key === "dataset") Object.assign(node.dataset, value);
+      else node.setAttribute(key, value === true ? "" : value);
+    }
+    for (const child of children.flat()) {
+      if (child === null || child === undefined || child === false) continue;
+      node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+    }
+    return node;
+  }
+
+  function fmt(n, digits) {
+    if (n === null || n === undefined || n === "") return "–";
+    return Number(n).toLocaleString(lang === "id" ? "id-ID" : "en-GB", { maximumFractionDigits: digits === undefined ? 1 : digits });
+  }
+
+  /** The header bar every page shares: title, language toggle, sign-in/out. */
+  function header(titleKey, extra) {
+    const langBtn = el("button", { type: "button", class: "lang", onclick: toggleLang, "data-i18n": "language" }, t("language"));
+    const out = el("button", { type: "button", class: "logout", onclick: () => { setToken(""); location.reload(); }, "data-i18n": "logout" }, t("logout"));
+    return el("header", { class: "bar" },
+      el("a", { href: "/", class: "brand" }, "Siaga"),
+      el("h1", { "data-i18n": titleKey }, t(titleKey)),
+      el("span", { class: "spacer" }), extra || null, langBtn, out);
+  }
+
+  /** A sign-in box; resolves once a token that the API accepts was entered. */
+  function login() {
+    return new Promise((resolve) => {
+      const input = el("input", { type: "password", id: "token-input", autocomplete: "off", size: "50" });
+      const msg = el("p", { class: "error" });
+      const box = el("form", { class: "login card", id: "login" },
+        el("label", { for: "token-input", "data-i18n": "tokenLabel" }, t("tokenLabel")), input,
+        el("p", { class: "hint", "data-i18n": "tokenHint" }, t("tokenHint")),
+        el("button", { type: "submit", "data-i18n": "login" }, t("login")), msg);
+      box.addEventListener("submit", async (e) => {
+        e.preventDefault();
+        setToken(input.value.trim());
+        try {
+          const me = await api("/api/v1/me");
+          box.remove();
+          resolve(me);
+        } catch (err) {
+          msg.textContent = `${t("error")}: ${describeDetail(err.detail || err.message)}`;
+        }
+      });
+      document.body.append(box);
+      input.focus();
+    });
+  }
+
+  /** Who the stored token belongs to, asking for one when there is none or it is refused. */
+  async function whoami() {
+    if (token()) {
+      try { return await api("/api/v1/me"); } catch (err) { if (err.status !== 401) throw err; }
+    }
+    return login();
+  }
+
+  return { t, applyI18n, toggleLang, token, setToken, api, ApiError, describeDetail, uuid4, el, fmt, header, whoami, get lang() { return lang; } };
+})();

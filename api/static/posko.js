@@ -1,0 +1,166 @@
+/* Command post field form. Every post gets a client UUID (event_id) and goes into an
+   outbox in localStorage first; the outbox is sent in order when the phone is online
+   (on `online`, every 15 s, and at once after a post). A retry resends the same
+   event_id, so a post that reached the server before the connection dropped counts
+   once. Posts the server refuses (4xx) leave the outbox and are shown with the reason. */
+"use strict";
+
+(() => {
+  const { t, api, el } = Siaga;
+  const KEY = "siaga.outbox";
+  const DONE_KEY = "siaga.outbox.done";
+  let me = null;
+  let flushing = false;
+
+  const load = (key) => { try { return JSON.parse(localStorage.getItem(key) || "[]"); } catch (_) { return []; } };
+  const save = (key, value) => localStorage.setItem(key, JSON.stringify(value));
+
+  function int(form, name) { const v = form.get(name); return v === null || v === "" ? 0 : parseInt(v, 10); }
+  function num(form, name) { const v = form.get(name); return v === null || v === "" ? null : Number(v); }
+
+  function parseNeeds(text) {
+    return (text || "").split("\n").map((line) => line.trim()).filter(Boolean).map((line) => {
+      const [item, quantity, ...unit] = line.split(/\s+/);
+      const need = { item: item.toLowerCase() };
+      if (quantity && !Number.isNaN(Number(quantity))) need.quantity = Number(quantity);
+      if (unit.length) need.unit = unit.join(" ");
+      return need;
+    });
+  }
+
+  const builders = {
+    incident(form, posko) {
+      const body = {
+        incident_type: form.get("incident_type"), location: { lat: num(form, "lat"), lon: num(form, "lon") },
+        severity: int(form, "severity"), affected: int(form, "affected"), displaced: int(form, "displaced"),
+        injured: int(form, "injured"), dead: int(form, "dead"), observed_needs: parseNeeds(form.get("needs")),
+        posko_id: posko, occurred_at: new Date().toISOString(),
+      };
+      if (form.get("description")) body.description = form.get("description");
+      return ["/api/v1/incidents", body];
+    },
+    shelter(form, posko) {
+      const body = { shelter_id: form.get("shelter_id"), name: form.get("name"),
+        location: { lat: num(form, "lat"), lon: num(form, "lon") }, posko_id: posko, occurred_at: new Date().toISOString() };
+      if (form.get("capacity")) body.capacity = int(form, "capacity");
+      return ["/api/v1/shelters", body];
+    },
+    headcount(form, posko) {
+      const body = { total: int(form, "total"), infants: int(form, "infants"), children: int(form, "children"),
+        elderly: int(form, "elderly"), pregnant_lactating: int(form, "pregnant_lactating"), disabled: int(form, "disabled"),
+        posko_id: posko, occurred_at: new Date().toISOString() };
+      if (form.get("province_code")) body.province_code = form.get("province_code");
+      return [`/api/v1/shelters/${encodeURIComponent(form.get("shelter_id"))}/headcounts`, body];
+    },
+    receipt(form, posko) {
+      const body = { posko_id: posko, quantity_received: num(form, "quantity_received"), occurred_at: new Date().toISOString() };
+      if (form.get("note")) body.note = form.get("note");
+      return [`/api/v1/shipments/${encodeURIComponent(form.get("shipment_id"))}/receipt`, body];
+    },
+  };
+
+  function enqueue(kind, path, body) {
+    const outbox = load(KEY);
+    body.event_id = Siaga.uuid4();
+    outbox.push({ kind, path, body, queued_at: new Date().toISOString(), tries: 0 });
+    save(KEY, outbox);
+    render();
+    flush();
+  }
+
+  async function flush() {
+    if (flushing) return;
+    flushing = true;
+    try {
+      let outbox = load(KEY);
+      while (outbox.length) {
+        const post = outbox[0];
+        let outcome;
+        try {
+          await api(post.path, { method: "POST", body: post.body });
+          outcome = { state: "sent" };
+        } catch (err) {
+          if (!(err instanceof Siaga.ApiError)) break; // network down: keep it, try later
+          const retryable = err.status === 401 || err.status === 408 || err.status === 429 || err.status >= 500;
+          if (retryable) { post.tries += 1; post.last_error = `${err.status}`; save(KEY, outbox); break; }
+          outcome = { state: "rejected", error: Siaga.describeDetail(err.detail) };
+        }
+        outbox = load(KEY).filter((p) => p.body.event_id !== post.body.event_id);
+        save(KEY, outbox);
+        const done = load(DONE_KEY);
+        done.unshift(Object.assign({ kind: post.kind, event_id: post.body.event_id, at: new Date().toISOString() }, outcome));
+        save(DONE_KEY, done.slice(0, 30));
+        render();
+      }
+    } finally {
+      flushing = false;
+      render();
+    }
+  }
+
+  function render() {
+    const outbox = load(KEY);
+    const done = load(DONE_KEY);
+    const status = document.getElementById("net-status");
+    if (status) {
+      status.className = `status ${navigator.onLine ? "online" : "offline"}`;
+      status.textContent = t(navigator.onLine ? "online" : "offline");
+    }
+    document.getElementById("queue-msg").textContent = outbox.length ? `${outbox.length} ${t("queued").toLowerCase()}` : t("queueEmpty");
+    const rows = [
+      ...outbox.map((p) => el("li", { dataset: { eventId: p.body.event_id, state: "queued" } },
+        el("span", { class: "state" }, t("queued")), ` · ${t(p.kind === "incident" ? "incidents" : p.kind === "shelter" ? "shelters" : p.kind)} · ${p.queued_at.slice(11, 19)}`,
+        p.last_error ? ` · ${p.last_error}` : "")),
+      ...done.map((d) => el("li", { dataset: { eventId: d.event_id, state: d.state } },
+        el("span", { class: "state" }, t(d.state === "sent" ? "sent" : "rejectedBy")), ` · ${d.kind} · ${d.at.slice(11, 19)}`,
+        d.error ? el("div", { class: "error" }, d.error) : null)),
+    ];
+    document.getElementById("queue").replaceChildren(...rows);
+  }
+
+  function showTab(name) {
+    document.querySelectorAll("[data-tab]").forEach((b) => b.classList.toggle("active", b.dataset.tab === name));
+    document.querySelectorAll("form.card").forEach((f) => { f.hidden = f.id !== `form-${name}`; });
+  }
+
+  function wire() {
+    document.querySelectorAll("[data-tab]").forEach((b) => b.addEventListener("click", () => showTab(b.dataset.tab)));
+    document.querySelectorAll("button.locate").forEach((b) => b.addEventListener("click", () => {
+      const form = b.closest("form");
+      navigator.geolocation.getCurrentPosition((pos) => {
+        form.elements.lat.value = pos.coords.latitude.toFixed(5);
+        form.elements.lon.value = pos.coords.longitude.toFixed(5);
+      }, (err) => window.alert(err.message), { enableHighAccuracy: true, timeout: 15000 });
+    }));
+    for (const kind of Object.keys(builders)) {
+      document.getElementById(`form-${kind}`).addEventListener("submit", (e) => {
+        e.preventDefault();
+        const posko = (me && me.scope && me.scope.posko_id) || window.prompt(t("poskoId")) || "";
+        const [path, body] = builders[kind](new FormData(e.target), posko);
+        enqueue(kind, path, body);
+        e.target.reset();
+        document.getElementById("queue-msg").textContent = t("queuedOffline");
+      });
+    }
+    window.addEventListener("online", () => { render(); flush(); });
+    window.addEventListener("offline", render);
+    document.addEventListener("siaga:lang", render);
+    setInterval(flush, 15000);
+  }
+
+  async function main() {
+    document.body.prepend(Siaga.header("fieldForm", el("span", { id: "net-status", class: "status" }, "…")));
+    Siaga.applyI18n();
+    try { me = await Siaga.whoami(); } catch (_) { me = null; } // offline: use the stored token
+    document.getElementById("app").hidden = false;
+    wire();
+    render();
+    flush();
+    if ("serviceWorker" in navigator && window.isSecureContext) {
+      navigator.serviceWorker.register("/posko/sw.js").catch(() => {});
+    }
+    document.body.dataset.ready = "1";
+  }
+
+  document.addEventListener("DOMContentLoaded", () => { main(); });
+})();

@@ -1,0 +1,39 @@
+/* Printable pick list and waybill (surat jalan) for one shipment. */
+"use strict";
+
+(() => {
+  const { t, api, el, fmt } = Siaga;
+
+  async function main() {
+    Siaga.applyI18n();
+    await Siaga.whoami();
+    const id = new URL(location.href).searchParams.get("id");
+    const data = await api(`/api/v1/shipments/${encodeURIComponent(id)}/waybill`);
+    const s = data.shipment;
+    const place = (p) => (p && p.location ? `${fmt(p.location.lat, 4)}, ${fmt(p.location.lon, 4)}` : "");
+    document.title = `${t("waybill")} ${s.shipment_id}`;
+    document.getElementById("waybill").replaceChildren(
+      el("h1", {}, `${t("waybill")} / ${t("pickList")}`),
+      el("div", {}, el("b", {}, s.shipment_id), ` · ${t(s.status)} · ${new Date().toLocaleString(Siaga.lang === "id" ? "id-ID" : "en-GB")}`),
+      el("div", { class: "meta" },
+        el("div", {}, el("b", {}, `${t("origin")}: `), `${data.warehouse.name || s.warehouse_id} (${s.warehouse_id}) ${place(data.warehouse)}`),
+        el("div", {}, el("b", {}, `${t("destination")}: `), `${data.shelter.name || s.shelter_id || "–"} (${s.shelter_id || ""}) ${place(data.shelter)}`),
+        el("div", {}, el("b", {}, `${t("item")}: `), `${s.item} · ${fmt(s.quantity)} ${s.unit || ""}`),
+        el("div", {}, el("b", {}, `${t("eta")}: `), fmt(s.eta_hours))),
+      data.batches_are_suggested ? el("p", { class: "hint" }, t("pickSuggested")) : null,
+      el("table", {},
+        el("tr", {}, el("th", {}, t("item")), el("th", {}, t("batch")), el("th", {}, t("expires")), el("th", {}, t("quantity")), el("th", {}, t("unit")), el("th", {}, "✓")),
+        ...data.lines.map((l) => el("tr", {}, el("td", {}, l.item), el("td", {}, l.batch_id), el("td", {}, l.expires_on || "–"),
+          el("td", {}, fmt(l.quantity)), el("td", {}, l.unit || ""), el("td", {}, "☐")))),
+      s.explanation ? el("p", { class: "hint" }, s.explanation) : null,
+      el("div", { class: "signatures" },
+        el("div", {}, t("packedBy")), el("div", {}, t("driver")), el("div", {}, t("receivedBy"))));
+    document.body.dataset.ready = "1";
+  }
+
+  document.addEventListener("DOMContentLoaded", () => {
+    main().catch((err) => {
+      document.getElementById("waybill").append(el("p", { class: "error" }, `${t("error")}: ${Siaga.describeDetail(err.detail || err.message)}`));
+    });
+  });
+})();

@@ -1,0 +1,293 @@
+"""Benchmark of the logistics core: allocation at Cianjur and national scale, and dispatch.
+
+    python -m bench.allocation --quick     # < 1 minute
+    python -m bench.allocation             # full run (national 10,000 x 700 x 20)
+
+Each allocation is compared, on the same instance, with an independent exact solver (OR-Tools
+SimpleMinCostFlow on the *full* arc set, integer centi-hours and centi-priorities, lexicographic
+by a provably large weight) and with nearest-warehouse-first. The last printed line is JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import resource
+import sys
+import time
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import numpy as np
+
+from logistics import (
+    Need,
+    ReleaseRules,
+    StockBatch,
+    Task,
+    Team,
+    TeamTravelHours,
+    TravelHours,
+    Warehouse,
+    allocate,
+    default_catalogue,
+    dispatch,
+    priority,
+)
+from logistics.allocation import ItemProblem, prepare
+from logistics.baseline import nearest_warehouse_first
+
+PLAN_DATE = date(2022, 11, 22)
+PLANNED_AT = datetime(2022, 11, 22, 6, 0, tzinfo=UTC)
+# per-person rates used to generate demand and to convert units back to people-days
+RATES = {"rice": 0.4, "drinking_water": 2.5, "clean_water": 9.571, "ready_meal": 3,
+         "side_dish": 3, "childrens_food": 0.3, "family_kit": 0.2, "hygiene_kit": 0.2,
+         "soap": 8.333, "kids_ware": 0.1, "food_ware": 0.2, "family_kitchen_set": 0.2,
+         "clothing": 1, "blanket": 1, "mattress": 0.3, "camp_bed": 0.05,
+         "tarpaulin_tent": 0.05, "family_tent": 0.2, "psp_tent": 0.002, "life_vest": 0.1}
+DAILY = {"rice", "drinking_water", "clean_water", "ready_meal", "side_dish", "childrens_food",
+         "soap"}
+
+
+def geography(rng: np.random.Generator, n_s: int, n_w: int, span_km: float,
+              islands: int, clustered: bool) -> np.ndarray:
+    """Travel hours (W x S): road km = 1.26 x straight line at 40 km/h, +12 h sea leg between
+    islands (REFERENCE.md circuity order of magnitude), rounded to 0.01 h."""
+    w_xy = rng.uniform(0, span_km, (n_w, 2))
+    if clustered:  # shelters around a few disaster epicentres
+        centres = rng.uniform(0, span_km, (max(1, n_s // 400), 2))
+        pick = rng.integers(0, centres.shape[0], n_s)
+        s_xy = centres[pick] + rng.normal(0, span_km / 60, (n_s, 2))
+    else:
+        s_xy = rng.uniform(0, span_km, (n_s, 2))
+    w_isl = np.minimum((w_xy[:, 0] / span_km * islands).astype(int), islands - 1)
+    s_isl = np.minimum((s_xy[:, 0] / span_km * islands).astype(int), islands - 1)
+    hours = np.empty((n_w, n_s))
+    for i in range(n_w):  # row by row keeps peak memory at one W x S matrix
+        d = np.sqrt(((s_xy - w_xy[i]) ** 2).sum(axis=1))
+        hours[i] = d * 1.26 / 40.0 + np.where(s_isl != w_isl[i], 12.0, 0.0)
+    return np.round(hours, 2)
+
+
+def instance(seed: int, n_s: int, n_w: int, n_items: int, span_km: float, islands: int,
+             supply_ratio: float = 0.75) -> tuple[list[Need], list[StockBatch], list[Warehouse],
+                                                   TravelHours, ReleaseRules]:
+    rng = np.random.default_rng(seed)
+    items = list(RATES)[:n_items]
+    cat = default_catalogue()
+    for it in items:
+        cat.get(it)
+    shelters = [f"S{j:05d}" for j in range(n_s)]
+    kinds = rng.choice(["regional", "provincial", "kabupaten", "lumbung_sosial"], n_w,
+                       p=[0.02, 0.1, 0.38, 0.5])
+    whs = [Warehouse(f"W{i:04d}", str(kinds[i]), area_code=f"A{i % 50:02d}")
+           for i in range(n_w)]
+    hours = geography(rng, n_s, n_w, span_km, islands, clustered=True)
+    people = rng.integers(20, 1500, n_s)
+    vshare = np.round(rng.uniform(0.05, 0.6, n_s), 2)
+    sev = rng.integers(1, 6, n_s)
+    waited = rng.choice([0.0, 6.0, 24.0, 48.0, 72.0], n_s)
+    # priorities on a 0.01 grid so the integer min-cost-flow reference is exact
+    prio = [round(priority(float(vshare[j]), int(sev[j]), float(waited[j])), 2)
+            for j in range(n_s)]
+    needs: list[Need] = []
+    stock: list[StockBatch] = []
+    for it in items:
+        days = 3 if it in DAILY else 1
+        demand = np.ceil(people * RATES[it] * days).astype(np.int64)
+        for j, s in enumerate(shelters):
+            needs.append(Need(s, it, int(demand[j]), prio[j], headcount=int(people[j]),
+                              vulnerable_share=float(vshare[j]), severity=int(sev[j]),
+                              days=days))
+        per_w = rng.dirichlet(np.ones(n_w)) * demand.sum() * supply_ratio * 1.15
+        for i, w in enumerate(whs):
+            q = int(per_w[i])
+            if q == 0:
+                continue
+            a = q // 2
+            near = PLAN_DATE + timedelta(days=int(rng.integers(10, 70)))
+            far = PLAN_DATE + timedelta(days=int(rng.integers(120, 900)))
+            stock.append(StockBatch(w.id, it, f"{w.id}-{it}-1", a, far))
+            stock.append(StockBatch(w.id, it, f"{w.id}-{it}-2", q - a - q // 20, None))
+            if q // 20:
+                stock.append(StockBatch(w.id, it, f"{w.id}-{it}-3", q // 20, near))
+    declared = frozenset(f"A{i:02d}" for i in range(0, 50, 3))
+    travel = TravelHours(tuple(w.id for w in whs), tuple(shelters), hours)
+    return needs, stock, whs, travel, ReleaseRules(PLAN_DATE, declared_areas=declared)
+
+
+def mcf_reference(problem: ItemProblem) -> tuple[float, float, float]:
+    """Independent exact optimum with OR-Tools min-cost flow on every reachable arc.
+
+    Returns (weighted coverage, unit-hours, seconds). Lexicographic via weight
+    M = 2 (W + 1) max(cost) + 1 per centi-priority: any coverage gain is a residual cycle with
+    at most 2 (W + 1) transport arcs, so no travel saving can outweigh it.
+    """
+    from ortools.graph.python import min_cost_flow
+
+    t0 = time.perf_counter()
+    n_w, n_s = problem.hours.shape
+    if n_w == 0 or n_s == 0:
+        return 0.0, 0.0, 0.0
+    reach = np.isfinite(problem.hours)
+    cost = np.where(reach, np.rint(problem.hours * 100), 0).astype(np.int64)
+    pc = np.rint(problem.priority * 100).astype(np.int64)
+    big = 2 * (n_w + 1) * int(cost.max()) + 1
+    total = int(problem.supply.sum())
+    src, snk = 0, 1 + n_w + n_s
+    wi, sj = np.nonzero(reach)
+    f = min_cost_flow.SimpleMinCostFlow()
+    f.add_arcs_with_capacity_and_unit_cost(
+        np.zeros(n_w, dtype=np.int64), 1 + np.arange(n_w), problem.supply.astype(np.int64),
+        np.zeros(n_w, dtype=np.int64))
+    first = f.num_arcs()
+    f.add_arcs_with_capacity_and_unit_cost(
+        1 + wi.astype(np.int64), 1 + n_w + sj.astype(np.int64),
+        np.full(wi.shape[0], total, dtype=np.int64), cost[wi, sj])
+    f.add_arcs_with_capacity_and_unit_cost(
+        1 + n_w + np.arange(n_s), np.full(n_s, snk), problem.demand.astype(np.int64),
+        -big * pc)
+    f.add_arc_with_capacity_and_unit_cost(src, snk, total, 0)
+    f.set_node_supply(src, total)
+    f.set_node_supply(snk, -total)
+    status = f.solve()
+    if status != f.OPTIMAL:
+        raise RuntimeError(f"min cost flow status {status}")
+    flows = f.flows(np.arange(first, first + wi.shape[0]))
+    wc = float(np.dot(flows, problem.priority[sj]))
+    uh = float(np.dot(flows, problem.hours[wi, sj]))
+    return wc, uh, time.perf_counter() - t0
+
+
+def allocation_case(name: str, n_s: int, n_w: int, n_items: int, span_km: float,
+                    islands: int, reference: bool, workers: int, repeats: int) -> dict[str, Any]:
+    needs, stock, whs, travel, rules = instance(42, n_s, n_w, n_items, span_km, islands)
+    times = []
+    plan = None
+    for r in range(repeats):
+        t0 = time.perf_counter()
+        plan = allocate(f"{name}-{r}", PLANNED_AT, needs, stock, whs, travel, rules,
+                        workers=workers)
+        times.append(time.perf_counter() - t0)
+    assert plan is not None
+    problems = prepare(needs, stock, whs, travel, rules)
+    cat = default_catalogue()
+    out: dict[str, Any] = {
+        "shelters": n_s, "warehouses": n_w, "items": n_items,
+        "seconds": round(min(times), 3), "seconds_all": [round(t, 3) for t in times],
+        "proposals": len(plan.proposals), "shortfalls": len(plan.shortfalls),
+        "rounds_max": max(s.phase1_rounds + s.phase2_rounds for s in plan.stats),
+        "columns_max": max(s.columns for s in plan.stats),
+    }
+    opt_pd = base_pd = opt_th = base_th = 0.0
+    opt_wc = base_wc = 0.0
+    ref_wc = ref_uh = ref_s = 0.0
+    t0 = time.perf_counter()
+    baselines = [nearest_warehouse_first(p) for p in problems]
+    out["baseline_seconds"] = round(time.perf_counter() - t0, 3)
+    for prob, st, bl in zip(problems, plan.stats, baselines, strict=True):
+        rate = RATES[prob.item_id] * (1 if prob.item_id not in DAILY else 1)
+        mass = cat.get(prob.item_id).unit_mass_kg / 1000.0
+        opt_pd += st.covered / rate
+        base_pd += bl.covered / rate
+        opt_th += st.unit_hours * mass
+        base_th += bl.unit_hours * mass
+        opt_wc += st.weighted_coverage
+        base_wc += bl.weighted_coverage
+        if reference:
+            wc, uh, secs = mcf_reference(prob)
+            ref_wc += wc
+            ref_uh += uh
+            ref_s += secs
+            if abs(wc - st.weighted_coverage) > 1e-6 * max(1.0, wc) or \
+                    abs(uh - st.unit_hours) > 1e-6 * max(1.0, uh):
+                out.setdefault("mismatch_items", []).append(prob.item_id)
+    out.update({
+        "optimiser": {"weighted_coverage": round(opt_wc, 2), "people_days": round(opt_pd),
+                      "ton_hours": round(opt_th, 1)},
+        "nearest_first": {"weighted_coverage": round(base_wc, 2), "people_days": round(base_pd),
+                          "ton_hours": round(base_th, 1)},
+    })
+    if reference:
+        out["reference_mcf"] = {"weighted_coverage": round(ref_wc, 2),
+                                "unit_hours": round(ref_uh, 2), "seconds": round(ref_s, 2),
+                                "matches": "mismatch_items" not in out}
+    return out
+
+
+def dispatch_case(n_teams: int, n_tasks: int) -> dict[str, Any]:
+    rng = np.random.default_rng(7)
+    kabs = [f"{p:02d}.{k:02d}" for p in range(11, 95, 2) for k in range(1, 13)]
+    skills = ["evacuation", "public_kitchen", "shelter_setup", "psychosocial_support",
+              "first_aid"]
+    kinds = ["evacuation", "public_kitchen", "shelter_setup", "psychosocial_support"]
+    teams = []
+    for i in range(n_teams):
+        kab = kabs[int(rng.integers(0, len(kabs)))]
+        sk = frozenset(s for s in skills if rng.random() < 0.5) | {skills[i % 4]}
+        teams.append(Team(f"T{i:05d}", kab, kab[:2], sk,
+                          rank=str(rng.choice(["muda", "madya", "utama"])),  # type: ignore[arg-type]
+                          available=bool(rng.random() < 0.9),
+                          hours_on_duty=float(rng.choice([0, 2, 6, 10]))))
+    disaster_kabs = [kabs[int(x)] for x in rng.integers(0, len(kabs), 8)]
+    tasks = []
+    for j in range(n_tasks):
+        kab = disaster_kabs[j % len(disaster_kabs)]
+        kind = kinds[j % 4]
+        tasks.append(Task(f"K{j:05d}", kind, f"site-{j}", kab, kab[:2], frozenset({kind}),
+                          teams_needed=int(rng.integers(1, 4)), expected_hours=4.0))
+    same_kab = np.array([[t.kabupaten_code == k.kabupaten_code for k in tasks] for t in teams])
+    same_prov = np.array([[t.province_code == k.province_code for k in tasks] for t in teams])
+    hours = np.where(same_kab, rng.uniform(0.2, 2, same_kab.shape),
+                     np.where(same_prov, rng.uniform(1, 6, same_kab.shape),
+                              rng.uniform(4, 7.5, same_kab.shape)))
+    travel = TeamTravelHours(tuple(t.team_id for t in teams), tuple(k.task_id for k in tasks),
+                             hours)
+    t0 = time.perf_counter()
+    plan = dispatch("bench", PLANNED_AT, teams, tasks, travel)
+    secs = time.perf_counter() - t0
+    tiers: dict[str, int] = {}
+    for a in plan.assignments:
+        tiers[a.tier] = tiers.get(a.tier, 0) + 1
+    return {"teams": n_teams, "tasks": n_tasks,
+            "slots": sum(t.teams_needed for t in tasks), "seconds": round(secs, 3),
+            "assigned": len(plan.assignments), "uncovered_tasks": len(plan.uncovered),
+            "assignments_by_tier": tiers, "travel_hours": round(plan.total_travel_hours, 1)}
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--quick", action="store_true", help="small national case, < 1 minute")
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--no-reference", action="store_true")
+    args = ap.parse_args(argv)
+    result: dict[str, Any] = {
+        "benchmark": "logistics.allocation", "quick": args.quick,
+        "date": datetime.now(UTC).date().isoformat(), "python": platform.python_version(),
+        "machine": platform.machine(), "workers": args.workers,
+    }
+    c = allocation_case("cianjur", 200, 15, 15, 120.0, 1, not args.no_reference, args.workers,
+                        repeats=5)
+    print("cianjur 200x15x15:", json.dumps(c))
+    result["cianjur"] = c
+    if args.quick:
+        n = allocation_case("national", 2000, 140, 5, 4500.0, 6, not args.no_reference,
+                            args.workers, repeats=1)
+        label = "national-lite 2000x140x5"
+    else:
+        n = allocation_case("national", 10000, 700, 20, 4500.0, 6, not args.no_reference,
+                            args.workers, repeats=1)
+        label = "national 10000x700x20"
+    print(label + ":", json.dumps(n))
+    result["national"] = n
+    d = dispatch_case(1000, 400) if args.quick else dispatch_case(5000, 2000)
+    print("dispatch:", json.dumps(d))
+    result["dispatch"] = d
+    result["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    sys.stdout.flush()
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,254 @@
+"""Re-planning without churn.
+
+Given the previous plan and new inputs:
+
+1. Shipments already confirmed or dispatched stay fixed: their quantity is subtracted from the
+   shelter's need (it is on its way), and a confirmed shipment's picked batches are subtracted
+   from the warehouse stock (reserved; a dispatched shipment has already left the stock).
+2. A *fresh* optimal plan is solved on what remains.
+3. A *stable* plan keeps every previous proposal that still fits (clipped to the remaining need
+   and to its batches' remaining eligible stock) and tops it up with an optimal plan for what
+   is left over (new shelters, grown headcounts, new stock).
+4. Per item, the fresh plan replaces the stable one only if it is better by more than
+   ``threshold`` (relative): weighted coverage higher by more than threshold x stable coverage,
+   or equal coverage and travel hours x units lower by more than threshold x stable cost.
+
+The result carries a diff against the previous plan (added / changed / cancelled / unchanged).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+from logistics.allocation import (
+    BatchPick,
+    ItemStats,
+    Plan,
+    ShipmentProposal,
+    Shortfall,
+    allocate,
+)
+from logistics.catalogue import Catalogue
+from logistics.errors import InvalidInput
+from logistics.needs import Need
+from logistics.shipment import Shipment
+from logistics.stock import ReleaseRules, StockBatch, TravelHours, Warehouse, index_warehouses
+
+_Key = tuple[str, str, str]  # (item, warehouse, shelter)
+
+
+@dataclass(frozen=True)
+class PlanDiff:
+    """Proposal keys (item, warehouse, shelter) that changed between two plans."""
+
+    added: tuple[_Key, ...]
+    changed: tuple[_Key, ...]
+    cancelled: tuple[_Key, ...]
+    unchanged: tuple[_Key, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-dict form."""
+        return {k: [list(x) for x in getattr(self, k)]
+                for k in ("added", "changed", "cancelled", "unchanged")}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> PlanDiff:
+        """Inverse of :meth:`to_dict`."""
+        def keys(name: str) -> tuple[_Key, ...]:
+            return tuple((str(a), str(b), str(c)) for a, b, c in d[name])
+        return cls(keys("added"), keys("changed"), keys("cancelled"), keys("unchanged"))
+
+
+@dataclass(frozen=True)
+class Replan:
+    """A re-plan: the plan to publish, the diff, and which items took the fresh optimum."""
+
+    plan: Plan
+    diff: PlanDiff
+    reoptimised_items: tuple[str, ...]
+    stable_items: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-dict form."""
+        return {"plan": self.plan.to_dict(), "diff": self.diff.to_dict(),
+                "reoptimised_items": list(self.reoptimised_items),
+                "stable_items": list(self.stable_items)}
+
+
+def _key(p: ShipmentProposal) -> _Key:
+    return (p.item_id, p.warehouse_id, p.shelter_id)
+
+
+def diff_plans(previous: Plan, new: Plan, fixed_proposal_ids: frozenset[str] = frozenset()
+               ) -> PlanDiff:
+    """Compare proposals of two plans by (item, warehouse, shelter) and quantity; previous
+    proposals that became fixed shipments are not reported as cancelled."""
+    old = {_key(p): p.quantity for p in previous.proposals
+           if p.proposal_id not in fixed_proposal_ids}
+    cur = {_key(p): p.quantity for p in new.proposals}
+    return PlanDiff(
+        added=tuple(sorted(k for k in cur if k not in old)),
+        changed=tuple(sorted(k for k in cur if k in old and old[k] != cur[k])),
+        cancelled=tuple(sorted(k for k in old if k not in cur)),
+        unchanged=tuple(sorted(k for k in cur if k in old and old[k] == cur[k])),
+    )
+
+
+def replan(
+    previous: Plan,
+    plan_id: str,
+    planned_at: datetime,
+    needs: Sequence[Need],
+    stock: Sequence[StockBatch],
+    warehouses: Sequence[Warehouse],
+    travel: TravelHours,
+    rules: ReleaseRules,
+    committed: Sequence[Shipment] = (),
+    threshold: float = 0.05,
+    *,
+    catalogue: Catalogue | None = None,
+    k: int = 8,
+    workers: int = 1,
+) -> Replan:
+    """Re-plan after a change, keeping committed shipments fixed and avoiding churn.
+
+    Args:
+        previous: the plan currently shown to warehouse staff.
+        plan_id, planned_at: id and UTC time of the new plan.
+        needs: current net needs, *not* counting the ``committed`` shipments as in transit.
+        stock: current on-hand stock (confirmed shipments are still in it, dispatched are not).
+        warehouses, travel, rules: as for :func:`logistics.allocation.allocate`.
+        committed: shipments; those confirmed or dispatched are kept fixed, others ignored.
+        threshold: relative improvement the fresh optimum needs to replace the stable plan
+            (0.05 = 5 %); 0 always takes the fresh optimum when it is strictly better.
+
+    Raises:
+        InvalidInput: if threshold < 0; plus everything :func:`allocate` raises.
+    """
+    if threshold < 0:
+        raise InvalidInput(f"threshold {threshold} < 0")
+    wh = index_warehouses(warehouses)
+    fixed = [sh for sh in committed if sh.status in ("confirmed", "dispatched")]
+    fixed_ids = frozenset(sh.proposal_id for sh in fixed)
+    on_way: dict[tuple[str, str], int] = {}
+    reserved: dict[tuple[str, str, str], int] = {}
+    for sh in fixed:
+        on_way[(sh.shelter_id, sh.item_id)] = (on_way.get((sh.shelter_id, sh.item_id), 0)
+                                               + sh.quantity)
+        if sh.status == "confirmed":
+            for b in sh.batches:
+                kk = (sh.warehouse_id, sh.item_id, b.batch_id)
+                reserved[kk] = reserved.get(kk, 0) + b.quantity
+    res_needs = [replace(n, quantity=max(0, n.quantity - on_way.get((n.shelter_id, n.item_id), 0)),
+                         in_transit=n.in_transit + on_way.get((n.shelter_id, n.item_id), 0))
+                 for n in needs]
+    res_stock = [replace(b, quantity=max(0, b.quantity - reserved.get(
+        (b.warehouse_id, b.item_id, b.batch_id), 0))) for b in stock]
+
+    fresh = allocate(plan_id, planned_at, res_needs, res_stock, warehouses, travel, rules,
+                     catalogue=catalogue, k=k, workers=workers)
+
+    # Stable candidate: clip previous proposals to what is still needed and still eligible.
+    need_left = {(n.shelter_id, n.item_id): n.quantity for n in res_needs}
+    batch_left: dict[tuple[str, str, str], int] = {}
+    for sb in res_stock:
+        ok = sb.warehouse_id in wh and rules.batch_block_reason(sb, wh[sb.warehouse_id]) is None
+        batch_left[(sb.warehouse_id, sb.item_id, sb.batch_id)] = sb.quantity if ok else 0
+    kept: list[ShipmentProposal] = []
+    for p in previous.proposals:
+        if p.proposal_id in fixed_ids:
+            continue
+        try:
+            h = travel.get(p.warehouse_id, p.shelter_id)
+        except KeyError:
+            continue
+        if rules.max_travel_hours is not None and h > rules.max_travel_hours:
+            continue
+        room = need_left.get((p.shelter_id, p.item_id), 0)
+        picks: list[BatchPick] = []
+        for bp in p.batches:
+            kk = (p.warehouse_id, p.item_id, bp.batch_id)
+            take = min(bp.quantity, batch_left.get(kk, 0), room)
+            if take > 0:
+                picks.append(BatchPick(bp.batch_id, take, bp.expiry))
+                batch_left[kk] -= take
+                room -= take
+        q = sum(bp.quantity for bp in picks)
+        if q > 0:
+            need_left[(p.shelter_id, p.item_id)] -= q
+            kept.append(replace(p, quantity=q, batches=tuple(picks), travel_hours=h,
+                                explanation=replace(p.explanation, batches=tuple(picks),
+                                                    travel_hours=h, unit_hours=h * q)))
+    top_needs = [replace(n, quantity=need_left[(n.shelter_id, n.item_id)]) for n in res_needs]
+    top_stock = [replace(b, quantity=batch_left.get((b.warehouse_id, b.item_id, b.batch_id),
+                                                    b.quantity)
+                         if rules.batch_block_reason(b, wh[b.warehouse_id]) is None
+                         else b.quantity) for b in res_stock]
+    top = allocate(plan_id, planned_at, top_needs, top_stock, warehouses, travel, rules,
+                   catalogue=catalogue, k=k, workers=workers)
+
+    prio = {(n.shelter_id, n.item_id): n.priority for n in res_needs}
+    items = sorted({st.item_id for st in fresh.stats} | {p.item_id for p in kept})
+    fresh_stats = {st.item_id: st for st in fresh.stats}
+    top_stats = {st.item_id: st for st in top.stats}
+    proposals: list[ShipmentProposal] = []
+    shortfalls: list[Shortfall] = []
+    stats: list[ItemStats] = []
+    reopt: list[str] = []
+    stable: list[str] = []
+    res_need_q = {(n.shelter_id, n.item_id): n.quantity for n in res_needs}
+    for item in items:
+        k_item = [p for p in kept if p.item_id == item]
+        kept_wc = sum(prio.get((p.shelter_id, item), 0.0) * p.quantity for p in k_item)
+        kept_uh = sum(p.travel_hours * p.quantity for p in k_item)
+        fs, ts = fresh_stats.get(item), top_stats.get(item)
+        f_wc, f_uh = (fs.weighted_coverage, fs.unit_hours) if fs else (0.0, 0.0)
+        s_wc = kept_wc + (ts.weighted_coverage if ts else 0.0)
+        s_uh = kept_uh + (ts.unit_hours if ts else 0.0)
+        eps = 1e-9 * max(1.0, abs(s_wc))
+        better = (f_wc > s_wc * (1 + threshold) + eps) or (
+            f_wc >= s_wc - eps and f_uh < s_uh * (1 - threshold) - 1e-9)
+        if better or not k_item:
+            reopt.append(item)
+            proposals += [p for p in fresh.proposals if p.item_id == item]
+            shortfalls += [sf for sf in fresh.shortfalls if sf.item_id == item]
+            if fs:
+                stats.append(fs)
+            continue
+        stable.append(item)
+        merged: dict[_Key, ShipmentProposal] = {_key(p): p for p in k_item}
+        for p in (p for p in top.proposals if p.item_id == item):
+            if _key(p) in merged:
+                old = merged[_key(p)]
+                q = old.quantity + p.quantity
+                picks_t = old.batches + p.batches
+                merged[_key(p)] = replace(old, quantity=q, batches=picks_t, explanation=replace(
+                    old.explanation, batches=picks_t, unit_hours=old.travel_hours * q))
+            else:
+                merged[_key(p)] = p
+        proposals += list(merged.values())
+        for sf in (x for x in top.shortfalls if x.item_id == item):
+            need_q = res_need_q[(sf.shelter_id, item)]
+            shortfalls.append(replace(sf, need=need_q, covered=need_q - sf.missing))
+        covered = sum(p.quantity for p in merged.values())
+        base = fs or ts
+        if base is not None:
+            stats.append(replace(base, covered=covered, weighted_coverage=s_wc, unit_hours=s_uh))
+
+    used: dict[tuple[str, str, str], int] = {}
+    for p in proposals:
+        for bp in p.batches:
+            kk = (p.warehouse_id, p.item_id, bp.batch_id)
+            used[kk] = used.get(kk, 0) + bp.quantity
+    remaining = tuple(replace(b, quantity=b.quantity - used.get(
+        (b.warehouse_id, b.item_id, b.batch_id), 0))
+        for b in sorted(res_stock, key=lambda b: (b.warehouse_id, b.item_id, b.batch_id)))
+    proposals.sort(key=lambda p: (p.item_id, p.warehouse_id, p.shelter_id))
+    shortfalls.sort(key=lambda s: (s.item_id, s.shelter_id))
+    plan = replace(fresh, proposals=tuple(proposals), shortfalls=tuple(shortfalls),
+                   remaining=remaining, stats=tuple(stats))
+    return Replan(plan=plan, diff=diff_plans(previous, plan, fixed_ids),
+                  reoptimised_items=tuple(reopt), stable_items=tuple(stable))

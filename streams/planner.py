@@ -1,0 +1,144 @@
+"""Topic ``siaga.replan``: re-plan a province when anything about it changed.
+
+Input agents ask for a re-plan after every batch; requests that arrive within
+``COALESCE_SECONDS`` are coalesced, and a province whose inputs have not changed
+since its last plan (same digest) is skipped. Outputs are sent and acknowledged
+before the plan is written, so a crash in between re-plans and re-sends (with the
+same ids and versions) instead of losing them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import datetime
+from typing import Any
+
+from geo import GeoError
+from logistics.errors import LogisticsError
+from siaga.catalogue import ESCALATIONS, NATIONAL_RESULTS, REPLAN
+from streams.changes import encode_change, make_change
+from streams.deadletter import deadletter_record
+from streams.outputs import output_record, output_topic
+from streams.planning import PlanningOptions, ProvinceState, plan_province
+from streams.plumbing import pkey, province_table
+
+log = logging.getLogger(__name__)
+
+COALESCE_SECONDS = 0.2
+NATIONAL_KEY = "00"
+STATE_TABLES = (
+    "shelters",
+    "warehouses",
+    "teams",
+    "shipments",
+    "incidents",
+    "declarations",
+    "overrides",
+    "national",
+)
+
+
+def load_state(ctx: Any, province: str) -> ProvinceState:
+    return ProvinceState(
+        province,
+        **{name: dict(province_table(ctx, name)[pkey(province)]) for name in STATE_TABLES},
+    )
+
+
+async def replan_province(ctx: Any, province: str, opts: PlanningOptions) -> bool:
+    """Re-plan one province; returns False when nothing had changed."""
+    plans = province_table(ctx, "plans")
+    state = load_state(ctx, province)
+    previous = dict(plans[pkey(province)])
+    if previous.get("digest") == state.digest():
+        return False
+    outcome = plan_province(state, previous, opts)
+    seq = outcome.plan["seq"]
+    version = f"{seq:020d}"
+    at = datetime.fromisoformat(outcome.plan["planned_at"])
+    plan_id = outcome.plan["plan"]["plan_id"]
+    key = province.encode()
+    futures = []
+    changes = ctx.raw_topic("state-changes")
+    for entity, entity_id, data in outcome.entities:
+        change = make_change(
+            entity, entity_id, province, version, data or {}, at.timestamp(), deleted=data is None
+        )
+        futures.append(await changes.send(key=key, value=encode_change(change)))
+    for event in outcome.events:
+        futures.append(
+            await ctx.raw_topic(output_topic(event["type"])).send(
+                key=key, value=output_record(event, plan_id, province, at)
+            )
+        )
+    import json
+
+    futures.append(
+        await ctx.raw_topic(ESCALATIONS).send(
+            key=NATIONAL_KEY.encode(), value=json.dumps(outcome.escalation).encode()
+        )
+    )
+    await asyncio.gather(*futures)
+    state.shipments = outcome.shipments
+    province_table(ctx, "shipments")[pkey(province)] = outcome.shipments
+    plans[pkey(province)] = {**outcome.plan, "digest": state.digest()}
+    log.info(
+        "re-planned province %s (plan %s): %d changes, %d events",
+        province,
+        plan_id,
+        len(outcome.entities),
+        len(outcome.events),
+    )
+    return True
+
+
+def register(ctx: Any) -> None:
+    opts = PlanningOptions(
+        profile_id=ctx.settings.needs_profile,
+        days_of_cover=ctx.settings.days_of_cover,
+        replan_threshold=ctx.settings.replan_threshold,
+    )
+    for name in (*STATE_TABLES, "plans"):
+        province_table(ctx, name)
+
+    @ctx.app.agent(ctx.raw_topic(REPLAN), name="planner")
+    async def planner(stream: Any) -> None:
+        async for events in stream.take_events(10_000, within=COALESCE_SECONDS):
+            provinces = sorted({e.key.decode() for e in events if e.key})
+            for province in provinces:
+                try:
+                    await replan_province(ctx, province, opts)
+                except (LogisticsError, GeoError, ValueError, KeyError) as exc:
+                    # A plan that cannot be made is parked with its reason; the
+                    # province is re-planned on its next change.
+                    log.exception("re-plan of province %s failed", province)
+                    await ctx.raw_topic("deadletter").send(
+                        key=province.encode(),
+                        value=deadletter_record(
+                            f"re-plan failed: {type(exc).__name__}: {exc}",
+                            ctx.settings.topic(REPLAN),
+                            -1,
+                            -1,
+                            province.encode(),
+                            None,
+                        ),
+                    )
+
+    @ctx.app.agent(ctx.raw_topic(NATIONAL_RESULTS), name="national-results")
+    async def national_results(stream: Any) -> None:
+        import json
+
+        table = province_table(ctx, "national")
+        async for events in stream.take_events(1000, within=0.05):
+            provinces = set()
+            for event in events:
+                result = json.loads(event.value)
+                province = result["province_code"]
+                current = dict(table[pkey(province)])
+                if int(current.get("seq", 0)) < int(result["seq"]):
+                    table[pkey(province)] = result
+                provinces.add(province)
+            topic = ctx.raw_topic(REPLAN)
+            for province in sorted(provinces):
+                await topic.send(key=province.encode(), value=b'{"cause":"national"}')

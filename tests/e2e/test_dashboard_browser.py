@@ -1,0 +1,209 @@
+"""The pages in a real headless browser (Debian's Chromium driven by Playwright).
+
+The dashboard shows an incident posted over the API on its map without a reload;
+the field form queues a report while offline and sends it when the connection
+returns. Screenshots go to ``test-artifacts/``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import time
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from siaga.local import ManagedProcess
+from siaga.settings import Settings
+from tests.e2e.helpers import bearer
+from tests.support import ROOT
+
+pytestmark = pytest.mark.e2e
+
+CHROMIUM = os.environ.get("SIAGA_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"Chromium not found at {CHROMIUM}: `apt-get install -y chromium`")
+    with playwright_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+def _seed(redis_url: str) -> None:
+    """Shelters, a warehouse, a team on a task and shipments, written as the projector does."""
+    from redis.asyncio import Redis
+
+    from siaga.readmodel import apply_change
+
+    def change(entity: str, entity_id: str, data: dict[str, Any]) -> dict[str, Any]:
+        return {"entity": entity, "id": entity_id, "province_code": data["province_code"],
+                "version": f"{time.time_ns():020d}", "score": time.time(), "data": data}
+
+    bekasi = {"lat": -6.2383, "lon": 106.9756}
+    entities = [
+        change("warehouse", "wh-bekasi-regional", {
+            "warehouse_id": "wh-bekasi-regional", "name": "Gudang Regional Kemensos Bekasi",
+            "kind": "regional", "location": bekasi, "province_code": "32", "released": True,
+            "stock": [{"item": "rice", "unit": "kg", "on_hand": 25000, "reserved": 400,
+                       "in_transit": 0, "batches": []}]}),
+        change("team", "tagana-3203-01", {
+            "team_id": "tagana-3203-01", "name": "TAGANA Cianjur 1", "province_code": "32",
+            "location": {"lat": -6.70, "lon": 107.30}, "members": 12, "availability": "assigned",
+            "assignment": {"task_id": "task-1", "kind": "evacuation", "target_id": "sh-1",
+                           "location": {"lat": -6.80, "lon": 107.06}, "eta_hours": 0.8}}),
+        change("shortfall", "sh-2:family_tent", {
+            "shortfall_id": "sh-2:family_tent", "shelter_id": "sh-2", "item": "family_tent",
+            "unit": "piece", "missing": 120, "province_code": "32", "escalated": True,
+            "location": {"lat": -6.90, "lon": 107.12},
+            "explanation": "no tents left in Jawa Barat stores"}),
+    ]
+    for n, (lat, lon, share, total) in enumerate(
+        [(-6.80, 107.06, 0.1, 1240), (-6.90, 107.12, 0.9, 2300), (-6.76, 107.20, 0.5, 600)]
+    ):
+        entities.append(change("shelter", f"sh-{n + 1}", {
+            "shelter_id": f"sh-{n + 1}", "name": f"Pengungsian {n + 1}", "province_code": "32",
+            "location": {"lat": lat, "lon": lon}, "headcount": {"total": total},
+            "unmet_share": share}))
+    for status, quantity in (("dispatched", 400), ("proposed", 120)):
+        entities.append(change("shipment", f"shp-{status}", {
+            "shipment_id": f"shp-{status}", "status": status, "held": False,
+            "warehouse_id": "wh-bekasi-regional", "shelter_id": "sh-1", "item": "rice",
+            "unit": "kg", "quantity": quantity, "province_code": "32", "origin": bekasi,
+            "location": {"lat": -6.80, "lon": 107.06}, "eta_hours": 3.5}))
+
+    async def write() -> None:
+        redis = Redis.from_url(redis_url)
+        try:
+            for entity in entities:
+                await apply_change(redis, entity)
+        finally:
+            await redis.aclose()
+
+    # Playwright's sync API runs an event loop in this thread: write from another one.
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, write()).result()
+
+
+def _incident(posko_id: str) -> dict[str, Any]:
+    return {
+        "event_id": str(uuid.uuid4()),
+        "incident_type": "earthquake",
+        "location": {"lat": -6.84, "lon": 107.05},
+        "severity": 5,
+        "displaced": 5389,
+        "posko_id": posko_id,
+        "description": "Gempa M5.6 Cianjur, kedalaman 10 km",
+    }
+
+
+def test_dashboard_shows_a_posted_incident_on_the_map_without_a_reload(
+    api: str, worker: ManagedProcess, tokens: dict[str, str], browser: Any, settings: Settings
+) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    assert settings.redis_url
+    _seed(settings.redis_url)
+    page = browser.new_page(viewport={"width": 1400, "height": 860})
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(f"{api}/dasbor?token={tokens['coordinator_national']}")
+    page.wait_for_selector("body[data-ready='1']", timeout=30_000)
+    page.wait_for_selector("#live-status.live", timeout=15_000)
+    assert page.locator("#layer-provinces path.province").count() == 38
+    assert "token=" not in page.url  # the token moved to localStorage
+    assert page.locator("header h1").inner_text() == "Dasbor koordinator"
+    # Redis is shared by the session's tests: look for this test's own entities
+    for shelter in ("sh-1", "sh-2", "sh-3"):
+        assert page.locator(f"#layer-shelters circle.shelter[data-id='{shelter}']").count() == 1
+    assert page.locator("#layer-warehouses [data-id='wh-bekasi-regional']").count() == 1
+    assert page.locator("#layer-teams [data-id='tagana-3203-01'] line.assignment").count() == 1
+    assert page.locator("#layer-shipments [data-id='shp-dispatched'].dispatched").count() == 1
+    assert "family_tent" in page.locator("#panel-shortfalls").inner_text()
+    assert "shp-dispatched" in page.locator("#panel-inflight").inner_text()
+    page.evaluate("window.__sameDocument = true")
+
+    body = _incident("posko-cianjur-kab")
+    response = httpx.post(
+        f"{api}/api/v1/incidents", json=body, headers=bearer(tokens["command_post"]), timeout=10
+    )
+    assert response.status_code == 202
+    marker = f"#layer-incidents [data-id='{body['event_id']}']"
+    page.wait_for_selector(marker, timeout=30_000)  # first record waits for partitions
+    assert page.evaluate("window.__sameDocument") is True  # no reload happened
+    assert "Gempa bumi" in page.locator("#panel-incidents").inner_text()
+    page.screenshot(path=str(ARTIFACTS / "dashboard.png"))
+
+    page.locator("button.lang").click()
+    assert page.locator("header h1").inner_text() == "Coordinators' dashboard"
+    assert "Earthquake" in page.locator("#panel-incidents").inner_text()
+    page.screenshot(path=str(ARTIFACTS / "dashboard-en.png"))
+    assert not errors, errors
+
+
+def test_field_form_queues_offline_and_sends_once_when_back_online(
+    api: str, worker: ManagedProcess, tokens: dict[str, str], browser: Any
+) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    context = browser.new_context(viewport={"width": 412, "height": 900})  # a phone
+    page = context.new_page()
+    page.goto(f"{api}/posko?token={tokens['command_post']}")
+    page.wait_for_selector("body[data-ready='1']", timeout=30_000)
+
+    context.set_offline(True)
+    page.fill("#form-incident [name=lat]", "-6.80")
+    page.fill("#form-incident [name=lon]", "107.06")
+    page.select_option("#form-incident [name=incident_type]", "landslide")
+    page.fill("#form-incident [name=displaced]", "310")
+    page.fill("#form-incident [name=needs]", "drinking_water 500 liter\nfamily_tent 20")
+    page.click("#form-incident button[type=submit]")
+    page.wait_for_selector("#queue li[data-state='queued']")
+    outbox = json.loads(page.evaluate("localStorage.getItem('siaga.outbox')"))
+    assert len(outbox) == 1
+    event_id = outbox[0]["body"]["event_id"]
+    assert outbox[0]["body"]["observed_needs"][0] == {
+        "item": "drinking_water", "quantity": 500, "unit": "liter"
+    }
+    page.screenshot(path=str(ARTIFACTS / "posko-offline.png"))
+
+    context.set_offline(False)
+    page.wait_for_selector(f"#queue li[data-state='sent'][data-event-id='{event_id}']")
+    assert json.loads(page.evaluate("localStorage.getItem('siaga.outbox')")) == []
+
+    with httpx.Client(base_url=api, headers=bearer(tokens["command_post"]), timeout=10) as http:
+        # a retry of the same post (same event id) is accepted again and counts once
+        assert http.post("/api/v1/incidents", json=outbox[0]["body"]).status_code == 202
+        for _ in range(300):
+            items = http.get("/api/v1/incidents").json()["items"]
+            if any(i["incident_id"] == event_id for i in items):
+                break
+            page.wait_for_timeout(100)
+        listed = [i for i in http.get("/api/v1/incidents").json()["items"]
+                  if i["incident_id"] == event_id]
+        assert len(listed) == 1
+        assert listed[0]["incident_type"] == "landslide"
+    page.screenshot(path=str(ARTIFACTS / "posko-sent.png"))
+    context.close()
