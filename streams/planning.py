@@ -881,6 +881,21 @@ def plan_province(
             "explanation": shortfall.get("summary", ""),
         }
 
+    entities[("plan", state.province_code)] = {
+        "province_code": state.province_code,
+        "plan_id": plan_id,
+        "planned_at": now.isoformat(),
+        "profile_ids": plan_dict["profile_ids"],
+        "items": [
+            {k: st[k] for k in ("item_id", "need", "covered", "weighted_need",
+                                "weighted_coverage", "unit_hours", "eligible_stock")}
+            for st in plan_dict["stats"]
+        ],
+        "proposals": len(plan_dict["proposals"]),
+        "shortfalls": len(plan_dict["shortfalls"]),
+        "tasks_uncovered": len(teams_plan["uncovered"]),
+    }
+
     # ---- only what changed
     old_hashes: dict[str, str] = dict(previous.get("projected", {}))
     new_hashes: dict[str, str] = {}
