@@ -6,7 +6,7 @@ from typing import Any
 
 from siaga.events import EmergencyDeclared, IncidentReported
 from streams.changes import make_change, version_of
-from streams.ingest import apply_emergency_declared
+from streams.ingest import apply_emergency_declared, check_location
 from streams.plumbing import register_ingest, send_change
 
 
@@ -19,19 +19,27 @@ def merge_incident(
     same report twice, or reports replayed in any order, give the same incident.
     """
     version = version_of(report.occurred_at, str(report.event_id))
+    reported_at = report.occurred_at.isoformat()
     if current is not None and current["version"] >= version:
+        # An older report arriving late can only move the first-report time earlier.
+        if reported_at < current["first_reported_at"]:
+            return {**current, "first_reported_at": reported_at}
         return None
     data = report.model_dump(mode="json", exclude={"type", "schema_version"})
-    data["reported_at"] = data.pop("occurred_at")
+    data.pop("occurred_at")
+    data["reported_at"] = reported_at
     data["last_event_id"] = data.pop("event_id")
     data["first_reported_at"] = (
-        current["first_reported_at"] if current is not None else data["reported_at"]
+        min(current["first_reported_at"], data["reported_at"])
+        if current is not None
+        else data["reported_at"]
     )
     data["version"] = version
     return data
 
 
 def apply_incident(state: dict[str, Any], report: IncidentReported) -> dict[str, Any] | None:
+    check_location(report)
     updated = merge_incident(state.get(report.incident_id), report)
     if updated is not None:
         state[report.incident_id] = updated

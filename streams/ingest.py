@@ -22,11 +22,38 @@ def _version(event: ev.Envelope) -> str:
     return version_of(event.occurred_at, str(event.event_id))
 
 
+def check_location(event: Any) -> None:
+    """A position must be in Indonesia and in the province the record is keyed by.
+
+    Raises :class:`InvalidRecord` naming ``location`` or ``province_code``, so one bad
+    registration is parked instead of breaking its province's plan.
+    """
+    import geo
+
+    location = event.location
+    try:
+        region = geo.resolve(location.lat, location.lon)
+    except geo.GeoError as exc:
+        raise InvalidRecord(f"location: {exc}") from None
+    if region.province_code != event.province_code:
+        raise InvalidRecord(
+            f"province_code: {event.province_code} does not match the location, which is in "
+            f"{region.province_code} {region.province_name}"
+        )
+
+
+def _latest(current: str | None, event: ev.Envelope) -> str:
+    """The later of a stored time and the event's, so the fold does not depend on order."""
+    at = event.occurred_at.isoformat()
+    return at if current is None or current < at else current
+
+
 def _newer(current: dict[str, Any] | None, field: str, version: str) -> bool:
     return current is None or str(current.get(field, "")) < version
 
 
 def apply_shelter_registered(state: State, event: ev.ShelterRegistered) -> dict[str, Any] | None:
+    check_location(event)
     shelter = state.get(event.shelter_id)
     version = _version(event)
     if not _newer(shelter, "registration_version", version):
@@ -42,7 +69,7 @@ def apply_shelter_registered(state: State, event: ev.ShelterRegistered) -> dict[
         capacity=event.capacity,
         posko_id=event.posko_id,
         registration_version=version,
-        updated_at=event.occurred_at.isoformat(),
+        updated_at=_latest(shelter.get("updated_at"), event),
     )
     state[event.shelter_id] = shelter
     return shelter
@@ -79,7 +106,7 @@ def apply_headcount(state: State, event: ev.ShelterHeadcountReported) -> dict[st
         "counted_at": event.occurred_at.isoformat(),
     }
     shelter["headcount_version"] = version
-    shelter["updated_at"] = event.occurred_at.isoformat()
+    shelter["updated_at"] = _latest(shelter.get("updated_at"), event)
     state[event.shelter_id] = shelter
     return shelter
 
@@ -87,6 +114,7 @@ def apply_headcount(state: State, event: ev.ShelterHeadcountReported) -> dict[st
 def apply_warehouse_registered(
     state: State, event: ev.WarehouseRegistered
 ) -> dict[str, Any] | None:
+    check_location(event)
     warehouse = state.get(event.warehouse_id)
     version = _version(event)
     if not _newer(warehouse, "registration_version", version):
@@ -100,7 +128,7 @@ def apply_warehouse_registered(
         province_code=event.province_code,
         kabupaten_code=event.kabupaten_code,
         registration_version=version,
-        updated_at=event.occurred_at.isoformat(),
+        updated_at=_latest(warehouse.get("updated_at"), event),
     )
     state[event.warehouse_id] = warehouse
     return warehouse
@@ -137,12 +165,13 @@ def apply_stock_level(state: State, event: ev.StockLevelReported) -> dict[str, A
         "counted_at": event.occurred_at.isoformat(),
     }
     warehouse["batches"] = batches
-    warehouse["updated_at"] = event.occurred_at.isoformat()
+    warehouse["updated_at"] = _latest(warehouse.get("updated_at"), event)
     state[event.warehouse_id] = warehouse
     return warehouse
 
 
 def apply_team_status(state: State, event: ev.TeamStatusReported) -> dict[str, Any] | None:
+    check_location(event)
     team = state.get(event.team_id)
     version = _version(event)
     if not _newer(team, "version", version):

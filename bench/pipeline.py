@@ -1,0 +1,435 @@
+"""Pipeline benchmarks (issue 5). ``python -m bench.pipeline [--quick]``; the last line is JSON.
+
+(a) Throughput: shelter headcount events/s from the input topic through re-planning to the
+    Redis read model, with one and with two workers, side by side in the same run with
+    raw aiokafka produce+consume of the same messages on the same broker, and with a
+    pass-through faust agent (same faust options as Siaga's worker).
+(b) Latency: p50/p99 from a headcount event produced to the read model showing it (or a
+    newer report of the same shelter), at 100 and 1,000 events/s offered.
+(c) Replay of cianjur-2022 at full speed: wall time until the read models are quiet.
+
+Everything runs against the embedded broker (Tansu) and Redis started here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from redis.asyncio import Redis
+
+from siaga import events as ev
+from siaga.kafka import ensure_topics
+from siaga.local import ManagedProcess, spawn, start_broker, start_redis
+from siaga.readmodel import FEED
+from siaga.replay import replay
+from siaga.settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+PROVINCES = ("11", "12", "31", "32", "33", "35", "51", "72")
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def say(message: str) -> None:
+    print(f"[bench.pipeline] {message}", file=sys.stderr, flush=True)
+
+
+@dataclass
+class Workload:
+    setup: list[ev.Envelope]
+    headcounts: list[ev.ShelterHeadcountReported]
+
+
+def _points() -> dict[str, list[tuple[float, float, str]]]:
+    """Kabupaten centre points that resolve to their own kabupaten (a few lie offshore)."""
+    import geo
+
+    text = resources.files("geo.data").joinpath("kabupaten.csv").read_text()
+    out: dict[str, list[tuple[float, float, str]]] = {}
+    for row in csv.DictReader(text.splitlines()):
+        if row["province_code"] not in PROVINCES:
+            continue
+        lat, lon = float(row["lat"]), float(row["lon"])
+        try:
+            region = geo.resolve(lat, lon)
+        except geo.GeoError:
+            continue
+        if region.kabupaten_code == row["code"] and region.distance_offshore_km == 0:
+            out.setdefault(row["province_code"], []).append((lat, lon, row["code"]))
+    return out
+
+
+def build_workload(shelters_per_province: int, events: int) -> Workload:
+    points = _points()
+    base = dict(source="bench", schema_version=1)
+    setup: list[ev.Envelope] = []
+    shelters: list[tuple[str, str]] = []
+    for p in PROVINCES:
+        kab = points[p]
+        for w in range(2):
+            lat, lon, code = kab[w % len(kab)]
+            wid = f"wh-{p}-{w}"
+            setup.append(ev.WarehouseRegistered(
+                event_id=uuid.uuid4(), occurred_at=T0, **base, warehouse_id=wid, name=wid,
+                kind="provincial", location={"lat": lat, "lon": lon}, province_code=p,
+                kabupaten_code=code))
+            for item, unit, qty in (("rice", "kg", 20_000), ("drinking_water", "L", 60_000)):
+                setup.append(ev.StockLevelReported(
+                    event_id=uuid.uuid4(), occurred_at=T0, **base, warehouse_id=wid,
+                    province_code=p, item=item, batch_id=f"{wid}-{item}", quantity=qty,
+                    unit=unit, expires_on=None))
+        for s in range(shelters_per_province):
+            lat, lon, code = kab[s % len(kab)]
+            sid = f"sh-{p}-{s}"
+            shelters.append((p, sid))
+            setup.append(ev.ShelterRegistered(
+                event_id=uuid.uuid4(), occurred_at=T0, **base, shelter_id=sid, name=sid,
+                location={"lat": lat, "lon": lon},
+                province_code=p, kabupaten_code=code, posko_id="bench"))
+    headcounts = []
+    for i in range(events):
+        p, sid = shelters[i % len(shelters)]
+        headcounts.append(ev.ShelterHeadcountReported(
+            event_id=uuid.uuid4(), occurred_at=T0 + timedelta(seconds=i + 1), **base,
+            shelter_id=sid, province_code=p, total=100 + i, infants=5, children=20,
+            elderly=10, pregnant_lactating=3, disabled=2, posko_id="bench"))
+    return Workload(setup, headcounts)
+
+
+class Stack:
+    """Broker and Redis for the whole run."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
+        self.broker, self.bootstrap = start_broker(data_dir)
+        self.redis_proc, self.redis_url = start_redis(data_dir)
+
+    def settings(self, db: int, **changes: Any) -> Settings:
+        token = uuid.uuid4().hex[:8]
+        return Settings(
+            kafka_bootstrap_servers=self.bootstrap,
+            redis_url=f"{self.redis_url.rsplit('/', 1)[0]}/{db}",
+            kafka_profile="local",
+            topic_prefix=f"b{token}",
+            app_id=f"bench-{token}",
+            data_dir=self.data_dir / token,
+            partitions=4,
+            log_level="WARNING",
+            **changes,
+        )
+
+    def stop(self) -> None:
+        self.redis_proc.stop()
+        self.broker.stop()
+
+
+def start_worker(settings: Settings, name: str) -> ManagedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SIAGA_")}
+    env.update(settings.as_env())
+    env["SIAGA_LOG_LEVEL"] = "INFO"
+    proc = spawn(name, [sys.executable, "-m", "siaga.cli", "worker"],
+                 settings.data_dir / f"{name}.log", env=env, cwd=ROOT)
+    _wait_ready(proc)
+    return proc
+
+
+def _wait_ready(proc: ManagedProcess, timeout: float = 120) -> None:
+    assert proc.log_path is not None
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.log_path.exists() and "Worker ready" in proc.log_path.read_text(errors="ignore"):
+            return
+        if not proc.alive():
+            break
+        time.sleep(0.1)
+    raise RuntimeError(f"{proc.name} not ready; see {proc.log_path}")
+
+
+async def produce(settings: Settings, events: list[ev.Envelope], rate: float | None = None
+                  ) -> dict[str, float]:
+    """Produce events to their topics; returns {event_id: send time}."""
+    from siaga.catalogue import topic_for_event_type
+
+    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers, linger_ms=5)
+    await producer.start()
+    sent: dict[str, float] = {}
+    try:
+        start = time.perf_counter()
+        futures = []
+        for i, event in enumerate(events):
+            if rate:
+                delay = start + i / rate - time.perf_counter()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+            topic = settings.topic(topic_for_event_type(event.type).name)  # type: ignore[attr-defined]
+            sent[str(event.event_id)] = time.perf_counter()
+            futures.append(await producer.send(
+                topic, ev.encode_event(event), key=event.province_code.encode()))  # type: ignore[attr-defined]
+        await asyncio.gather(*futures)
+    finally:
+        await producer.stop()
+    return sent
+
+
+async def final_totals_visible(redis: Redis, want: dict[str, int]) -> bool:
+    pipe = redis.pipeline(transaction=False)
+    for sid in want:
+        pipe.hget(f"siaga:shelter:{sid}", "json")
+    for sid, raw in zip(want, await pipe.execute(), strict=True):
+        if not raw:
+            return False
+        data = json.loads(raw)
+        if (data.get("headcount") or {}).get("total") != want[sid]:
+            return False
+    return True
+
+
+async def bench_siaga(stack: Stack, wl: Workload, workers: int, db: int) -> dict[str, float]:
+    settings = stack.settings(db)
+    redis = Redis.from_url(settings.redis_url or "")
+    await redis.flushdb()
+    await ensure_topics(settings)
+    procs = [start_worker(settings, f"worker{i}") for i in range(workers)]
+    try:
+        await produce(settings, wl.setup)
+        want_setup = {s.shelter_id: None for s in wl.setup if isinstance(s, ev.ShelterRegistered)}
+        while len([k async for k in redis.scan_iter("siaga:shelter:*")]) < len(want_setup):
+            await asyncio.sleep(0.2)
+        await asyncio.sleep(2)
+        want: dict[str, int] = {}
+        for h in wl.headcounts:
+            want[h.shelter_id] = h.total
+        start = time.perf_counter()
+        await produce(settings, list(wl.headcounts))
+        produced = time.perf_counter() - start
+        while not await final_totals_visible(redis, want):
+            await asyncio.sleep(0.05)
+        elapsed = time.perf_counter() - start
+        replans = sum(
+            (p.log_path.read_text(errors="ignore").count("re-planned province")
+             if p.log_path else 0) for p in procs)
+    finally:
+        for p in procs:
+            p.stop()
+        await redis.aclose()
+    n = len(wl.headcounts)
+    return {"events": n, "seconds": elapsed, "events_per_s": n / elapsed,
+            "produce_seconds": produced, "replans": replans}
+
+
+async def bench_raw(stack: Stack, wl: Workload) -> dict[str, float]:
+    topic = f"raw-{uuid.uuid4().hex[:8]}"
+    records = [(h.province_code.encode(), ev.encode_event(h)) for h in wl.headcounts]
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=stack.bootstrap,
+                                group_id=f"raw-{uuid.uuid4().hex[:6]}",
+                                auto_offset_reset="earliest")
+    producer = AIOKafkaProducer(bootstrap_servers=stack.bootstrap, linger_ms=5)
+    await producer.start()
+    await producer.send_and_wait(topic, b"warm", key=b"00")
+    await consumer.start()
+    got = 0
+    while got < 1:
+        batch = await consumer.getmany(timeout_ms=500)
+        got += sum(len(v) for v in batch.values())
+    start = time.perf_counter()
+    futures = [await producer.send(topic, value, key=key) for key, value in records]
+    await asyncio.gather(*futures)
+    got = 0
+    while got < len(records):
+        batch = await consumer.getmany(timeout_ms=500, max_records=10_000)
+        got += sum(len(v) for v in batch.values())
+    elapsed = time.perf_counter() - start
+    await producer.stop()
+    await consumer.stop()
+    return {"seconds": elapsed, "events_per_s": len(records) / elapsed}
+
+
+async def bench_passthrough(stack: Stack, wl: Workload) -> dict[str, float]:
+    token = uuid.uuid4().hex[:8]
+    src, dst = f"pt-in-{token}", f"pt-out-{token}"
+    settings = stack.settings(0)
+    from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=stack.bootstrap)
+    await admin.start()
+    await admin.create_topics([NewTopic(src, 4, 1), NewTopic(dst, 4, 1)])
+    await admin.close()
+    proc = spawn("passthrough", [sys.executable, "-m", "bench.passthrough_app", stack.bootstrap,
+                                 f"pt-{token}", src, dst, str(settings.data_dir)],
+                 settings.data_dir / "passthrough.log", cwd=ROOT)
+    try:
+        _wait_ready(proc)
+        records = [(h.province_code.encode(), ev.encode_event(h)) for h in wl.headcounts]
+        consumer = AIOKafkaConsumer(dst, bootstrap_servers=stack.bootstrap,
+                                    group_id=f"pt-reader-{token}", auto_offset_reset="earliest")
+        await consumer.start()
+        producer = AIOKafkaProducer(bootstrap_servers=stack.bootstrap, linger_ms=5)
+        await producer.start()
+        start = time.perf_counter()
+        futures = [await producer.send(src, value, key=key) for key, value in records]
+        await asyncio.gather(*futures)
+        got = 0
+        while got < len(records):
+            batch = await consumer.getmany(timeout_ms=500, max_records=10_000)
+            got += sum(len(v) for v in batch.values())
+        elapsed = time.perf_counter() - start
+        await producer.stop()
+        await consumer.stop()
+    finally:
+        proc.stop()
+    return {"seconds": elapsed, "events_per_s": len(wl.headcounts) / elapsed}
+
+
+async def bench_latency(stack: Stack, wl: Workload, rate: float, seconds: float, db: int
+                        ) -> dict[str, float]:
+    settings = stack.settings(db)
+    redis = Redis.from_url(settings.redis_url or "")
+    await redis.flushdb()
+    await ensure_topics(settings)
+    proc = start_worker(settings, "latency")
+    try:
+        await produce(settings, wl.setup)
+        n_shelters = sum(isinstance(s, ev.ShelterRegistered) for s in wl.setup)
+        while len([k async for k in redis.scan_iter("siaga:shelter:*")]) < n_shelters:
+            await asyncio.sleep(0.2)
+        await asyncio.sleep(2)
+        events = wl.headcounts[: int(rate * seconds)]
+        pending: dict[str, list[tuple[int, str]]] = {}
+        for h in events:
+            pending.setdefault(h.shelter_id, []).append((h.total, str(h.event_id)))
+        last_id = (await redis.xinfo_stream(FEED))["last-generated-id"]
+        latencies: list[float] = []
+        stop = asyncio.Event()
+        sent_at: dict[str, float] = {}
+
+        async def watch() -> None:
+            nonlocal last_id
+            while not stop.is_set() or any(pending.values()):
+                reply = await redis.xread({FEED: last_id}, count=1000, block=200)
+                now = time.perf_counter()
+                for _, entries in reply or []:
+                    for entry_id, fields in entries:
+                        last_id = entry_id
+                        if fields[b"entity"] != b"shelter":
+                            continue
+                        data = json.loads(fields[b"json"])
+                        total = (data.get("headcount") or {}).get("total")
+                        queue = pending.get(data["shelter_id"], [])
+                        while queue and total is not None and queue[0][0] <= total:
+                            _, event_id = queue.pop(0)
+                            if event_id in sent_at:
+                                latencies.append(now - sent_at[event_id])
+                if stop.is_set() and time.perf_counter() - stopped_at > 30:
+                    return
+
+        stopped_at = 0.0
+        watcher = asyncio.create_task(watch())
+        sent_at.update(await produce(settings, list(events), rate=rate))
+        stopped_at = time.perf_counter()
+        stop.set()
+        await watcher
+    finally:
+        proc.stop()
+        await redis.aclose()
+    latencies.sort()
+    return {
+        "offered_per_s": rate,
+        "events": len(events),
+        "observed": len(latencies),
+        "p50_ms": 1000 * statistics.median(latencies) if latencies else float("nan"),
+        "p99_ms": 1000 * latencies[int(0.99 * (len(latencies) - 1))] if latencies else float("nan"),
+    }
+
+
+async def bench_replay(stack: Stack, db: int) -> dict[str, float]:
+    settings = stack.settings(db)
+    redis = Redis.from_url(settings.redis_url or "")
+    await redis.flushdb()
+    await ensure_topics(settings)
+    proc = start_worker(settings, "replay")
+    try:
+        start = time.perf_counter()
+        stats = await replay(settings, "cianjur-2022", speed=0)
+        produced = time.perf_counter() - start
+        last, last_change = -1, time.perf_counter()
+        while True:
+            length = await redis.xlen(FEED)
+            if length != last:
+                last, last_change = length, time.perf_counter()
+            elif time.perf_counter() - last_change > 3:
+                break
+            await asyncio.sleep(0.05)
+        elapsed = last_change - start
+    finally:
+        proc.stop()
+        await redis.aclose()
+    return {"events": stats.events, "produce_seconds": produced, "seconds_to_read_models": elapsed,
+            "feed_entries": last}
+
+
+async def main(quick: bool) -> dict[str, Any]:
+    n_events = 3_000 if quick else 20_000
+    shelters = 8 if quick else 25
+    wl = build_workload(shelters, n_events)
+    data_dir = Path(os.environ.get("TMPDIR", "/tmp")) / f"siaga-bench-{uuid.uuid4().hex[:6]}"
+    stack = Stack(data_dir)
+    results: dict[str, Any] = {}
+    try:
+        say(f"workload: {len(PROVINCES)} provinces x {shelters} shelters, {n_events} headcounts")
+        results["raw_aiokafka"] = await bench_raw(stack, wl)
+        say(f"raw aiokafka produce+consume: {results['raw_aiokafka']['events_per_s']:,.0f}/s")
+        results["faust_passthrough"] = await bench_passthrough(stack, wl)
+        say(f"faust pass-through agent: {results['faust_passthrough']['events_per_s']:,.0f}/s")
+        results["siaga_1_worker"] = await bench_siaga(stack, wl, 1, db=1)
+        say(f"siaga, 1 worker: {results['siaga_1_worker']['events_per_s']:,.0f}/s "
+            f"({results['siaga_1_worker']['replans']} re-plans)")
+        results["siaga_2_workers"] = await bench_siaga(stack, wl, 2, db=2)
+        say(f"siaga, 2 workers: {results['siaga_2_workers']['events_per_s']:,.0f}/s "
+            f"({results['siaga_2_workers']['replans']} re-plans)")
+        for rate in (100, 1000):
+            seconds = 5 if quick else 15
+            r = await bench_latency(stack, build_workload(shelters, int(rate * seconds)), rate,
+                                    seconds, db=3)
+            results[f"latency_{rate}"] = r
+            say(f"latency at {rate}/s: p50 {r['p50_ms']:.0f} ms, p99 {r['p99_ms']:.0f} ms "
+                f"({r['observed']}/{r['events']} observed)")
+        results["replay_cianjur"] = await bench_replay(stack, db=4)
+        say(f"replay cianjur-2022 at full speed: {results['replay_cianjur']['events']} events "
+            f"produced in {results['replay_cianjur']['produce_seconds']:.2f} s, read models "
+            f"settled after {results['replay_cianjur']['seconds_to_read_models']:.2f} s")
+    finally:
+        stack.stop()
+    one = results["siaga_1_worker"]["events_per_s"]
+    results["ratio_1_worker_vs_passthrough"] = one / results["faust_passthrough"]["events_per_s"]
+    results["ratio_1_worker_vs_raw"] = one / results["raw_aiokafka"]["events_per_s"]
+    results["ratio_2_workers_vs_passthrough"] = (
+        results["siaga_2_workers"]["events_per_s"] / results["faust_passthrough"]["events_per_s"])
+    results["machine"] = {"cpus": os.cpu_count(), "python": platform.python_version(),
+                          "date": datetime.now(UTC).date().isoformat()}
+    results["quick"] = quick
+    return results
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small run (under two minutes)")
+    args = parser.parse_args()
+    out = asyncio.run(main(args.quick))
+    say(f"ratio 1 worker / pass-through: {out['ratio_1_worker_vs_passthrough']:.2f}; "
+        f"/ raw aiokafka: {out['ratio_1_worker_vs_raw']:.3f}; "
+        f"2 workers / pass-through: {out['ratio_2_workers_vs_passthrough']:.2f}")
+    print(json.dumps(out, default=float))
