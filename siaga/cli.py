@@ -79,6 +79,12 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_rebuild(args: argparse.Namespace) -> int:
+    from siaga.rebuild import main as rebuild_main
+
+    return rebuild_main(get_settings())
+
+
 def cmd_docs(args: argparse.Namespace) -> int:
     from pathlib import Path
 
@@ -116,6 +122,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("check", help="exit 0 when Kafka and Redis answer (healthcheck)")
     p.add_argument("--timeout", type=float, default=5.0)
     p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser(
+        "rebuild-readmodels",
+        help="clear the Redis read models and rebuild them from Kafka (siaga.state-changes)",
+    )
+    p.set_defaults(func=cmd_rebuild)
 
     p = sub.add_parser("docs", help="regenerate docs/events.md and docs/schemas from the code")
     p.add_argument("--root", default=".", help="project root (default: current directory)")

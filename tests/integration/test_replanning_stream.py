@@ -156,3 +156,23 @@ async def test_shipment_lifecycle_moves_stock_and_records_a_short_delivery(
     reasons = [json.loads(r.value)["reason"] for r in parked]
     assert any("cannot go from delivered to dispatched" in r for r in reasons), reasons
     assert (await status_is("delivered")) is not None
+
+
+async def test_read_models_rebuilt_from_kafka_equal_the_live_ones(
+    settings: Settings, redis: Redis, worker: ManagedProcess
+) -> None:
+    from siaga.rebuild import rebuild
+
+    await replay(settings, "semeru-2021", speed=0)
+    await wait_quiet(redis)
+    live = await read_models(redis)
+    await redis.set("siaga:tokens:sentinel", "keep")  # not a read model: must survive
+    await redis.flushdb()
+    await redis.set("siaga:tokens:sentinel", "keep")
+    assert await read_models(redis) == {}
+
+    applied = await rebuild(settings, idle_seconds=2, progress=False)
+
+    assert applied > 0
+    assert await read_models(redis) == live
+    assert await redis.get("siaga:tokens:sentinel") == b"keep"
