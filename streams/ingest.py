@@ -236,7 +236,7 @@ def apply_shipment_status(state: State, event: ev.ShipmentStatusChanged) -> dict
     """
     from logistics.allocation import BatchPick
     from logistics.errors import InvalidInput, InvalidShipmentTransition
-    from logistics.shipment import Shipment
+    from streams.planning import shipment_of
 
     current = state.get(event.shipment_id)
     if current is None:
@@ -249,18 +249,7 @@ def apply_shipment_status(state: State, event: ev.ShipmentStatusChanged) -> dict
     event_id = str(event.event_id)
     if event_id in current.get("applied_events", []):
         return None
-    shipment = Shipment(
-        shipment_id=current["shipment_id"],
-        proposal_id=current["proposal_id"],
-        warehouse_id=current["warehouse_id"],
-        shelter_id=current["shelter_id"],
-        item_id=current["item_id"],
-        quantity=int(current["quantity"]),
-        status=current["status"],
-        batches=tuple(
-            BatchPick(b["batch_id"], int(b["quantity"]), None) for b in current["batches"]
-        ),
-    )
+    shipment = shipment_of(current)
     at = event.occurred_at
     updated = dict(current)
     try:

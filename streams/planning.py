@@ -280,27 +280,24 @@ def _local_warehouses(state: ProvinceState) -> list[dict[str, Any]]:
     ]
 
 
+def shipment_of(row: dict[str, Any]) -> Shipment:
+    """The logistics shipment behind a shipments-table row."""
+    return Shipment(
+        shipment_id=row["shipment_id"],
+        proposal_id=row["proposal_id"],
+        warehouse_id=row["warehouse_id"],
+        shelter_id=row["shelter_id"],
+        item_id=row["item_id"],
+        quantity=int(row["quantity"]),
+        status=row["status"],
+        batches=tuple(
+            BatchPick(b["batch_id"], int(b["quantity"]), None) for b in row.get("batches", [])
+        ),
+    )
+
+
 def _committed(state: ProvinceState) -> list[Shipment]:
-    out = []
-    for shipment in state.shipments.values():
-        if shipment.get("tier") == "national":
-            continue
-        out.append(
-            Shipment(
-                shipment_id=shipment["shipment_id"],
-                proposal_id=shipment["proposal_id"],
-                warehouse_id=shipment["warehouse_id"],
-                shelter_id=shipment["shelter_id"],
-                item_id=shipment["item_id"],
-                quantity=int(shipment["quantity"]),
-                status=shipment["status"],
-                batches=tuple(
-                    BatchPick(b["batch_id"], int(b["quantity"]), None)
-                    for b in shipment.get("batches", [])
-                ),
-            )
-        )
-    return out
+    return [shipment_of(s) for s in state.shipments.values() if s.get("tier") != "national"]
 
 
 def _travel(
