@@ -3,9 +3,11 @@
     python -m bench.allocation --quick     # < 1 minute
     python -m bench.allocation             # full run (national 10,000 x 700 x 20)
 
-Each allocation is compared, on the same instance, with an independent exact solver (OR-Tools
+Each allocation is compared, on the same instance, with an exact reference (OR-Tools
 SimpleMinCostFlow on the *full* arc set, integer centi-hours and centi-priorities, lexicographic
-by a provably large weight) and with nearest-warehouse-first. The last printed line is JSON.
+by a provably large weight; the core uses the same solver on a column-generated arc subset, so this
+checks pricing and the rank/scale reductions, while the unit tests use SciPy/HiGHS) and with
+nearest-warehouse-first. The last printed line is JSON.
 """
 
 from __future__ import annotations

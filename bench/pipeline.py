@@ -425,6 +425,10 @@ async def main(quick: bool) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
+    import signal
+
+    # A terminated run must still stop the broker, Redis and workers it started.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small run (under two minutes)")
     args = parser.parse_args()

@@ -1,6 +1,6 @@
 """Optimal supply allocation: needs x eligible stock x travel hours -> shipment proposals.
 
-Objective, lexicographic and exact (see :mod:`logistics._solver`): first maximise
+Objective, lexicographic and exact (see :mod:`logistics._flow`): first maximise
 priority-weighted coverage of need, then minimise travel hours x quantity. Items are independent
 (no shared capacity), so each item is solved on its own. After the flow is known, each
 (warehouse, item) flow is split over the warehouse's eligible batches earliest-expiry first
@@ -18,8 +18,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from logistics._flow import solve_item
 from logistics._serde import date_from_str, date_to_str, dt_from_str, dt_to_str, require_utc
-from logistics._solver import ItemSolution, solve_item
+from logistics._solver import ItemSolution
 from logistics.catalogue import Catalogue, default_catalogue
 from logistics.errors import InvalidInput, SolverError, UnknownWarehouse
 from logistics.needs import Need
@@ -459,7 +460,7 @@ def allocate(
 
     Raises:
         UnknownWarehouse, UnknownShelter, UnknownItem, InvalidInput: on bad input.
-        SolverError: if the LP solver fails.
+        SolverError: if the min-cost-flow solver fails.
     """
     planned_at = require_utc(planned_at, "planned_at")
     cat = catalogue or default_catalogue()

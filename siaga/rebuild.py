@@ -21,7 +21,7 @@ from redis.asyncio import Redis
 from siaga.catalogue import STATE_CHANGES
 from siaga.readmodel import PREFIX, apply_changes
 from siaga.settings import Settings
-from streams.changes import decode_change
+from streams.changes import decode_changes
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +70,7 @@ async def rebuild(settings: Settings, idle_seconds: float = 3.0, progress: bool 
             for records in batch.values():
                 for record in records:
                     try:
-                        changes.append(decode_change(record.value))
+                        changes.extend(decode_changes(record.value))
                     except ValueError:
                         log.warning("skipping undecodable state change at offset %s", record.offset)
             if changes:

@@ -43,11 +43,24 @@ def encode_change(change: dict[str, Any]) -> bytes:
     return json.dumps(change, separators=(",", ":"), sort_keys=True).encode()
 
 
-def decode_change(raw: bytes) -> dict[str, Any]:
-    change = json.loads(raw)
+def encode_changes(changes: list[dict[str, Any]]) -> bytes:
+    """Several changes in one record (a re-plan's changes travel together: one produce
+    request instead of hundreds)."""
+    return json.dumps({"changes": changes}, separators=(",", ":"), sort_keys=True).encode()
+
+
+def _check(change: Any) -> dict[str, Any]:
     if not isinstance(change, dict):
         raise ValueError("state change must be a JSON object")
     for field in ("entity", "id", "province_code", "version"):
         if not isinstance(change.get(field), str):
             raise ValueError(f"state change lacks {field}")
     return change
+
+
+def decode_changes(raw: bytes) -> list[dict[str, Any]]:
+    """The changes in a record: one change, or ``{"changes": [...]}``."""
+    payload = json.loads(raw)
+    if isinstance(payload, dict) and isinstance(payload.get("changes"), list):
+        return [_check(change) for change in payload["changes"]]
+    return [_check(payload)]

@@ -16,8 +16,8 @@ from typing import Any
 
 from geo import GeoError
 from logistics.errors import LogisticsError
-from siaga.catalogue import ESCALATIONS, NATIONAL_RESULTS, REPLAN
-from streams.changes import encode_change, make_change
+from siaga.catalogue import ESCALATIONS, NATIONAL_RESULTS, REPLAN, STATE_CHANGES
+from streams.changes import encode_changes, make_change
 from streams.deadletter import deadletter_record
 from streams.outputs import output_record, output_topic
 from streams.planning import PlanningOptions, ProvinceState, plan_province
@@ -26,6 +26,9 @@ from streams.plumbing import pkey, province_table
 log = logging.getLogger(__name__)
 
 COALESCE_SECONDS = 0.2
+# A re-plan's read-model changes travel in few records (one produce request each): a
+# province's changes fit well under Kafka's default 1 MB record limit at this size.
+CHANGES_PER_RECORD = 200
 NATIONAL_KEY = "00"
 STATE_TABLES = (
     "shelters",
@@ -60,12 +63,18 @@ async def replan_province(ctx: Any, province: str, opts: PlanningOptions) -> boo
     plan_id = outcome.plan["plan"]["plan_id"]
     key = province.encode()
     futures = []
-    changes = ctx.raw_topic("state-changes")
-    for entity, entity_id, data in outcome.entities:
-        change = make_change(
+    changes = [
+        make_change(
             entity, entity_id, province, version, data or {}, at.timestamp(), deleted=data is None
         )
-        futures.append(await changes.send(key=key, value=encode_change(change)))
+        for entity, entity_id, data in outcome.entities
+    ]
+    for start in range(0, len(changes), CHANGES_PER_RECORD):
+        futures.append(
+            await ctx.raw_topic(STATE_CHANGES).send(
+                key=key, value=encode_changes(changes[start : start + CHANGES_PER_RECORD])
+            )
+        )
     for event in outcome.events:
         futures.append(
             await ctx.raw_topic(output_topic(event["type"])).send(

@@ -8,7 +8,7 @@ from typing import Any
 
 from siaga.catalogue import STATE_CHANGES
 from siaga.readmodel import apply_changes
-from streams.changes import decode_change
+from streams.changes import decode_changes
 from streams.deadletter import park
 
 log = logging.getLogger(__name__)
@@ -22,7 +22,7 @@ def register(ctx: Any) -> None:
             changes = []
             for event in events:
                 try:
-                    changes.append(decode_change(event.value))
+                    changes.extend(decode_changes(event.value))
                 except (ValueError, json.JSONDecodeError) as exc:
                     await park(ctx, event, f"undecodable state change: {exc}")
             await apply_changes(ctx.redis, changes)
