@@ -5,7 +5,7 @@
     raw aiokafka produce+consume of the same messages on the same broker, and with a
     pass-through faust agent (same faust options as Siaga's worker).
 (b) Latency: p50/p99 from a headcount event produced to the read model showing it (or a
-    newer report of the same shelter), at 100 and 1,000 events/s offered.
+    newer report of the same shelter), at 2 (a quiet system), 100 and 1,000 events/s offered.
 (c) Replay of cianjur-2022 at full speed: wall time until the read models are quiet.
 
 Everything runs against the embedded broker (Tansu) and Redis started here.
@@ -159,14 +159,14 @@ def _wait_ready(proc: ManagedProcess, timeout: float = 120) -> None:
     raise RuntimeError(f"{proc.name} not ready; see {proc.log_path}")
 
 
-async def produce(settings: Settings, events: list[ev.Envelope], rate: float | None = None
-                  ) -> dict[str, float]:
-    """Produce events to their topics; returns {event_id: send time}."""
+async def produce(settings: Settings, events: list[ev.Envelope], rate: float | None = None,
+                  sent: dict[str, float] | None = None) -> dict[str, float]:
+    """Produce events to their topics; fills and returns {event_id: send time}."""
     from siaga.catalogue import topic_for_event_type
 
     producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers, linger_ms=5)
     await producer.start()
-    sent: dict[str, float] = {}
+    sent = {} if sent is None else sent
     try:
         start = time.perf_counter()
         futures = []
@@ -338,7 +338,7 @@ async def bench_latency(stack: Stack, wl: Workload, rate: float, seconds: float,
 
         stopped_at = 0.0
         watcher = asyncio.create_task(watch())
-        sent_at.update(await produce(settings, list(events), rate=rate))
+        await produce(settings, list(events), rate=rate, sent=sent_at)
         stopped_at = time.perf_counter()
         stop.set()
         await watcher
@@ -400,8 +400,9 @@ async def main(quick: bool) -> dict[str, Any]:
         results["siaga_2_workers"] = await bench_siaga(stack, wl, 2, db=2)
         say(f"siaga, 2 workers: {results['siaga_2_workers']['events_per_s']:,.0f}/s "
             f"({results['siaga_2_workers']['replans']} re-plans)")
-        for rate in (100, 1000):
-            seconds = 5 if quick else 15
+        for rate in (2, 100, 1000):
+            # 2/s: single changes on a quiet system (the 2 a.m. headcount jump)
+            seconds = (10 if quick else 20) if rate == 2 else (5 if quick else 15)
             r = await bench_latency(stack, build_workload(shelters, int(rate * seconds)), rate,
                                     seconds, db=3)
             results[f"latency_{rate}"] = r
