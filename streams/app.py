@@ -71,9 +71,51 @@ def faust_options(settings: Settings) -> dict[str, Any]:
     return options
 
 
+LOCAL_FETCH_MAX_WAIT_MS = 100
+
+
+def _shorten_fetch_wait_for_local_broker() -> None:
+    """Local profile only: Tansu answers a fetch only when its max wait expires, even when
+    records are waiting (Apache Kafka answers as soon as there is data), and faust fixes
+    that wait at 1.5 s — which would add up to 1.5 s per hop. Shorten it for the embedded
+    broker. See docs/local-broker.md."""
+    import aiokafka
+    import faust.transport.drivers.aiokafka as driver
+
+    original = aiokafka.AIOKafkaConsumer
+    if getattr(driver.aiokafka.AIOKafkaConsumer, "_siaga_local", False):
+        return
+
+    class LocalBrokerConsumer(original):  # type: ignore[misc, valid-type]
+        _siaga_local = True
+
+        def __init__(self, *topics: Any, **kwargs: Any) -> None:
+            kwargs["fetch_max_wait_ms"] = min(
+                kwargs.get("fetch_max_wait_ms", 500), LOCAL_FETCH_MAX_WAIT_MS
+            )
+            super().__init__(*topics, **kwargs)
+
+    driver.aiokafka = _ModuleWith(aiokafka, AIOKafkaConsumer=LocalBrokerConsumer)
+
+
+class _ModuleWith:
+    """A view of a module with some attributes replaced (for the faust driver only)."""
+
+    def __init__(self, module: Any, **replaced: Any) -> None:
+        self._module = module
+        self._replaced = replaced
+
+    def __getattr__(self, name: str) -> Any:
+        if name in self._replaced:
+            return self._replaced[name]
+        return getattr(self._module, name)
+
+
 def create_app(settings: Settings) -> tuple[faust.App, StreamContext]:
     """Build the faust app and register every agent."""
     _, redis_url = settings.require_services()
+    if settings.kafka_profile == "local":
+        _shorten_fetch_wait_for_local_broker()
     options = faust_options(settings)
     Path(options["datadir"]).mkdir(parents=True, exist_ok=True)
     app = faust.App(settings.app_id, **options)
