@@ -112,7 +112,10 @@ def run(settings: Settings, scenario: str | None = None, speed: float = 60.0) ->
             started.append(
                 spawn(
                     "replay",
-                    [python, "-m", "siaga.cli", "replay", scenario, "--speed", str(speed)],
+                    # --now: the demo's events carry today's times, so what staff do
+                    # through the API (stamped now) fits the replayed timeline
+                    [python, "-m", "siaga.cli", "replay", scenario, "--speed", str(speed),
+                     "--now"],
                     logs / "replay.log",
                     env=env,
                 )

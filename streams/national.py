@@ -66,7 +66,12 @@ def plan_national(
             shelter_loc[sid] = s["location"]
             needs.append(
                 Need(shelter_id=sid, item_id=s["item_id"], quantity=int(s["missing"]),
-                     priority=float(s["priority"]), profile_id="escalated")
+                     priority=float(s["priority"]), gross=float(s["missing"]),
+                     headcount=int(s.get("headcount", 0)),
+                     vulnerable_share=float(s.get("vulnerable_share", 0.0)),
+                     severity=int(s.get("severity", 3)), days=float(s.get("days", 1.0)),
+                     profile_id=str(s.get("profile_id", "")) + " (escalated shortfall)",
+                     profile_version=str(s.get("profile_version", "")))
             )
     warehouses: dict[str, dict[str, Any]] = {}
     batches: list[StockBatch] = []
@@ -135,6 +140,7 @@ def plan_national(
         province, shelter_id = proposal.shelter_id.split("/", 1)
         row = proposal.to_dict()
         row["shelter_id"] = shelter_id
+        row["summary"] = row["summary"].replace(f"{province}/{shelter_id}", shelter_id)
         row["unit"] = units.get(proposal.item_id, row["unit"])
         row["origin"] = warehouses[proposal.warehouse_id]["location"]
         row["warehouse_name"] = warehouses[proposal.warehouse_id].get("name")

@@ -42,6 +42,27 @@ STATE_TABLES = (
 )
 
 
+def merge_shipments(
+    read: dict[str, Any], planned: dict[str, Any], current: dict[str, Any]
+) -> dict[str, Any]:
+    """The planner's shipment changes applied to the table as it is now.
+
+    ``read`` is what the planner started from, ``planned`` what it wants, ``current`` the
+    table after the planner's awaits. A shipment someone else changed meanwhile keeps
+    their change; the planner's proposals, updates and withdrawals apply everywhere else.
+    """
+    result = dict(current)
+    for shipment_id, shipment in planned.items():
+        if shipment_id not in read and shipment_id not in current:
+            result[shipment_id] = shipment
+        elif current.get(shipment_id) == read.get(shipment_id):
+            result[shipment_id] = shipment
+    for shipment_id in read.keys() - planned.keys():
+        if current.get(shipment_id) == read.get(shipment_id):
+            result.pop(shipment_id, None)
+    return result
+
+
 def load_state(ctx: Any, province: str) -> ProvinceState:
     return ProvinceState(
         province,
@@ -89,8 +110,13 @@ async def replan_province(ctx: Any, province: str, opts: PlanningOptions) -> boo
         )
     )
     await asyncio.gather(*futures)
+    # While the outputs were acknowledged, the shipments agent may have moved a shipment
+    # (confirmed, held…): merge instead of overwriting, and record the digest of the state
+    # this plan was made from, so such a change still triggers its own re-plan.
+    shipments_table = province_table(ctx, "shipments")
+    current = dict(shipments_table[pkey(province)])
+    shipments_table[pkey(province)] = merge_shipments(state.shipments, outcome.shipments, current)
     state.shipments = outcome.shipments
-    province_table(ctx, "shipments")[pkey(province)] = outcome.shipments
     plans[pkey(province)] = {**outcome.plan, "digest": state.digest()}
     log.info(
         "re-planned province %s (plan %s): %d changes, %d events",

@@ -925,6 +925,12 @@ def plan_province(
                 "unit": s["unit"],
                 "missing": int(s["missing"]),
                 "priority": s["explanation"]["priority"],
+                "headcount": s["explanation"]["headcount"],
+                "vulnerable_share": s["explanation"]["vulnerable_share"],
+                "severity": s["explanation"]["severity"],
+                "days": s["explanation"]["days"],
+                "profile_id": s["explanation"]["profile_id"],
+                "profile_version": s["explanation"]["profile_version"],
                 "location": state.shelters.get(s["shelter_id"], {}).get("location"),
                 "kabupaten_code": state.shelters.get(s["shelter_id"], {}).get("kabupaten_code"),
             }

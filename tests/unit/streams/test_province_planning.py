@@ -171,3 +171,19 @@ def test_a_dispatch_after_the_count_leaves_the_warehouse(semeru_events: list[Any
         dispatched_at=(datetime.fromisoformat(counted) + timedelta(hours=1)).isoformat())
     after = effective_on_hand(state, warehouse)
     assert after[batch["batch_id"]] == before[batch["batch_id"]] - batch["quantity"]
+
+
+def test_planner_merge_keeps_a_confirmation_made_while_it_was_sending() -> None:
+    from streams.planner import merge_shipments
+
+    read = {"a": {"status": "proposed", "quantity": 5}, "b": {"status": "proposed", "q": 1},
+            "c": {"status": "proposed", "q": 2}}
+    planned = {"a": {"status": "proposed", "quantity": 7}, "new": {"status": "proposed"},
+               "c": {"status": "proposed", "q": 3}}  # b withdrawn
+    current = {"a": {"status": "confirmed", "quantity": 5}, "b": {"status": "proposed", "q": 1},
+               "c": {"status": "proposed", "q": 2}}
+    merged = merge_shipments(read, planned, current)
+    assert merged["a"]["status"] == "confirmed"  # not overwritten by the stale plan
+    assert "b" not in merged  # withdrawn, nobody touched it
+    assert merged["c"] == {"status": "proposed", "q": 3}
+    assert "new" in merged
