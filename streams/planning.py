@@ -667,6 +667,10 @@ def _sync_proposals(
             shipment = _new_shipment(
                 proposal, state.province_code, now, tier, proposal.get("origin")
             )
+            if shipment["shipment_id"] in shipments:
+                # This very proposal was already taken up (confirmed, dispatched…) and the
+                # plan that proposed it has not caught up yet: never overwrite a commitment.
+                continue
             shipments[shipment["shipment_id"]] = shipment
             events.append({"type": "shipment.proposed", **_public(shipment)})
             continue

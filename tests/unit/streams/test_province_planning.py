@@ -187,3 +187,22 @@ def test_planner_merge_keeps_a_confirmation_made_while_it_was_sending() -> None:
     assert "b" not in merged  # withdrawn, nobody touched it
     assert merged["c"] == {"status": "proposed", "q": 3}
     assert "new" in merged
+
+
+def test_a_confirmed_national_shipment_is_not_re_proposed_over(semeru_events: list[Any]) -> None:
+    state = ProvinceState("35")
+    _fold(state, semeru_events)
+    first = _plan(state, {})
+    _, results = plan_national({"35": first.escalation}, {})
+    state.national = results["35"]
+    second = _plan(state, first.plan)
+    national = sorted(
+        (s for s in second.shipments.values() if s["tier"] == "national"),
+        key=lambda s: s["shipment_id"],
+    )
+    assert national, "semeru's shortfalls escalate to the regional warehouse"
+    taken = national[0]
+    state.shipments[taken["shipment_id"]] = dict(taken, status="confirmed")
+    # the national results still list the proposal (the national tier has not re-planned)
+    third = _plan(state, second.plan)
+    assert third.shipments[taken["shipment_id"]]["status"] == "confirmed"
