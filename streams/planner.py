@@ -10,6 +10,7 @@ same ids and versions) instead of losing them.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from datetime import datetime
 from typing import Any
@@ -102,8 +103,6 @@ async def replan_province(ctx: Any, province: str, opts: PlanningOptions) -> boo
                 key=key, value=output_record(event, plan_id, province, at)
             )
         )
-    import json
-
     futures.append(
         await ctx.raw_topic(ESCALATIONS).send(
             key=NATIONAL_KEY.encode(), value=json.dumps(outcome.escalation).encode()
@@ -162,8 +161,6 @@ def register(ctx: Any) -> None:
 
     @ctx.app.agent(ctx.raw_topic(NATIONAL_RESULTS), name="national-results")
     async def national_results(stream: Any) -> None:
-        import json
-
         table = province_table(ctx, "national")
         async for events in stream.take_events(1000, within=0.05):
             provinces = set()
