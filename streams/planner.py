@@ -127,6 +127,25 @@ async def replan_province(ctx: Any, province: str, opts: PlanningOptions) -> boo
     return True
 
 
+async def replan_safely(ctx: Any, province: str, opts: PlanningOptions) -> None:
+    """Re-plan one province; a plan that cannot be made is parked with its reason and the
+    province is re-planned on its next change."""
+    try:
+        await replan_province(ctx, province, opts)
+    except (LogisticsError, GeoError, ValueError, KeyError) as exc:
+        log.exception("re-plan of province %s failed", province)
+        await ctx.raw_topic("deadletter").send(
+            key=province.encode(),
+            value=deadletter_record(
+                f"re-plan failed: {type(exc).__name__}: {exc}",
+                ctx.settings.topic(REPLAN),
+                -1,
+                -1,
+                province.encode(),
+                None,
+            ),
+        )
+
 def register(ctx: Any) -> None:
     opts = PlanningOptions(
         profile_id=ctx.settings.needs_profile,
@@ -140,24 +159,9 @@ def register(ctx: Any) -> None:
     async def planner(stream: Any) -> None:
         async for events in stream.take_events(10_000, within=COALESCE_SECONDS):
             provinces = sorted({e.key.decode() for e in events if e.key})
-            for province in provinces:
-                try:
-                    await replan_province(ctx, province, opts)
-                except (LogisticsError, GeoError, ValueError, KeyError) as exc:
-                    # A plan that cannot be made is parked with its reason; the
-                    # province is re-planned on its next change.
-                    log.exception("re-plan of province %s failed", province)
-                    await ctx.raw_topic("deadletter").send(
-                        key=province.encode(),
-                        value=deadletter_record(
-                            f"re-plan failed: {type(exc).__name__}: {exc}",
-                            ctx.settings.topic(REPLAN),
-                            -1,
-                            -1,
-                            province.encode(),
-                            None,
-                        ),
-                    )
+            # Provinces are independent: while one waits for the broker to acknowledge its
+            # outputs, the next one plans.
+            await asyncio.gather(*(replan_safely(ctx, p, opts) for p in provinces))
 
     @ctx.app.agent(ctx.raw_topic(NATIONAL_RESULTS), name="national-results")
     async def national_results(stream: Any) -> None:
