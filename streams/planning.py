@@ -753,6 +753,7 @@ def plan_province(
             key = (shipment["shelter_id"], shipment["item_id"])
             planned[key] = planned.get(key, 0) + int(shipment["quantity"])
     shortfall_by = {(s["shelter_id"], s["item_id"]): s for s in plan_dict["shortfalls"]}
+    national_cover = _national_in_transit(state)
     catalogue_units = {p["item_id"]: p["unit"] for p in plan_dict["proposals"]}
     for shelter_id, shelter in state.shelters.items():
         rows = []
@@ -764,7 +765,7 @@ def plan_province(
             shortfall = shortfall_by.get(key)
             missing = max(0, int(shortfall["missing"])) if shortfall else 0
             if shortfall and state.national:
-                missing = max(0, missing - _national_in_transit(state).get(key, 0))
+                missing = max(0, missing - national_cover.get(key, 0))
             rows.append({
                 "item": need["item_id"],
                 "unit": shortfall["unit"] if shortfall else catalogue_units.get(need["item_id"]),
@@ -804,6 +805,7 @@ def plan_province(
         for team_id in team_ids
     }
     tasks = {t["task_id"]: t for t in teams_plan["tasks"].values()}
+    pinned = {a["team_id"]: a for a in state.national.get("mobilised_here", [])}
     for team_id, team in state.teams.items():
         data = {
             k: team.get(k)
@@ -811,7 +813,6 @@ def plan_province(
                       "skills", "members", "rank", "availability", "hours_on_duty")
         }
         task_id = assignment_of.get(team_id)
-        pinned = {a["team_id"]: a for a in state.national.get("mobilised_here", [])}
         if task_id is not None:
             detail = teams_plan["details"].get(team_id, {})
             task = tasks[task_id]
@@ -861,7 +862,6 @@ def plan_province(
         }
     for shipment in list(shipments.values()) + withdrawn:
         entities[("shipment", shipment["shipment_id"])] = _shipment_entity(state_after, shipment)
-    national_cover = _national_in_transit(state)
     for (shelter_id, item), shortfall in shortfall_by.items():
         missing = int(shortfall["missing"]) - national_cover.get((shelter_id, item), 0)
         shortfall_id = f"{shelter_id}:{item}"
