@@ -12,6 +12,7 @@ from logistics.allocation import (
     Shortfall,
     allocate,
 )
+from logistics._flow import warm_up
 from logistics.catalogue import Catalogue, Item, default_catalogue
 from logistics.dispatch import (
     Assignment,
@@ -54,5 +55,5 @@ __all__ = [
     "Task", "Team", "TeamTravelHours", "TravelHours", "UncoveredTask", "UnknownItem",
     "UnknownProfile", "UnknownShelter", "UnknownWarehouse", "Warehouse", "allocate",
     "available_profiles", "compute_needs", "default_catalogue", "dispatch", "load_profile",
-    "priority", "replan",
+    "priority", "replan", "warm_up",
 ]

@@ -29,7 +29,15 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
     from streams.app import create_app
 
+    from logistics import warm_up
+
     settings = get_settings()
+    # compile the allocation solver before consuming (seconds once per machine, then cached),
+    # so the first re-plan does not block the event loop
+    took = warm_up()
+    if took > 2:
+        print(f"siaga worker: allocation solver compiled in {took:.1f} s (cached from now on)",
+              flush=True)
     app, _ = create_app(settings)
     worker = faust.Worker(app, loglevel=settings.log_level.lower(), quiet=True)
     worker.execute_from_commandline()
