@@ -3,6 +3,7 @@
 Pure and deterministic: plain data in, plain data out, no I/O beyond the packaged data files.
 """
 
+from logistics._flow import warm_up
 from logistics.allocation import (
     BatchPick,
     Explanation,
@@ -12,7 +13,6 @@ from logistics.allocation import (
     Shortfall,
     allocate,
 )
-from logistics._flow import warm_up
 from logistics.catalogue import Catalogue, Item, default_catalogue
 from logistics.dispatch import (
     Assignment,

@@ -172,23 +172,76 @@ def _hour_scale(hours: FloatArray, reachable: BoolArray, weight_factor: int,
 
 
 @njit(cache=True, nogil=True)
-def _grid_exponent(hours: FloatArray) -> int:  # pragma: no cover - compiled
+def _on_grid(hours: FloatArray, scale: float) -> bool:  # pragma: no cover - compiled
+    """Every finite value within float rounding of a whole multiple of 1/scale."""
+    flat = hours.ravel()
+    bad = 0
+    for i in range(flat.shape[0]):
+        x = flat[i] * scale
+        d = abs(x - np.rint(x))
+        # inf - inf is nan and fails every comparison: unreachable pairs never count as bad
+        bad += d > 1e-9 + 1e-13 * abs(x)
+    return bad == 0
+
+
+def _grid_exponent(hours: FloatArray) -> int:
     """Smallest j <= 6 such that every finite travel time is a whole multiple of 10^-j h
-    (within float rounding), or 7 if there is none."""
-    j = 0
-    scale = 1.0
-    for v in hours.flat:
-        if not np.isfinite(v):
-            continue
-        while j <= 6:
-            x = v * scale
-            if abs(x - np.rint(x)) <= 1e-9 + 1e-13 * abs(x):
-                break
-            j += 1
-            scale *= 10.0
-        if j > 6:
-            return 7
-    return j
+    (within float rounding), or 7 if there is none. Small exponents are rejected on a sample
+    first; one full compiled pass confirms the candidate."""
+    flat = hours.ravel()
+    sample = np.ascontiguousarray(flat[:: max(1, flat.shape[0] // 4096)])
+    for j in range(7):
+        if _on_grid(sample, 10.0**j) and _on_grid(hours, 10.0**j):
+            return j
+    return 7
+
+
+@njit(cache=True, nogil=True)
+def _scaled_costs(hours: FloatArray, cols: IntArray, scale: float,
+                  out: IntArray) -> None:  # pragma: no cover - compiled
+    """out[w, j] = rint(hours[w, cols[j]] x scale), or the unreachable sentinel."""
+    n_w = hours.shape[0]
+    for w in range(n_w):
+        row = hours[w]
+        dst = out[w]
+        for j in range(cols.shape[0]):
+            h = row[cols[j]]
+            dst[j] = np.int64(np.rint(h * scale)) if np.isfinite(h) else _UNREACHABLE
+
+
+@njit(cache=True, nogil=True)
+def _column_argmin(cost: IntArray) -> IntArray:  # pragma: no cover - compiled
+    """Per shelter (column), the warehouse (row) of least cost; ties to the lowest row."""
+    n_w, n_s = cost.shape
+    best = cost[0].copy()
+    arg = np.zeros(n_s, dtype=np.int64)
+    for w in range(1, n_w):
+        row = cost[w]
+        for s in range(n_s):
+            if row[s] < best[s]:
+                best[s] = row[s]
+                arg[s] = w
+    return arg
+
+
+@njit(cache=True, nogil=True)
+def _group_costs(cost: IntArray, group: IntArray,
+                 n_groups: int) -> IntArray:  # pragma: no cover - compiled
+    """Rounded mean cost from each warehouse to each group of shelters."""
+    n_w, n_s = cost.shape
+    counts = np.zeros(n_groups, dtype=np.float64)
+    for s in range(n_s):
+        counts[group[s]] += 1.0
+    out = np.empty((n_w, n_groups), dtype=np.int64)
+    sums = np.empty(n_groups, dtype=np.float64)
+    for w in range(n_w):
+        sums[:] = 0.0
+        row = cost[w]
+        for s in range(n_s):
+            sums[group[s]] += row[s]
+        for g in range(n_groups):
+            out[w, g] = np.int64(np.rint(sums[g] / counts[g]))
+    return out
 
 
 def _initial_arcs(cost: IntArray, k: int, k_w: int, pot_w: IntArray | None = None) -> BoolArray:
@@ -217,9 +270,15 @@ def _mark_cheapest(cost: IntArray, shift: IntArray, k: int, k_w: int,
         for w in range(n_w):
             sh = shift[w]
             row = cost[w]
+            hits = 0
+            # pass 1 (vectorisable): keys of the row and whether any beats its shelter's worst
             for s in range(n_s):
                 c = row[s]
-                key[s] = c + sh if c < _UNREACHABLE else np.int64(2**62)
+                kk = c + sh if c < _UNREACHABLE else np.int64(2**62)
+                key[s] = kk
+                hits += kk < limit[s]
+            if hits == 0:
+                continue
             for s in range(n_s):
                 c = key[s]
                 if c >= limit[s]:
@@ -447,11 +506,7 @@ def _aggregate_potentials(cost: IntArray, net: _Network, group: IntArray, n_grou
     exactness comes from pricing, so any potentials would do.
     """
     n_w, n_s = net.n_w, net.n_s
-    counts = np.bincount(group, minlength=n_groups).astype(np.float64)
-    gcost = np.empty((n_w, n_groups), dtype=np.int64)
-    for w in range(n_w):
-        sums = np.bincount(group, weights=cost[w].astype(np.float64), minlength=n_groups)
-        gcost[w] = np.rint(sums / counts).astype(np.int64)
+    gcost = _group_costs(cost, group, n_groups)
     node_map = np.arange(net.n_nodes, dtype=np.int64)
     node_map[n_w : n_w + n_s] = n_w + group
     extra = net.n_nodes - n_w - n_s
@@ -507,7 +562,8 @@ def solve_item(
         n_k = keep.shape[0]
         n_nodes = n_w + n_k + 3
         scale = _hour_scale(hours, reachable, 1, n_w, n_nodes)
-        cost = np.rint(hours[:, keep] * scale).astype(np.int64)
+        cost = np.empty((n_w, n_k), dtype=np.int64)
+        _scaled_costs(np.ascontiguousarray(hours), keep, float(scale), cost)
         penalty = (n_w + 1) * int(cost.max(initial=0)) + 1
         src, snk, tnode = n_w + n_k, n_w + n_k + 1, n_w + n_k + 2
         tied_idx = np.nonzero(tied)[0]
@@ -534,10 +590,10 @@ def solve_item(
         ranks = np.searchsorted(np.unique(priority), priority).astype(np.int64) + 1
         n_nodes = n_w + n_s + 2
         scale = _hour_scale(hours, reachable, int(ranks.max(initial=1)), n_w, n_nodes)
-        cost = np.where(reachable, np.rint(np.where(reachable, hours, 0.0) * scale),
-                        0).astype(np.int64)
-        big_m = (n_w + 1) * int(cost.max(initial=0)) + 1
-        cost[~reachable] = _UNREACHABLE
+        cost = np.empty((n_w, n_s), dtype=np.int64)
+        _scaled_costs(np.ascontiguousarray(hours), np.arange(n_s, dtype=np.int64), float(scale),
+                      cost)
+        big_m = (n_w + 1) * int(np.max(cost, where=reachable, initial=0)) + 1
         node_supply = np.zeros(n_nodes, dtype=np.int64)
         node_supply[src] = total
         node_supply[snk] = -total
@@ -556,7 +612,7 @@ def solve_item(
 
     pot_w = None
     if net.n_s > 4 * n_w and n_w > k and bool(reachable.all()) and _WARM:
-        nearest = np.argmin(cost, axis=0)
+        nearest = _column_argmin(cost)
         uniq, group = np.unique(nearest, return_inverse=True)
         pot_w = _aggregate_potentials(cost, net, group.astype(np.int64), int(uniq.shape[0]))
     chosen = _initial_arcs(cost, k, 2, pot_w)

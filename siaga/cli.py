@@ -27,9 +27,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_worker(args: argparse.Namespace) -> int:
     import faust  # noqa: F401 - imported here so `siaga --help` stays fast
 
-    from streams.app import create_app
-
     from logistics import warm_up
+    from streams.app import create_app
 
     settings = get_settings()
     # compile the allocation solver before consuming (seconds once per machine, then cached),
