@@ -9,11 +9,14 @@ priority-weighted coverage of need, then minimise travel hours x quantity. Items
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import gc
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from contextlib import contextmanager
+from dataclasses import dataclass, field, fields
 from datetime import date, datetime, timedelta
-from typing import Any
+from operator import attrgetter
+from typing import Any, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -352,31 +355,52 @@ def prepare(
     """
     cat = catalogue or default_catalogue()
     wh = index_warehouses(warehouses)
+    # Records are checked one by one in input order, each check in a fixed order, so the first
+    # bad record raises the same error as it always did; but each distinct item, shelter and
+    # warehouse is looked up only once. The id -> travel row/column maps double as the sets of
+    # ids already checked.
+    known_items: set[str] = set()
+    shelter_col: dict[str, int] = {}
     by_item_needs: dict[str, dict[str, Need]] = {}
     for n in needs:
-        cat.get(n.item_id)
-        travel.shelter_index(n.shelter_id)
-        d = by_item_needs.setdefault(n.item_id, {})
-        if n.shelter_id in d:
-            raise InvalidInput(f"duplicate need for shelter {n.shelter_id!r}, item {n.item_id!r}")
-        d[n.shelter_id] = n
+        item, s_id = n.item_id, n.shelter_id
+        if item not in known_items:
+            cat.get(item)
+            known_items.add(item)
+        if s_id not in shelter_col:
+            shelter_col[s_id] = travel.shelter_index(s_id)
+        d = by_item_needs.get(item)
+        if d is None:
+            d = by_item_needs[item] = {}
+        if s_id in d:
+            raise InvalidInput(f"duplicate need for shelter {s_id!r}, item {item!r}")
+        d[s_id] = n
+    warehouse_row: dict[str, int] = {}
     by_item_stock: dict[str, list[StockBatch]] = {}
     seen_batches: set[tuple[str, str, str]] = set()
     for b in stock:
-        cat.get(b.item_id)
-        if b.warehouse_id not in wh:
-            raise UnknownWarehouse(f"stock batch {b.batch_id!r} at unknown warehouse "
-                                   f"{b.warehouse_id!r}")
-        travel.warehouse_index(b.warehouse_id)
-        key = (b.warehouse_id, b.item_id, b.batch_id)
+        item, w_id = b.item_id, b.warehouse_id
+        if item not in known_items:
+            cat.get(item)
+            known_items.add(item)
+        if w_id not in warehouse_row:
+            if w_id not in wh:
+                raise UnknownWarehouse(f"stock batch {b.batch_id!r} at unknown warehouse "
+                                       f"{w_id!r}")
+            warehouse_row[w_id] = travel.warehouse_index(w_id)
+        key = (w_id, item, b.batch_id)
         if key in seen_batches:
             raise InvalidInput(f"duplicate batch {key}")
         seen_batches.add(key)
-        by_item_stock.setdefault(b.item_id, []).append(b)
+        lst = by_item_stock.get(item)
+        if lst is None:
+            lst = by_item_stock[item] = []
+        lst.append(b)
 
     problems: list[ItemProblem] = []
-    for item in sorted(set(by_item_needs) | set(by_item_stock)):
-        item_needs = [by_item_needs.get(item, {})[s] for s in sorted(by_item_needs.get(item, {}))]
+    for item in sorted(by_item_needs.keys() | by_item_stock.keys()):
+        shelter_needs = by_item_needs.get(item, {})
+        item_needs = [shelter_needs[s] for s in sorted(shelter_needs)]
         positive = [n for n in item_needs if n.quantity > 0]
         eligible: dict[str, list[StockBatch]] = {}
         blocked: dict[str, int] = {}
@@ -392,12 +416,21 @@ def prepare(
             lst.sort(key=_expiry_key)
         w_ids = sorted(eligible)
         s_ids = [n.shelter_id for n in positive]
-        w_rows = np.array([travel.warehouse_index(w) for w in w_ids], dtype=np.int64)
-        s_cols = np.array([travel.shelter_index(s) for s in s_ids], dtype=np.int64)
-        hours = travel.hours[np.ix_(w_rows, s_cols)] if w_ids and s_ids else \
-            np.zeros((len(w_ids), len(s_ids)))
+        if w_ids and s_ids:
+            w_rows = np.array([warehouse_row[w] for w in w_ids], dtype=np.int64)
+            s_cols = np.fromiter(map(shelter_col.__getitem__, s_ids), dtype=np.int64,
+                                 count=len(s_ids))
+            lo, hi = int(s_cols[0]), int(s_cols[-1]) + 1
+            if hi - lo == len(s_ids) and np.array_equal(s_cols, np.arange(lo, hi)):
+                # the shelters are one run of travel columns (typically all of them, in order):
+                # a row gather with a column slice is ~3x faster than np.ix_, same values
+                hours = travel.hours[w_rows, lo:hi]
+            else:
+                hours = travel.hours[np.ix_(w_rows, s_cols)]
+        else:
+            hours = np.zeros((len(w_ids), len(s_ids)))
         if rules.max_travel_hours is not None:
-            hours = np.where(hours > rules.max_travel_hours, np.inf, hours)
+            hours[hours > rules.max_travel_hours] = np.inf  # hours is a fresh copy
         problems.append(ItemProblem(
             item_id=item, needs=item_needs, shelter_ids=s_ids,
             demand=np.array([n.quantity for n in positive], dtype=np.int64),
@@ -471,12 +504,37 @@ def allocate(
             solutions = list(pool.map(lambda p: _solve(p, k), problems))
     else:
         solutions = [_solve(p, k) for p in problems]
+    with _gc_paused():
+        return _assemble(plan_id, planned_at, stock, wh, rules, cat, problems, solutions)
 
-    proposals: list[ShipmentProposal] = []
-    shortfalls: list[Shortfall] = []
-    stats: list[ItemStats] = []
-    used: dict[tuple[str, str, str], int] = {}
-    profile_ids: set[str] = set()
+
+# --------------------------------------------------------------------------- plan assembly
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause CPython's cyclic garbage collector inside the block, then restore its state.
+
+    Plan assembly creates hundreds of thousands of long-lived, acyclic objects (proposals,
+    shortfalls, explanations, batch picks). While they pile up, the collector keeps re-scanning
+    them and, several times, the whole heap: about a third of assembly time on a national plan,
+    for nothing to collect. Reference counting frees memory as usual; only cycle detection is
+    deferred. (Global state: if another thread disables the collector meanwhile, this turns it
+    back on at exit; it is only re-enabled if it was enabled on entry.)
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _assemble(plan_id: str, planned_at: datetime, stock: Sequence[StockBatch],
+              wh: Mapping[str, Warehouse], rules: ReleaseRules, cat: Catalogue,
+              problems: list[ItemProblem], solutions: list[ItemSolution]) -> Plan:
+    """The plan from the items' optimal flows: explained lines, remaining stock, figures."""
     base_rules = ["max priority-weighted coverage, then min travel hours x quantity",
                   "first-expiry-first batches",
                   f"no batch within {rules.min_days_before_expiry} days of expiry"
@@ -484,70 +542,19 @@ def allocate(
                   "Lumbung Sosial only in declared emergency areas"]
     if rules.max_travel_hours is not None:
         base_rules.append(f"max travel {rules.max_travel_hours:g} h")
-    rules_t = tuple(base_rules)
+    lines = _LineBuilder(plan_id, planned_at, rules.loading_hours, tuple(base_rules), wh)
+    proposals: list[ShipmentProposal] = []
+    shortfalls: list[Shortfall] = []
+    stats: list[ItemStats] = []
+    used: dict[tuple[str, str, str], int] = {}
+    profile_ids: set[str] = set()
     for prob, sol in zip(problems, solutions, strict=True):
-        item = cat.get(prob.item_id)
-        need_by_shelter = {n.shelter_id: n for n in prob.needs}
         profile_ids.update(n.profile_id for n in prob.needs if n.profile_id)
-        reach = np.where(np.isfinite(prob.hours), prob.supply[:, None], 0).sum(axis=0) \
-            if prob.hours.size else np.zeros(len(prob.shelter_ids), dtype=np.int64)
-
-        def explanation(n: Need, **extra: Any) -> Explanation:
-            return Explanation(
-                need_quantity=n.quantity, need_gross=n.gross, headcount=n.headcount,
-                days=n.days, on_hand=n.on_hand, in_transit=n.in_transit,
-                profile_id=n.profile_id, profile_version=n.profile_version,
-                priority=n.priority, vulnerable_share=n.vulnerable_share, severity=n.severity,
-                hours_since_delivery=n.hours_since_delivery, rules=rules_t, **extra)
-
-        # first-expiry-first: per warehouse, earliest batches to the shelters reached first
-        flows_by_w: dict[int, list[tuple[float, str, int, int]]] = {}
-        for wi, si, q in zip(sol.warehouse_index.tolist(), sol.shelter_index.tolist(),
-                             sol.quantity.tolist(), strict=True):
-            h = float(prob.hours[wi, si])
-            flows_by_w.setdefault(wi, []).append((h, prob.shelter_ids[si], si, q))
-        for wi in sorted(flows_by_w):
-            w_id = prob.warehouse_ids[wi]
-            batches = prob.eligible_batches[w_id]
-            left = [b.quantity for b in batches]
-            bi = 0
-            for h, s_id, si, q in sorted(flows_by_w[wi]):
-                picks: list[BatchPick] = []
-                rest = q
-                while rest > 0:
-                    take = min(rest, left[bi])
-                    if take > 0:
-                        picks.append(BatchPick(batches[bi].batch_id, take, batches[bi].expiry))
-                        left[bi] -= take
-                        rest -= take
-                    if left[bi] == 0:
-                        bi += 1
-                for p in picks:
-                    key = (w_id, prob.item_id, p.batch_id)
-                    used[key] = used.get(key, 0) + p.quantity
-                n = need_by_shelter[s_id]
-                proposals.append(ShipmentProposal(
-                    proposal_id=f"{plan_id}:{prob.item_id}:{w_id}:{s_id}", plan_id=plan_id,
-                    warehouse_id=w_id, shelter_id=s_id, item_id=prob.item_id, unit=item.unit,
-                    quantity=q, batches=tuple(picks), travel_hours=h,
-                    eta=planned_at + timedelta(hours=h + rules.loading_hours),
-                    explanation=explanation(
-                        n, warehouse_id=w_id, warehouse_kind=wh[w_id].kind,
-                        batches=tuple(picks), travel_hours=h, unit_hours=h * q,
-                        eligible_reachable_stock=int(reach[si]),
-                        blocked_stock=dict(prob.blocked)),
-                ))
-        for si, s_id in enumerate(prob.shelter_ids):
-            miss = int(sol.unmet[si])
-            if miss > 0:
-                n = need_by_shelter[s_id]
-                shortfalls.append(Shortfall(
-                    shortfall_id=f"{plan_id}:shortfall:{prob.item_id}:{s_id}", plan_id=plan_id,
-                    shelter_id=s_id, item_id=prob.item_id, unit=item.unit, need=n.quantity,
-                    covered=n.quantity - miss, missing=miss,
-                    explanation=explanation(n, eligible_reachable_stock=int(reach[si]),
-                                            blocked_stock=dict(prob.blocked)),
-                ))
+        # Problems (hence solutions) come in item id order and each item's lines come out sorted
+        # by (warehouse, shelter) / shelter id, so the plan's lines need no global sort.
+        item_proposals, item_shortfalls = lines.item(prob, sol, cat.get(prob.item_id).unit, used)
+        proposals += item_proposals
+        shortfalls += item_shortfalls
         covered = int(prob.demand.sum() - sol.unmet.sum())
         stats.append(ItemStats(
             item_id=prob.item_id, need=int(prob.demand.sum()), covered=covered,
@@ -558,16 +565,177 @@ def allocate(
             columns=sol.columns,
         ))
 
-    remaining = tuple(
-        StockBatch(b.warehouse_id, b.item_id, b.batch_id,
-                   b.quantity - used.get((b.warehouse_id, b.item_id, b.batch_id), 0), b.expiry)
-        for b in sorted(stock, key=lambda b: (b.warehouse_id, b.item_id, b.batch_id))
-    )
-    proposals.sort(key=lambda p: (p.item_id, p.warehouse_id, p.shelter_id))
-    shortfalls.sort(key=lambda s: (s.item_id, s.shelter_id))
+    # what is left of every input batch; built unchecked, as it derives from validated batches
+    unchecked = StockBatch._unchecked
+    remaining = []
+    for b in sorted(stock, key=_batch_key):
+        left = b.quantity - used.get((b.warehouse_id, b.item_id, b.batch_id), 0)
+        remaining.append(unchecked(b.warehouse_id, b.item_id, b.batch_id, left, b.expiry))
     return Plan(plan_id=plan_id, planned_at=planned_at, profile_ids=tuple(sorted(profile_ids)),
                 rules=rules, proposals=tuple(proposals), shortfalls=tuple(shortfalls),
-                remaining=remaining, stats=tuple(stats))
+                remaining=tuple(remaining), stats=tuple(stats))
+
+
+_batch_key = attrgetter("warehouse_id", "item_id", "batch_id")
+
+#: The first fields of :class:`Explanation` copy these attributes of the :class:`Need`, in this
+#: order, so they can be passed positionally as ``*_need_part(need)`` (one C-level call).
+_EXPLANATION_FROM_NEED = {
+    "need_quantity": "quantity", "need_gross": "gross", "headcount": "headcount",
+    "days": "days", "on_hand": "on_hand", "in_transit": "in_transit",
+    "profile_id": "profile_id", "profile_version": "profile_version", "priority": "priority",
+    "vulnerable_share": "vulnerable_share", "severity": "severity",
+    "hours_since_delivery": "hours_since_delivery",
+}
+_NeedPart = tuple[int, float, int, float, int, int, str, str, float, float, int, float | None]
+_need_part = cast(Callable[[Need], _NeedPart], attrgetter(*_EXPLANATION_FROM_NEED.values()))
+assert tuple(f.name for f in fields(Explanation))[:len(_EXPLANATION_FROM_NEED) + 1] == \
+    (*_EXPLANATION_FROM_NEED, "rules"), "Explanation field order changed"
+
+
+class _LineBuilder:
+    """Builds the proposals and shortfalls of a plan, item by item.
+
+    Plans run to hundreds of thousands of lines, so this is written for speed: dataclasses are
+    built with positional arguments (in field order), per-plan and per-item constants are
+    computed once, and one ``blocked_stock`` dict is shared by all lines of an item (the lines
+    are frozen and nothing mutates it).
+    """
+
+    def __init__(self, plan_id: str, planned_at: datetime, loading_hours: float,
+                 rules: tuple[str, ...], warehouses: Mapping[str, Warehouse]) -> None:
+        self.plan_id = plan_id
+        self.planned_at = planned_at
+        self.loading_hours = loading_hours
+        self.rules = rules
+        self.warehouses = warehouses
+        self._eta: dict[float, datetime] = {}   # travel hours -> ETA (few distinct values)
+
+    def item(self, prob: ItemProblem, sol: ItemSolution, unit: str,
+             used: dict[tuple[str, str, str], int],
+             ) -> tuple[list[ShipmentProposal], list[Shortfall]]:
+        """One item's proposals (sorted by warehouse, shelter id) and shortfalls (by shelter id).
+
+        Adds the units taken from each batch to ``used`` (keyed by warehouse, item, batch id).
+        """
+        positive = [n for n in prob.needs if n.quantity > 0]   # aligned with shelter_ids
+        reach = _reachable_stock(prob)
+        blocked = dict(prob.blocked)
+        return (self._proposals(prob, sol, unit, used, positive, reach, blocked),
+                self._shortfalls(prob, sol, unit, positive, reach, blocked))
+
+    def _proposals(self, prob: ItemProblem, sol: ItemSolution, unit: str,
+                   used: dict[tuple[str, str, str], int], positive: list[Need],
+                   reach: list[int], blocked: dict[str, int]) -> list[ShipmentProposal]:
+        """Proposals: each warehouse's flow is split over its eligible batches
+        first-expiry-first, the earliest batches going to the shelters reached first (ties:
+        shelter id, then quantity)."""
+        n_flows = len(sol.quantity)
+        if n_flows == 0:
+            return []
+        item_id = prob.item_id
+        wi_a, si_a, q_a = sol.warehouse_index, sol.shelter_index, sol.quantity
+        h_a = prob.hours[wi_a, si_a]
+        # Shelter ids are sorted, so shelter index order is shelter id order: sorting by
+        # (warehouse, hours, shelter index, quantity) is the first-expiry-first service order.
+        fefo = np.lexsort((q_a, si_a, h_a, wi_a))
+        wi_a, si_a, q_a, h_a = wi_a[fefo], si_a[fefo], q_a[fefo], h_a[fefo]
+
+        picks_of: list[tuple[BatchPick, ...]] = []   # per flow, in service order
+        batches: list[StockBatch] = []
+        left: list[int] = []
+        bi = 0
+        cur_w = -1
+        for wi, rest in zip(wi_a.tolist(), q_a.tolist(), strict=True):
+            if wi != cur_w:
+                self._count_used(used, item_id, batches, left)
+                cur_w = wi
+                batches = prob.eligible_batches[prob.warehouse_ids[wi]]
+                left = [b.quantity for b in batches]
+                bi = 0
+            if 0 < rest < left[bi]:  # fast path: the current batch covers the whole flow
+                b = batches[bi]
+                left[bi] -= rest
+                picks_of.append((BatchPick(b.batch_id, rest, b.expiry),))
+                continue
+            picks: list[BatchPick] = []
+            while rest > 0:
+                take = min(rest, left[bi])
+                if take > 0:
+                    b = batches[bi]
+                    picks.append(BatchPick(b.batch_id, take, b.expiry))
+                    left[bi] -= take
+                    rest -= take
+                if left[bi] == 0:
+                    bi += 1
+            picks_of.append(tuple(picks))
+        self._count_used(used, item_id, batches, left)
+
+        # emit in (warehouse, shelter) order; equal keys keep service order
+        emit = np.lexsort((np.arange(n_flows), si_a, wi_a))
+        plan_id, rules, warehouses = self.plan_id, self.rules, self.warehouses
+        shelter_ids, warehouse_ids = prob.shelter_ids, prob.warehouse_ids
+        planned_at, loading, eta_at = self.planned_at, self.loading_hours, self._eta
+        out: list[ShipmentProposal] = []
+        cur_w = -1
+        w_id = kind = id_prefix = ""
+        for wi, si, q, h, picks_t in zip(wi_a[emit].tolist(), si_a[emit].tolist(),
+                                         q_a[emit].tolist(), h_a[emit].tolist(),
+                                         [picks_of[i] for i in emit.tolist()], strict=True):
+            if wi != cur_w:
+                cur_w = wi
+                w_id = warehouse_ids[wi]
+                kind = warehouses[w_id].kind
+                id_prefix = f"{plan_id}:{item_id}:{w_id}:"
+            eta = eta_at.get(h)  # ETAs memoised per distinct travel time
+            if eta is None:
+                eta = eta_at[h] = planned_at + timedelta(hours=h + loading)
+            s_id = shelter_ids[si]
+            expl = Explanation(*_need_part(positive[si]), rules, w_id, kind, picks_t, h, h * q,
+                               reach[si], blocked)
+            out.append(ShipmentProposal(f"{id_prefix}{s_id}", plan_id, w_id, s_id, item_id,
+                                        unit, q, picks_t, h, eta, expl))
+        return out
+
+    @staticmethod
+    def _count_used(used: dict[tuple[str, str, str], int], item_id: str,
+                    batches: list[StockBatch], left: list[int]) -> None:
+        for b, b_left in zip(batches, left, strict=True):
+            if b_left != b.quantity:
+                key = (b.warehouse_id, item_id, b.batch_id)
+                used[key] = used.get(key, 0) + b.quantity - b_left
+
+    def _shortfalls(self, prob: ItemProblem, sol: ItemSolution, unit: str,
+                    positive: list[Need], reach: list[int],
+                    blocked: dict[str, int]) -> list[Shortfall]:
+        """Shortfalls: shelters with unmet need."""
+        plan_id, rules, item_id = self.plan_id, self.rules, prob.item_id
+        shelter_ids = prob.shelter_ids
+        unmet = sol.unmet[:len(shelter_ids)]
+        short = np.flatnonzero(unmet > 0).tolist()
+        if not short:
+            return []
+        unmet_l = unmet.tolist()
+        id_prefix = f"{plan_id}:shortfall:{item_id}:"
+        out: list[Shortfall] = []
+        for si in short:
+            n, s_id, miss = positive[si], shelter_ids[si], unmet_l[si]
+            # no warehouse, batches or travel: those fields get their default values
+            expl = Explanation(*_need_part(n), rules, "", "", (), 0.0, 0.0, reach[si], blocked)
+            out.append(Shortfall(f"{id_prefix}{s_id}", plan_id, s_id, item_id, unit,
+                                 n.quantity, n.quantity - miss, miss, expl))
+        return out
+
+
+def _reachable_stock(prob: ItemProblem) -> list[int]:
+    """Per shelter, the eligible units at warehouses that can reach it."""
+    if not prob.hours.size:
+        return [0] * len(prob.shelter_ids)
+    reachable = np.isfinite(prob.hours)
+    if reachable.all():  # common without a travel cap; skips a (W, S) temporary
+        return [int(prob.supply.sum())] * len(prob.shelter_ids)
+    reach: list[int] = np.where(reachable, prob.supply[:, None], 0).sum(axis=0).tolist()
+    return reach
 
 
 def plan_objective(plan: Plan) -> tuple[float, float]:

@@ -67,6 +67,24 @@ class StockBatch:
             raise InvalidInput(f"batch {self.batch_id}: quantity {self.quantity} < 0")
         object.__setattr__(self, "quantity", int(self.quantity))
 
+    @classmethod
+    def _unchecked(cls, warehouse_id: str, item_id: str, batch_id: str, quantity: int,
+                   expiry: date | None) -> StockBatch:
+        """Build a batch *without* ``__post_init__`` validation (internal fast path).
+
+        Only for values derived from batches that were already validated, e.g. what is left of a
+        batch after allocation (``quantity`` must be a plain ``int`` >= 0). The result is
+        indistinguishable from ``cls(...)``; external callers use the validating constructor.
+        """
+        b = object.__new__(cls)
+        setattr_ = object.__setattr__  # the dataclass is frozen
+        setattr_(b, "warehouse_id", warehouse_id)
+        setattr_(b, "item_id", item_id)
+        setattr_(b, "batch_id", batch_id)
+        setattr_(b, "quantity", quantity)
+        setattr_(b, "expiry", expiry)
+        return b
+
     def to_dict(self) -> dict[str, Any]:
         """Plain-dict form (JSON-safe)."""
         return {"warehouse_id": self.warehouse_id, "item_id": self.item_id,
