@@ -10,7 +10,7 @@ priority-weighted coverage of need, then minimise travel hours x quantity. Items
 from __future__ import annotations
 
 import gc
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
@@ -468,7 +468,7 @@ def allocate(
     rules: ReleaseRules,
     *,
     catalogue: Catalogue | None = None,
-    k: int = 8,
+    k: int = 16,
     workers: int = 1,
 ) -> Plan:
     """Allocate eligible stock to needs optimally; explain every line.
@@ -500,12 +500,19 @@ def allocate(
     wh = index_warehouses(warehouses)
     problems = prepare(needs, stock, warehouses, travel, rules, cat)
     if workers > 1 and len(problems) > 1:
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            solutions = list(pool.map(lambda p: _solve(p, k), problems))
-    else:
-        solutions = [_solve(p, k) for p in problems]
+        # The solver runs compiled code without the GIL, so items solve in parallel threads
+        # while this thread assembles the lines of the items already solved, in item order.
+        pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="allocate")
+        try:
+            futures = [pool.submit(_solve, p, k) for p in problems]
+            with _gc_paused():
+                return _assemble(plan_id, planned_at, stock, wh, rules, cat, problems,
+                                 (f.result() for f in futures))
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
     with _gc_paused():
-        return _assemble(plan_id, planned_at, stock, wh, rules, cat, problems, solutions)
+        return _assemble(plan_id, planned_at, stock, wh, rules, cat, problems,
+                         (_solve(p, k) for p in problems))
 
 
 # --------------------------------------------------------------------------- plan assembly
@@ -533,8 +540,9 @@ def _gc_paused() -> Iterator[None]:
 
 def _assemble(plan_id: str, planned_at: datetime, stock: Sequence[StockBatch],
               wh: Mapping[str, Warehouse], rules: ReleaseRules, cat: Catalogue,
-              problems: list[ItemProblem], solutions: list[ItemSolution]) -> Plan:
-    """The plan from the items' optimal flows: explained lines, remaining stock, figures."""
+              problems: list[ItemProblem], solutions: Iterable[ItemSolution]) -> Plan:
+    """The plan from the items' optimal flows (consumed lazily, in item order): explained
+    lines, remaining stock, figures."""
     base_rules = ["max priority-weighted coverage, then min travel hours x quantity",
                   "first-expiry-first batches",
                   f"no batch within {rules.min_days_before_expiry} days of expiry"

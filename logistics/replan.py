@@ -110,7 +110,7 @@ def replan(
     threshold: float = 0.05,
     *,
     catalogue: Catalogue | None = None,
-    k: int = 8,
+    k: int = 16,
     workers: int = 1,
 ) -> Replan:
     """Re-plan after a change, keeping committed shipments fixed and avoiding churn.
