@@ -35,16 +35,20 @@ def nearest_warehouse_first(problem: ItemProblem) -> BaselineResult:
     unmet: dict[str, int] = {}
     for j, s_id in enumerate(problem.shelter_ids):
         need = int(problem.demand[j])
-        col = problem.hours[:, j] if problem.hours.size else np.zeros(0)
-        for i in np.argsort(col, kind="stable").tolist():
-            if need == 0 or not np.isfinite(col[i]):
-                break
-            take = min(need, int(left[i]))
-            if take:
-                left[i] -= take
-                need -= take
-                covered += take
-                wc += float(problem.priority[j]) * take
-                uh += float(col[i]) * take
-        unmet[s_id] = need
+        if need == 0 or not problem.hours.size:
+            unmet[s_id] = need
+            continue
+        col = problem.hours[:, j]
+        order = np.argsort(col, kind="stable")
+        order = order[np.isfinite(col[order])]
+        avail = left[order]
+        # take from each warehouse in order what is still needed after the nearer ones
+        before = np.cumsum(avail) - avail
+        take = np.clip(need - before, 0, avail)
+        got = int(take.sum())
+        left[order] -= take
+        covered += got
+        wc += float(problem.priority[j]) * got
+        uh += float(np.dot(col[order], take))
+        unmet[s_id] = need - got
     return BaselineResult(problem.item_id, covered, wc, uh, unmet)

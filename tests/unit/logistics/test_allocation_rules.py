@@ -11,6 +11,7 @@ from logistics import (
     Need,
     Plan,
     ReleaseRules,
+    SolverError,
     StockBatch,
     TravelHours,
     UnknownShelter,
@@ -162,3 +163,30 @@ def test_shortfall_is_an_event_not_an_exception() -> None:
     d = event_to_dict(events[0])
     assert d["shortfall_id"] == "p:shortfall:rice:S1" and d["occurred_at"].endswith("+00:00")
     assert json.loads(json.dumps(d))["shortfall"]["reason"] == "no_eligible_stock_reachable"
+
+
+def test_items_solved_in_threads_give_the_same_plan(make_instance, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import logistics.allocation as allocation
+
+    needs, stock, whs, travel, rules = make_instance(5, 60, 6, items=("rice", "blanket", "soap"))
+    serial = allocate("p", PLANNED_AT, needs, stock, whs, travel, rules)
+    monkeypatch.setattr(allocation, "_PARALLEL_MIN_PAIRS", 0)  # force threads on a small case
+    threaded = allocate("p", PLANNED_AT, needs, stock, whs, travel, rules, workers=3)
+    assert threaded == serial
+
+
+def test_a_solver_failure_in_a_thread_reaches_the_caller(make_instance, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import logistics.allocation as allocation
+
+    needs, stock, whs, travel, rules = make_instance(6, 30, 4, items=("rice", "blanket"))
+    real = allocation._solve
+
+    def failing(problem, k):  # type: ignore[no-untyped-def]
+        if problem.item_id == "rice":
+            raise SolverError("item rice: injected failure")
+        return real(problem, k)
+
+    monkeypatch.setattr(allocation, "_PARALLEL_MIN_PAIRS", 0)
+    monkeypatch.setattr(allocation, "_solve", failing)
+    with pytest.raises(SolverError, match="injected"):
+        allocate("p", PLANNED_AT, needs, stock, whs, travel, rules, workers=2)
