@@ -124,6 +124,50 @@ class Crash:
 
 
 @dataclass
+class RankCrash:
+    """A first basis for the rank-weighted network (some pairs unreachable): shelters in
+    decreasing priority rank, larger demand first among equals, wholly to their cheapest
+    candidate warehouse by ``cost + pot_w`` that still has their demand in stock."""
+
+    pot_w: IntArray
+    ranks: IntArray           # per shelter
+    demand: IntArray          # per shelter
+
+    def apply(self, ns: NetworkSimplex, net: _Network, aw: IntArray, as_: IntArray,
+              cost: IntArray) -> None:
+        n_w, n_s = net.n_w, net.n_s
+        src, snk = n_w + n_s, n_w + n_s + 1
+        key = cost[aw, as_] + self.pot_w[aw]
+        by_shelter = np.argsort(as_, kind="stable").astype(np.int64)
+        starts = np.searchsorted(as_[by_shelter], np.arange(n_s + 1)).astype(np.int64)
+        order = np.lexsort((-self.demand, -self.ranks)).astype(np.int64)
+        pick = _greedy_assign(aw, as_, key, by_shelter, starts, order, self.demand,
+                              net.cap[:n_w].copy())
+        got = np.nonzero(pick >= 0)[0]
+        total = int(net.supply[src])
+        if got.shape[0] and int(self.demand[got].sum()) >= total:
+            got = got[:-1]   # keep some flow on source -> sink, so its tree arc carries flow
+        arcs = pick[got]
+        n_fixed = net.tail.shape[0]          # src -> w (W), s -> snk (S), src -> snk (1)
+        flow = np.zeros(n_fixed + aw.shape[0], dtype=np.int64)
+        parent = np.full(net.n_nodes, net.n_nodes, dtype=np.int64)
+        pred = np.full(net.n_nodes, -1, dtype=np.int64)
+        flow[n_fixed + arcs] = self.demand[got]
+        parent[n_w + got] = aw[arcs]
+        pred[n_w + got] = n_fixed + arcs
+        flow[n_w + got] = self.demand[got]   # shelter -> sink at capacity: non-tree, upper
+        f_w = np.bincount(aw[arcs], weights=self.demand[got], minlength=n_w).astype(np.int64)
+        used = np.nonzero(f_w > 0)[0]
+        flow[used] = f_w[used]
+        parent[used] = src
+        pred[used] = used
+        flow[n_w + n_s] = total - int(self.demand[got].sum())
+        parent[snk] = src
+        pred[snk] = n_w + n_s
+        ns.crash(parent, pred, flow)
+
+
+@dataclass
 class _Network:
     """Fixed part of a flow network whose first W + S nodes are warehouses and shelters.
 
@@ -150,7 +194,7 @@ def _hour_scale(hours: FloatArray, reachable: BoolArray, weight_factor: int,
     times the node count must stay below 2^60, so potentials (path sums of at most n_nodes arcs)
     and OR-Tools' internal cost scaling (x (n + 1)) fit in int64.
     """
-    h_max = float(np.max(hours, where=reachable, initial=0.0)) if hours.size else 0.0
+    h_max = _finite_max(hours)
 
     def fits(scale: int) -> bool:
         c_max = round(h_max * scale)
@@ -169,6 +213,24 @@ def _hour_scale(hours: FloatArray, reachable: BoolArray, weight_factor: int,
     for j in range(7):
         if fits(10**j):
             best = int(10**j)
+    return best
+
+
+@njit(cache=True, nogil=True)
+def _finite_max(hours: FloatArray) -> float:  # pragma: no cover - compiled
+    """Largest finite value (0.0 if none)."""
+    best = 0.0
+    for v in hours.ravel():
+        best = max(best, v if v < np.inf else 0.0)   # branch-free: vectorises
+    return best
+
+
+@njit(cache=True, nogil=True)
+def _reachable_max(cost: IntArray) -> int:  # pragma: no cover - compiled
+    """Largest cost below the unreachable sentinel (0 if none)."""
+    best = 0
+    for c in cost.ravel():
+        best = max(best, c if c < _UNREACHABLE else 0)   # branch-free: vectorises
     return best
 
 
@@ -228,20 +290,24 @@ def _column_argmin(cost: IntArray) -> IntArray:  # pragma: no cover - compiled
 @njit(cache=True, nogil=True)
 def _group_costs(cost: IntArray, group: IntArray,
                  n_groups: int) -> IntArray:  # pragma: no cover - compiled
-    """Rounded mean cost from each warehouse to each group of shelters."""
+    """Rounded mean cost from each warehouse to the members of each group of shelters that it
+    can reach (unreachable if it reaches none)."""
     n_w, n_s = cost.shape
-    counts = np.zeros(n_groups, dtype=np.float64)
-    for s in range(n_s):
-        counts[group[s]] += 1.0
     out = np.empty((n_w, n_groups), dtype=np.int64)
     sums = np.empty(n_groups, dtype=np.float64)
+    counts = np.empty(n_groups, dtype=np.float64)
     for w in range(n_w):
         sums[:] = 0.0
+        counts[:] = 0.0
         row = cost[w]
         for s in range(n_s):
-            sums[group[s]] += row[s]
+            c = row[s]
+            if c < _UNREACHABLE:
+                sums[group[s]] += c
+                counts[group[s]] += 1.0
         for g in range(n_groups):
-            out[w, g] = np.int64(np.rint(sums[g] / counts[g]))
+            out[w, g] = np.int64(np.rint(sums[g] / counts[g])) if counts[g] > 0 \
+                else _UNREACHABLE
     return out
 
 
@@ -427,7 +493,7 @@ def _greedy_assign(aw: IntArray, as_: IntArray, key: IntArray, by_shelter: IntAr
 
 
 def _column_generation(net: _Network, cost: IntArray, chosen: BoolArray, per_node: int,
-                       max_rounds: int, crash: Crash | None = None,
+                       max_rounds: int, crash: Crash | RankCrash | None = None,
                        ) -> tuple[IntArray, IntArray, IntArray, IntArray, int]:
     """Price-and-solve until no reachable pair has a negative reduced cost.
 
@@ -444,7 +510,7 @@ def _column_generation(net: _Network, cost: IntArray, chosen: BoolArray, per_nod
 
 
 def _restricted_solve(net: _Network, cost: IntArray, chosen: BoolArray, per_node: int,
-                      max_rounds: int, crash: Crash | None = None,
+                      max_rounds: int, crash: Crash | RankCrash | None = None,
                       ) -> tuple[NetworkSimplex, int]:
     """Solve restricted problems until pricing proves the last one optimal for all pairs.
 
@@ -456,7 +522,7 @@ def _restricted_solve(net: _Network, cost: IntArray, chosen: BoolArray, per_node
     n_w, n_s = net.n_w, net.n_s
     n_fixed = net.tail.shape[0]
     bound = max(int(np.max(np.abs(net.cost), initial=0)),
-                int(np.max(cost, where=cost < _UNREACHABLE, initial=0)))
+                _reachable_max(cost))
     aw, as_ = np.nonzero(chosen)
     ns = NetworkSimplex(net.supply, bound, arc_capacity=n_fixed + 2 * aw.shape[0])
     ns.add_arcs(net.tail, net.head, net.cap, net.cost)
@@ -594,7 +660,7 @@ def solve_item(
         cost = np.empty((n_w, n_s), dtype=np.int64)
         _scaled_costs(np.ascontiguousarray(hours), np.arange(n_s, dtype=np.int64), float(scale),
                       cost)
-        big_m = (n_w + 1) * int(np.max(cost, where=reachable, initial=0)) + 1
+        big_m = (n_w + 1) * _reachable_max(cost) + 1
         node_supply = np.zeros(n_nodes, dtype=np.int64)
         node_supply[src] = total
         node_supply[snk] = -total
@@ -612,15 +678,17 @@ def solve_item(
         shelter_map = np.arange(n_s, dtype=np.int64)
 
     pot_w = None
-    if net.n_s > 4 * n_w and n_w > k and bool(reachable.all()) and _WARM:
+    if net.n_s > 4 * n_w and n_w > k and _WARM:
         nearest = _column_argmin(cost)
         uniq, group = np.unique(nearest, return_inverse=True)
         pot_w = _aggregate_potentials(cost, net, group.astype(np.int64), int(uniq.shape[0]))
     chosen = _initial_arcs(cost, k, 2, pot_w)
-    crash = None
+    crash: Crash | RankCrash | None = None
+    shift = np.zeros(n_w, dtype=np.int64) if pot_w is None else pot_w
     if closed_form and _CRASH:
-        crash = Crash(np.zeros(n_w, dtype=np.int64) if pot_w is None else pot_w, must,
-                      n_tied=int(np.count_nonzero(tied)))
+        crash = Crash(shift, must, n_tied=int(np.count_nonzero(tied)))
+    elif _CRASH and int(d.sum()) > 0:
+        crash = RankCrash(shift, ranks, d)
     fixed_flows, aw, as_, q, rounds = _column_generation(net, cost, chosen, _PER_NODE,
                                                          max_rounds, crash)
     if int(fixed_flows[artificial].sum()) != 0:

@@ -449,6 +449,9 @@ class NetworkSimplex:
         state = np.where(fl == 0, _LOWER, _UPPER)
         tree_real = arc[~art]
         state[tree_real] = _TREE
+        off_bounds = (state != _TREE) & (fl != 0) & (fl != self.cap[n : self.m_end])
+        if np.any(off_bounds):
+            raise ValueError("a non-tree arc of the crash flow is strictly between its bounds")
         dirs_up = np.where(art, init_up, self.source[pred] == np.arange(n))
         tree_flow = np.where(art, art_flow, fl[np.where(art, 0, arc)])
         tree_cap = self.cap[pred]
