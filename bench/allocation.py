@@ -14,6 +14,7 @@ generation, see logistics/_flow.py) and with nearest-warehouse-first. The solver
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import platform
 import resource
@@ -165,8 +166,11 @@ def mcf_reference(problem: ItemProblem) -> tuple[float, float, float]:
 
 
 def allocation_case(name: str, n_s: int, n_w: int, n_items: int, span_km: float,
-                    islands: int, reference: bool, workers: int, repeats: int) -> dict[str, Any]:
+                    islands: int, reference: bool, workers: int, repeats: int,
+                    max_travel_hours: float | None = None) -> dict[str, Any]:
     needs, stock, whs, travel, rules = instance(42, n_s, n_w, n_items, span_km, islands)
+    if max_travel_hours is not None:  # road cuts: pairs beyond the limit become unreachable
+        rules = dataclasses.replace(rules, max_travel_hours=max_travel_hours)
     times = []
     plan = None
     for r in range(repeats):
@@ -271,6 +275,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--quick", action="store_true", help="small national case, < 1 minute")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--no-reference", action="store_true")
+    ap.add_argument("--max-travel-hours", type=float, default=None,
+                    help="national case only: pairs farther than this are unreachable (road "
+                         "cuts); exercises the rank-weighted flow instead of the closed form")
     args = ap.parse_args(argv)
     warm = warm_up()
     print(f"solver warm-up (numba compile or cache load): {warm:.2f} s", flush=True)
@@ -290,8 +297,11 @@ def main(argv: list[str] | None = None) -> None:
         label = "national-lite 2000x140x5"
     else:
         n = allocation_case("national", 10000, 700, 20, 4500.0, 6, not args.no_reference,
-                            args.workers, repeats=1)
+                            args.workers, repeats=1, max_travel_hours=args.max_travel_hours)
         label = "national 10000x700x20"
+        if args.max_travel_hours is not None:
+            n["max_travel_hours"] = args.max_travel_hours
+            label += f" (max travel {args.max_travel_hours:g} h)"
     print(label + ":", json.dumps(n))
     result["national"] = n
     d = dispatch_case(1000, 400) if args.quick else dispatch_case(5000, 2000)

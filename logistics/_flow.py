@@ -22,12 +22,16 @@ travel by at most W max(c) < M, while a coverage change is a whole multiple of M
 travel saving can ever pay for a coverage loss, and among max-coverage flows the cheapest is
 chosen: the min-cost flow *is* the lexicographic optimum (for the hours c / K).
 
-**Closed form when every pair is reachable.** Coverage is then limited only by total supply:
-shelters above a cut-off priority are fully covered, those below get nothing, and the tied group
-shares the rest (fractional knapsack by priority). The flow then only minimises travel with those
-shelter totals fixed (no big coverage weights; fewer shelters). To keep every restricted problem
-feasible, artificial arcs source -> shelter cost P = (W + 1) max(c) + 1 per unit; by the same cycle
-argument a full-problem optimum never uses them (checked).
+**Closed form when the priority cover is reachable.** With every pair reachable, coverage is
+limited only by total supply: shelters above a cut-off priority are fully covered, those below get
+nothing, and the tied group shares the rest (fractional knapsack by priority). That knapsack
+bounds the weighted coverage from above in any case, so whenever a flow over the *reachable*
+pairs attains it, the coverage optimum is exactly that face and the flow only minimises travel
+with those shelter totals fixed (no big coverage weights; fewer shelters). To keep every
+restricted problem feasible, artificial arcs source -> shelter cost P = (W + 1) max(c) + 1 per
+unit; by the same cycle argument an optimum uses them only if no flow attains the totals. With
+every pair reachable that never happens (checked); with road cuts it means a shelter the knapsack
+would cover cannot be, and the rank-weighted flow above decides instead (``phase1_rounds`` > 0).
 
 **Travel resolution.** If every travel time is a multiple of 10^-j h for some j <= 6 (as ``geo``
 outputs rounded to 0.01 h are), K = 10^j and the result is exact. Otherwise K is the largest power
@@ -230,7 +234,7 @@ def _reachable_max(cost: IntArray) -> int:  # pragma: no cover - compiled
     """Largest cost below the unreachable sentinel (0 if none)."""
     best = 0
     for c in cost.ravel():
-        best = max(best, c if c < _UNREACHABLE else 0)   # branch-free: vectorises
+        best = max(best, int(c) if c < _UNREACHABLE else 0)   # branch-free: vectorises
     return best
 
 
@@ -614,12 +618,37 @@ def solve_item(
     Raises:
         RuntimeError: if the solver fails or pricing does not converge in ``max_rounds``.
     """
-    n_w, n_s = hours.shape
     d = demand.astype(np.int64)
     sup = supply.astype(np.int64)
-    total = int(sup.sum())
     reachable = np.isfinite(hours)
-    closed_form = bool(reachable.all()) and not force_general
+    if not force_general:
+        must, tied, _ = _cover_plan(d, priority, int(sup.sum()))
+        if bool(reachable.all()):
+            sol = _solve_flow(d, priority, sup, hours, reachable, k, max_rounds, True)
+            if sol is None:
+                raise RuntimeError("artificial arcs used at the optimum; this is a bug")
+            return sol
+        # Some pairs are unreachable. The priority knapsack still bounds coverage from above,
+        # so if a flow over reachable pairs attains it, that face is the coverage optimum and
+        # the closed form is exact; try it unless a shelter it must cover plainly cannot be.
+        kept = must | tied
+        reach_supply = sup.astype(np.float64) @ reachable[:, kept]
+        if bool(np.all(reach_supply >= np.where(must[kept], d[kept], 0))):
+            sol = _solve_flow(d, priority, sup, hours, reachable, k, max_rounds, True)
+            if sol is not None:
+                return sol
+    sol = _solve_flow(d, priority, sup, hours, reachable, k, max_rounds, False)
+    assert sol is not None
+    return sol
+
+
+def _solve_flow(d: IntArray, priority: FloatArray, sup: IntArray, hours: FloatArray,
+                reachable: BoolArray, k: int, max_rounds: int,
+                closed_form: bool) -> ItemSolution | None:
+    """One exact solve: the closed form (priority-knapsack totals; None if, with unreachable
+    pairs, it cannot be met without artificial arcs) or the rank-weighted flow."""
+    n_w, n_s = hours.shape
+    total = int(sup.sum())
     src = n_w + n_s
     snk = src + 1
     if closed_form:
@@ -631,7 +660,7 @@ def solve_item(
         scale = _hour_scale(hours, reachable, 1, n_w, n_nodes)
         cost = np.empty((n_w, n_k), dtype=np.int64)
         _scaled_costs(np.ascontiguousarray(hours), keep, float(scale), cost)
-        penalty = (n_w + 1) * int(cost.max(initial=0)) + 1
+        penalty = (n_w + 1) * _reachable_max(cost) + 1
         src, snk, tnode = n_w + n_k, n_w + n_k + 1, n_w + n_k + 2
         tied_idx = np.nonzero(tied)[0]
         shelters = n_w + np.arange(n_k, dtype=np.int64)
@@ -692,7 +721,7 @@ def solve_item(
     fixed_flows, aw, as_, q, rounds = _column_generation(net, cost, chosen, _PER_NODE,
                                                          max_rounds, crash)
     if int(fixed_flows[artificial].sum()) != 0:
-        raise RuntimeError("artificial arcs used at the optimum; this is a bug")
+        return None  # the knapsack totals are not reachable: not the coverage optimum
 
     nz = q > 0
     aw, as_, aq = aw[nz], shelter_map[as_[nz]], q[nz]

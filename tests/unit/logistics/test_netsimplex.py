@@ -185,3 +185,50 @@ def test_warm_start_and_crash_do_not_change_the_optimum(monkeypatch: pytest.Monk
     assert fast.weighted_coverage == pytest.approx(plain.weighted_coverage, rel=1e-12)
     assert fast.transport_cost == pytest.approx(plain.transport_cost, rel=1e-12)
     assert np.array_equal(fast.unmet, plain.unmet)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_road_cuts_that_leave_the_priority_cover_reachable_keep_the_closed_form(
+        seed: int) -> None:
+    # A fifth of the pairs cut: every shelter still reaches plenty of stock, so the knapsack
+    # totals are attainable, which proves them optimal; the answer equals the full reference.
+    d, p, s, h = _clustered_item(40 + seed, 25, 600, 0.2)
+    sol = _flow.solve_item(d, p, s, h)
+    assert sol.phase1_rounds == 0
+    cov, hrs = _reference(d, p, s, h)
+    assert round(sol.weighted_coverage * 10) == cov
+    assert round(sol.transport_cost * 100) == hrs
+
+
+def test_a_cut_off_priority_shelter_falls_back_to_the_rank_weighted_flow() -> None:
+    # The most urgent shelter is reachable only from warehouse 0, which holds 5 units of the 50
+    # it needs: the knapsack would cover it fully, which no flow can, so coverage is not a
+    # priority prefix and the general flow must decide (and agree with the reference).
+    d, p, s, h = _clustered_item(7, 25, 600, 0.0)
+    p[0] = 9.9
+    d[0] = 50
+    h[1:, 0] = np.inf
+    s[0] = 5
+    sol = _flow.solve_item(d, p, s, h)
+    assert sol.phase1_rounds >= 1
+    assert int(sol.unmet[0]) == 45
+    cov, hrs = _reference(d, p, s, h)
+    assert round(sol.weighted_coverage * 10) == cov
+    assert round(sol.transport_cost * 100) == hrs
+
+
+def test_jointly_unreachable_priority_cover_is_detected_after_the_flow() -> None:
+    # Two urgent shelters, each reachable only from warehouse 0, whose 60 units cover either
+    # alone but not both: the per-shelter check passes, the closed-form flow then needs its
+    # artificial arcs, and the rank-weighted flow takes over.
+    d, p, s, h = _clustered_item(8, 25, 600, 0.0)
+    p[:2] = 9.9
+    d[:2] = 50
+    h[1:, :2] = np.inf
+    s[0] = 60
+    sol = _flow.solve_item(d, p, s, h)
+    assert sol.phase1_rounds >= 1
+    assert int(sol.unmet[:2].sum()) == 40
+    cov, hrs = _reference(d, p, s, h)
+    assert round(sol.weighted_coverage * 10) == cov
+    assert round(sol.transport_cost * 100) == hrs
