@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime, timedelta
+from functools import partial
 from operator import attrgetter
 from typing import Any, cast
 
@@ -319,7 +320,12 @@ class Plan:
 
 @dataclass
 class ItemProblem:
-    """One item's LP data after applying the release rules (arrays sorted by id)."""
+    """One item's LP data after applying the release rules (arrays sorted by id).
+
+    ``hours`` (W x S, inf = unreachable) is cut out of the travel matrix on first use, which for
+    :func:`allocate` is in the thread that solves the item: on a national plan these copies are
+    hundreds of MB, and making them in parallel takes them off the serial path.
+    """
 
     item_id: str
     needs: list[Need]                      # every need of the item (incl. zero)
@@ -328,9 +334,43 @@ class ItemProblem:
     priority: npt.NDArray[np.float64]
     warehouse_ids: list[str]               # warehouses with eligible stock > 0
     supply: npt.NDArray[np.int64]
-    hours: npt.NDArray[np.float64]         # (W, S), inf = unreachable
     eligible_batches: dict[str, list[StockBatch]]  # warehouse -> batches, expiry order
     blocked: dict[str, int]                # rule -> units blocked
+    hours_source: Callable[[], npt.NDArray[np.float64]] = field(repr=False,
+                                                                 compare=False)
+    _hours: npt.NDArray[np.float64] | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def hours(self) -> npt.NDArray[np.float64]:
+        """Travel hours (W x S), inf where unreachable or beyond the travel cap."""
+        if self._hours is None:
+            self._hours = self.hours_source()
+        return self._hours
+
+    @property
+    def pairs(self) -> int:
+        """Warehouse x shelter pairs of the item (without building ``hours``)."""
+        return len(self.warehouse_ids) * len(self.shelter_ids)
+
+
+def _cut_hours(all_hours: npt.NDArray[np.float64], w_rows: npt.NDArray[np.int64],
+               s_cols: npt.NDArray[np.int64], max_travel_hours: float | None,
+               ) -> npt.NDArray[np.float64]:
+    """The (W, S) block of the travel matrix for these rows and columns, with pairs beyond the
+    travel cap made unreachable (a fresh C-contiguous copy)."""
+    if not (w_rows.shape[0] and s_cols.shape[0]):
+        return np.zeros((w_rows.shape[0], s_cols.shape[0]))
+    lo, hi = int(s_cols[0]), int(s_cols[-1]) + 1
+    if hi - lo == s_cols.shape[0] and np.array_equal(s_cols, np.arange(lo, hi)):
+        # the shelters are one run of travel columns (typically all of them, in order): a row
+        # gather with a column slice is ~3x faster than np.ix_, same values
+        hours = all_hours[w_rows, lo:hi]
+    else:
+        hours = all_hours[np.ix_(w_rows, s_cols)]
+    hours = np.ascontiguousarray(hours, dtype=np.float64)
+    if max_travel_hours is not None:
+        hours[hours > max_travel_hours] = np.inf  # hours is a fresh copy
+    return hours
 
 
 def _expiry_key(b: StockBatch) -> tuple[int, date, str]:
@@ -416,21 +456,9 @@ def prepare(
             lst.sort(key=_expiry_key)
         w_ids = sorted(eligible)
         s_ids = [n.shelter_id for n in positive]
-        if w_ids and s_ids:
-            w_rows = np.array([warehouse_row[w] for w in w_ids], dtype=np.int64)
-            s_cols = np.fromiter(map(shelter_col.__getitem__, s_ids), dtype=np.int64,
-                                 count=len(s_ids))
-            lo, hi = int(s_cols[0]), int(s_cols[-1]) + 1
-            if hi - lo == len(s_ids) and np.array_equal(s_cols, np.arange(lo, hi)):
-                # the shelters are one run of travel columns (typically all of them, in order):
-                # a row gather with a column slice is ~3x faster than np.ix_, same values
-                hours = travel.hours[w_rows, lo:hi]
-            else:
-                hours = travel.hours[np.ix_(w_rows, s_cols)]
-        else:
-            hours = np.zeros((len(w_ids), len(s_ids)))
-        if rules.max_travel_hours is not None:
-            hours[hours > rules.max_travel_hours] = np.inf  # hours is a fresh copy
+        w_rows = np.array([warehouse_row[w] for w in w_ids], dtype=np.int64)
+        s_cols = np.fromiter(map(shelter_col.__getitem__, s_ids), dtype=np.int64,
+                             count=len(s_ids))
         problems.append(ItemProblem(
             item_id=item, needs=item_needs, shelter_ids=s_ids,
             demand=np.array([n.quantity for n in positive], dtype=np.int64),
@@ -438,8 +466,9 @@ def prepare(
             warehouse_ids=w_ids,
             supply=np.array([sum(b.quantity for b in eligible[w]) for w in w_ids],
                             dtype=np.int64),
-            hours=np.ascontiguousarray(hours, dtype=np.float64),
             eligible_batches=eligible, blocked=blocked,
+            hours_source=partial(_cut_hours, travel.hours, w_rows, s_cols,
+                                 rules.max_travel_hours),
         ))
     return problems
 
@@ -507,7 +536,7 @@ def allocate(
     wh = index_warehouses(warehouses)
     problems = prepare(needs, stock, warehouses, travel, rules, cat)
     if workers > 1 and len(problems) > 1 and \
-            sum(p.hours.size for p in problems) >= _PARALLEL_MIN_PAIRS:
+            sum(p.pairs for p in problems) >= _PARALLEL_MIN_PAIRS:
         # The solver runs compiled code without the GIL, so items solve in parallel threads
         # while this thread assembles the lines of the items already solved, in item order.
         pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="allocate")
