@@ -12,7 +12,8 @@
     const s = data.shipment;
     const place = (p) => (p && p.location ? `${fmt(p.location.lat, 4)}, ${fmt(p.location.lon, 4)}` : "");
     document.title = `${t("waybill")} ${s.shipment_id}`;
-    document.getElementById("waybill").replaceChildren(
+    // replaceChildren would print a null child as the text "null": optional parts are filtered
+    document.getElementById("waybill").replaceChildren(...[
       el("h1", {}, `${t("waybill")} / ${t("pickList")}`),
       el("div", {}, el("b", {}, s.shipment_id), ` · ${t(s.status)} · ${new Date().toLocaleString(Siaga.lang === "id" ? "id-ID" : "en-GB")}`),
       el("div", { class: "meta" },
@@ -27,7 +28,8 @@
           el("td", {}, fmt(l.quantity)), el("td", {}, l.unit || ""), el("td", {}, "☐")))),
       s.explanation ? el("p", { class: "hint" }, s.explanation) : null,
       el("div", { class: "signatures" },
-        el("div", {}, t("packedBy")), el("div", {}, t("driver")), el("div", {}, t("receivedBy"))));
+        el("div", {}, t("packedBy")), el("div", {}, t("driver")), el("div", {}, t("receivedBy"))),
+    ].filter(Boolean));
     document.body.dataset.ready = "1";
   }
 
