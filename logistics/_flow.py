@@ -66,7 +66,6 @@ import numpy.typing as npt
 from numba import njit
 
 from logistics._netsimplex import INF_CAP, OPTIMAL, NetworkSimplex
-from logistics._solver import ItemSolution
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
@@ -81,6 +80,21 @@ _COST_LIMIT = 2**60
 _PER_NODE = 8
 _WARM = True
 _CRASH = True
+
+
+@dataclass(frozen=True)
+class ItemSolution:
+    """Optimal flows for one item, indexed into the caller's warehouse/shelter arrays."""
+
+    warehouse_index: IntArray
+    shelter_index: IntArray
+    quantity: IntArray
+    unmet: IntArray
+    weighted_coverage: float
+    transport_cost: float
+    phase1_rounds: int
+    phase2_rounds: int
+    columns: int
 
 
 @dataclass

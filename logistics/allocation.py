@@ -22,9 +22,8 @@ from typing import Any, cast
 import numpy as np
 import numpy.typing as npt
 
-from logistics._flow import solve_item
+from logistics._flow import ItemSolution, solve_item
 from logistics._serde import date_from_str, date_to_str, dt_from_str, dt_to_str, require_utc
-from logistics._solver import ItemSolution
 from logistics.catalogue import Catalogue, default_catalogue
 from logistics.errors import InvalidInput, SolverError, UnknownWarehouse
 from logistics.needs import Need

@@ -6,7 +6,7 @@ References, none of which shares code or method with the core:
 * SciPy's HiGHS LP, genuinely two-phase (max coverage, then min travel at that coverage);
 * SciPy's HiGHS LP of the single integer-weighted objective on centi-hour/centi-priority grids
   (a transportation LP with integer data has an integral optimal vertex, so it is exact);
-* the previous HiGHS column-generation solver (logistics._solver), two-phase with real
+* the previous HiGHS column-generation solver (kept as highs_reference.py), two-phase with real
   priorities: it checks that replacing priorities by their ranks changes nothing.
 
 OR-Tools' cost-scaling min-cost flow is the reference in test_netsimplex.py and in the benchmark.
@@ -18,11 +18,11 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 from conftest import PLANNED_AT, random_instance
+from highs_reference import solve_item as lp_solve_item
 from scipy.optimize import linprog
 
 from logistics import allocate
 from logistics._flow import _hour_scale, solve_item
-from logistics._solver import solve_item as lp_solve_item
 from logistics.allocation import prepare
 
 

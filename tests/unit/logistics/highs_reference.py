@@ -1,4 +1,6 @@
-"""Exact lexicographic transportation LP for one item, solved by column generation.
+"""Test reference (not shipped): the former allocation solver, an exact lexicographic
+transportation LP per item solved by HiGHS with column generation. The tests compare the
+production network simplex with it (same model, different method and code).
 
 Model (one item; quantities in whole catalogue units, travel in hours)::
 
@@ -37,32 +39,17 @@ The flows are rounded to whole units (see ``_round_flows``) without breaking any
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import highspy
 import numpy as np
 import numpy.typing as npt
+
+from logistics._flow import ItemSolution
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
 
 _INF = highspy.kHighsInf
-
-
-@dataclass(frozen=True)
-class ItemSolution:
-    """Optimal flows for one item, indexed into the caller's warehouse/shelter arrays."""
-
-    warehouse_index: IntArray
-    shelter_index: IntArray
-    quantity: IntArray
-    unmet: IntArray
-    weighted_coverage: float
-    transport_cost: float
-    phase1_rounds: int
-    phase2_rounds: int
-    columns: int
 
 
 def _initial_arcs(hours: FloatArray, reachable: BoolArray, k: int) -> BoolArray:
