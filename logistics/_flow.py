@@ -339,6 +339,29 @@ def _initial_arcs(cost: IntArray, k: int, k_w: int, pot_w: IntArray | None = Non
     return chosen
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _offer(vals: IntArray, ids: IntArray, cnt: IntArray, worst: IntArray, i: int, value: int,
+           ident: int) -> None:  # pragma: no cover - compiled
+    """Buffer ``i`` keeps the ``vals.shape[1]`` smallest values offered to it, with their ids;
+    ``worst[i]`` is the slot of its largest kept value."""
+    size = vals.shape[1]
+    j = cnt[i]
+    if j < size:
+        vals[i, j] = value
+        ids[i, j] = ident
+        cnt[i] = j + 1
+        if value > vals[i, worst[i]]:
+            worst[i] = j
+    elif value < vals[i, worst[i]]:
+        vals[i, worst[i]] = value
+        ids[i, worst[i]] = ident
+        b = 0
+        for t in range(1, size):
+            if vals[i, t] > vals[i, b]:
+                b = t
+        worst[i] = b
+
+
 @njit(cache=True, nogil=True)
 def _mark_cheapest(cost: IntArray, shift: IntArray, k: int, k_w: int,
                    chosen: BoolArray) -> None:  # pragma: no cover - compiled
@@ -430,8 +453,10 @@ def _price(cost: IntArray, pot_w: IntArray, pot_s: IntArray, chosen: BoolArray,
     out_w = np.empty(n_w * r + n_s * r, dtype=np.int64)
     out_s = np.empty(n_w * r + n_s * r, dtype=np.int64)
     n_out = 0
-    row_c = np.empty(r, dtype=np.int64)
-    row_s = np.empty(r, dtype=np.int64)
+    row_c = np.empty((1, r), dtype=np.int64)
+    row_s = np.empty((1, r), dtype=np.int64)
+    m = np.zeros(1, dtype=np.int64)
+    wi = np.zeros(1, dtype=np.int64)
     rc_row = np.empty(n_s, dtype=np.int64)
     for w in range(n_w):
         pw = pot_w[w]
@@ -440,44 +465,18 @@ def _price(cost: IntArray, pot_w: IntArray, pot_s: IntArray, chosen: BoolArray,
         for s in range(n_s):
             c = row[s]
             rc_row[s] = c + pw - pot_s[s] if c < _UNREACHABLE else 0
-        m = 0
-        wi = 0
+        m[0] = 0
+        wi[0] = 0
         for s in range(n_s):
             rc = rc_row[s]
             if rc >= 0 or chosen[w, s]:
                 continue
-            j = cnt[s]
-            if j < r:
-                buf_c[s, j] = rc
-                buf_w[s, j] = w
-                cnt[s] = j + 1
-                if rc > buf_c[s, worst[s]]:
-                    worst[s] = j
-            elif rc < buf_c[s, worst[s]]:
-                buf_c[s, worst[s]] = rc
-                buf_w[s, worst[s]] = w
-                b = 0
-                for i in range(1, r):
-                    if buf_c[s, i] > buf_c[s, b]:
-                        b = i
-                worst[s] = b
-            if m < r:
-                row_c[m] = rc
-                row_s[m] = s
-                if rc > row_c[wi]:
-                    wi = m
-                m += 1
-            elif rc < row_c[wi]:
-                row_c[wi] = rc
-                row_s[wi] = s
-                wi = 0
-                for i in range(1, r):
-                    if row_c[i] > row_c[wi]:
-                        wi = i
-        for i in range(m):
-            chosen[w, row_s[i]] = True
+            _offer(buf_c, buf_w, cnt, worst, s, rc, w)
+            _offer(row_c, row_s, m, wi, 0, rc, s)
+        for i in range(m[0]):
+            chosen[w, row_s[0, i]] = True
             out_w[n_out] = w
-            out_s[n_out] = row_s[i]
+            out_s[n_out] = row_s[0, i]
             n_out += 1
     for s in range(n_s):
         for i in range(cnt[s]):
