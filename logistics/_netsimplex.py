@@ -426,6 +426,8 @@ class NetworkSimplex:
         if np.any((fl < 0) | (fl > self.cap[n : self.m_end])):
             raise ValueError("crash flow outside the arc bounds")
         art = arc < 0
+        if np.any(arc >= m) or np.any((par < 0) | (par > n)):
+            raise ValueError("crash basis names an arc or node that does not exist")
         if np.any(par[art] != n):
             raise ValueError("a node on its artificial arc must hang from the root")
         pred = np.where(art, np.arange(n, dtype=np.int64), arc + n)
@@ -435,8 +437,7 @@ class NetworkSimplex:
                            | ((self.target[pred] == np.arange(n)) & (self.source[pred] == par)))
         if not bool(np.all(ends_ok)):
             raise ValueError("a tree arc does not join a node to its parent")
-        supply = np.zeros(n, dtype=np.int64)
-        # supplies are implied by the artificial arcs set up in __init__
+        # node supplies are implied by the artificial arcs set up in __init__
         init_up = self.target[:n] == n
         excess = np.where(init_up, self.flow0[:n], -self.flow0[:n]).copy()
         np.add.at(excess, src, -fl)
@@ -453,17 +454,19 @@ class NetworkSimplex:
         if np.any(off_bounds):
             raise ValueError("a non-tree arc of the crash flow is strictly between its bounds")
         dirs_up = np.where(art, init_up, self.source[pred] == np.arange(n))
-        tree_flow = np.where(art, art_flow, fl[np.where(art, 0, arc)])
+        tree_flow = art_flow.copy()
+        tree_flow[~art] = fl[arc[~art]]
         tree_cap = self.cap[pred]
         if np.any(np.where(dirs_up, tree_flow >= tree_cap, tree_flow <= 0)):
             raise ValueError("crash tree is not strongly feasible")
-        del supply
         parent_all = np.append(par, -1).astype(np.int64)
-        ok = _build_tree(n, parent_all, np.append(pred, -1).astype(np.int64), self.source,
-                         self.cost, self.pred_dir, self.thread, self.rev_thread, self.succ_num,
-                         self.last_succ, self.pi)
-        if not ok:
+        # built into fresh arrays, so a rejected basis leaves this problem as it was
+        tree = [np.empty(n + 1, dtype=np.int64) for _ in range(6)]
+        if not _build_tree(n, parent_all, np.append(pred, -1).astype(np.int64), self.source,
+                           self.cost, *tree):
             raise ValueError("crash basis is not a spanning tree")
+        (self.pred_dir, self.thread, self.rev_thread, self.succ_num, self.last_succ,
+         self.pi) = tree
         self.parent[:] = parent_all
         self.pred[:] = np.append(pred, -1)
         self.flow[n : self.m_end] = fl

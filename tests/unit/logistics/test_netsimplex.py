@@ -232,3 +232,15 @@ def test_jointly_unreachable_priority_cover_is_detected_after_the_flow() -> None
     cov, hrs = _reference(d, p, s, h)
     assert round(sol.weighted_coverage * 10) == cov
     assert round(sol.transport_cost * 100) == hrs
+
+
+def test_a_rejected_crash_basis_leaves_the_problem_usable() -> None:
+    # a 2-cycle (each node the other's parent through the same arc) is not a tree
+    ns = NetworkSimplex(np.array([3, -3, 0]), 5)
+    ns.add_arcs(np.array([0, 1]), np.array([1, 2]), np.array([10, 10]), np.array([1, 1]))
+    with pytest.raises(ValueError, match="does not exist"):
+        ns.crash(np.array([3, 3, 3]), np.array([-1, 7, -1]), np.array([0, 0]))
+    with pytest.raises(ValueError):
+        ns.crash(np.array([1, 0, 3]), np.array([0, 0, -1]), np.array([3, 0]))
+    assert ns.solve() == OPTIMAL
+    assert ns.flows().tolist() == [3, 0]
