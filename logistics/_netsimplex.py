@@ -40,6 +40,28 @@ OPTIMAL, UNBOUNDED, INFEASIBLE = 0, 1, 2
 BLOCK_FACTOR = 1.0
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _search(lo: int, hi: int, mn: int, in_arc: int, cnt: int, block: int, source: IntArray,
+            target: IntArray, cost: IntArray, state: IntArray,
+            pi: IntArray) -> tuple[int, int, int, bool, int]:  # pragma: no cover - compiled
+    """Block search over arcs lo..hi-1: the arc of most negative signed reduced cost seen so
+    far (``mn``, ``in_arc``), stopping at the end of the first block that has one. Returns
+    (mn, in_arc, cnt, found, stop position)."""
+    e = lo
+    while e < hi:
+        c = state[e] * (cost[e] + pi[source[e]] - pi[target[e]])
+        if c < mn:
+            mn = c
+            in_arc = e
+        cnt -= 1
+        if cnt == 0:
+            if mn < 0:
+                return mn, in_arc, cnt, True, e
+            cnt = block
+        e += 1
+    return mn, in_arc, cnt, False, e
+
+
 @njit(cache=True, nogil=True)
 def _pivots(n: int, m_end: int, source: IntArray, target: IntArray, cap: IntArray,
             cost: IntArray, flow: IntArray, state: IntArray, pi: IntArray, parent: IntArray,
@@ -57,38 +79,12 @@ def _pivots(n: int, m_end: int, source: IntArray, target: IntArray, cap: IntArra
         next_arc = first
     n_piv = 0
     while True:
-        # ---- entering arc: block search over the real arcs
-        mn = 0
-        in_arc = -1
-        cnt = block
-        found = False
-        e = next_arc
-        while e < m_end:
-            c = state[e] * (cost[e] + pi[source[e]] - pi[target[e]])
-            if c < mn:
-                mn = c
-                in_arc = e
-            cnt -= 1
-            if cnt == 0:
-                if mn < 0:
-                    found = True
-                    break
-                cnt = block
-            e += 1
+        # ---- entering arc: block search over the real arcs, from the cursor round to it
+        mn, in_arc, cnt, found, e = _search(next_arc, m_end, 0, -1, block, block, source,
+                                            target, cost, state, pi)
         if not found:
-            e = first
-            while e < next_arc:
-                c = state[e] * (cost[e] + pi[source[e]] - pi[target[e]])
-                if c < mn:
-                    mn = c
-                    in_arc = e
-                cnt -= 1
-                if cnt == 0:
-                    if mn < 0:
-                        found = True
-                        break
-                    cnt = block
-                e += 1
+            mn, in_arc, cnt, found, e = _search(first, next_arc, mn, in_arc, cnt, block,
+                                                source, target, cost, state, pi)
         if mn >= 0:
             cursor[0] = next_arc
             return 0, n_piv
