@@ -13,6 +13,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import cast
 
 from siaga import events as ev
 
@@ -98,7 +99,7 @@ def json_schema(model: type[ev.Envelope]) -> dict[str, object]:
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["$id"] = f"https://siaga.kemensos.go.id/schemas/{event_type_name(model)}.v1.json"
     # The discriminator is required on the wire even though the model defaults it.
-    required = list(schema.get("required", []))  # type: ignore[arg-type]
+    required = list(cast("list[str]", schema.get("required", [])))
     if "type" not in required:
         required.append("type")
     schema["required"] = required
@@ -299,7 +300,7 @@ def render_events_md(partitions: int = 4) -> str:
         for model in spec.event_types:
             name = event_type_name(model)
             schema = json_schema(model)
-            required = set(schema["required"])  # type: ignore[arg-type]
+            required = set(cast("list[str]", schema["required"]))
             props: dict[str, dict[str, object]] = schema["properties"]  # type: ignore[assignment]
             lines += [
                 f"### `{name}` — {model.__name__}",

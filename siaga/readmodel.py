@@ -118,7 +118,7 @@ async def apply_changes(redis: Redis, changes: list[dict[str, Any]]) -> list[str
     pipe = redis.pipeline(transaction=False)
     for change in changes:
         keys, args = _script_args(change)
-        await script(keys=keys, args=args, client=pipe)  # type: ignore[misc]
+        await script(keys=keys, args=args, client=pipe)
     return [_seq(result) for result in await pipe.execute()]
 
 
@@ -128,14 +128,14 @@ async def list_entities(
     """Entities, newest first (optionally one province's)."""
     ids: list[Any]
     if province_code:
-        ids = sorted(await redis.smembers(province_key(entity, province_code)))  # type: ignore[misc]
+        ids = sorted(await redis.smembers(province_key(entity, province_code)))
     else:
         ids = await redis.zrevrange(index_key(entity), 0, limit - 1)
     if not ids:
         return []
     pipe = redis.pipeline(transaction=False)
     for raw_id in ids[:limit]:
-        entity_id = raw_id.decode() if isinstance(raw_id, bytes) else raw_id
+        entity_id = raw_id.decode() if isinstance(raw_id, bytes) else str(raw_id)
         pipe.hget(entity_key(entity, entity_id), "json")
     out = []
     for raw in await pipe.execute():
@@ -145,5 +145,5 @@ async def list_entities(
 
 
 async def get_entity(redis: Redis, entity: str, entity_id: str) -> dict[str, Any] | None:
-    raw = await redis.hget(entity_key(entity, entity_id), "json")  # type: ignore[misc]
+    raw = await redis.hget(entity_key(entity, entity_id), "json")
     return json.loads(raw) if raw else None

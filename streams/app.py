@@ -86,7 +86,7 @@ def _shorten_fetch_wait_for_local_broker() -> None:
     import faust.transport.drivers.aiokafka as driver
 
     original = aiokafka.AIOKafkaConsumer
-    if getattr(driver.aiokafka.AIOKafkaConsumer, "_siaga_local", False):
+    if getattr(driver.aiokafka.AIOKafkaConsumer, "_siaga_local", False):  # type: ignore[attr-defined]
         return
 
     class LocalBrokerConsumer(original):  # type: ignore[misc, valid-type]
@@ -98,7 +98,8 @@ def _shorten_fetch_wait_for_local_broker() -> None:
             )
             super().__init__(*topics, **kwargs)
 
-    driver.aiokafka = _ModuleWith(aiokafka, AIOKafkaConsumer=LocalBrokerConsumer)
+    driver.aiokafka = _ModuleWith(  # type: ignore[attr-defined]
+        aiokafka, AIOKafkaConsumer=LocalBrokerConsumer)
 
 
 class _ModuleWith:
@@ -143,7 +144,7 @@ def create_app(settings: Settings) -> tuple[faust.App, StreamContext]:
         module.register(ctx)
     projector.register(ctx)
 
-    @app.on_before_shutdown.connect  # type: ignore[misc]
+    @app.on_before_shutdown.connect  # type: ignore[arg-type]
     async def _close_redis(app: faust.App, **kwargs: Any) -> None:
         if ctx._redis is not None:
             await ctx._redis.aclose()

@@ -180,7 +180,7 @@ def plan_national(
                 required_skills=task.required_skills, teams_needed=left))
     free = [t for t in spare if t["team_id"] not in busy]
     travel_of: dict[tuple[str, str], float] = dict(
-        tuple(x) for x in previous.get("travel", [])  # type: ignore[misc]
+        tuple(x) for x in previous.get("travel", [])
     )
     if open_tasks and free:
         h = _hours([t["location"] for t in free], [task_loc[t.task_id] for t in open_tasks])

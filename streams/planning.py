@@ -177,13 +177,13 @@ def stock_view(state: ProvinceState, warehouse: dict[str, Any]) -> list[dict[str
     for shipment in state.shipments.values():
         if shipment["warehouse_id"] != warehouse["warehouse_id"]:
             continue
-        row = items.get(shipment["item_id"])
-        if row is None:
+        entry = items.get(shipment["item_id"])
+        if entry is None:
             continue
         if shipment["status"] == "confirmed":
-            row["reserved"] += shipment["quantity"]
+            entry["reserved"] += shipment["quantity"]
         elif shipment["status"] == "dispatched":
-            row["in_transit"] += shipment["quantity"]
+            entry["in_transit"] += shipment["quantity"]
     return [items[k] for k in sorted(items)]
 
 
@@ -750,8 +750,8 @@ def plan_province(
     planned: dict[tuple[str, str], int] = {}
     for shipment in shipments.values():
         if shipment["status"] in ("proposed", "confirmed", "dispatched"):
-            key = (shipment["shelter_id"], shipment["item_id"])
-            planned[key] = planned.get(key, 0) + int(shipment["quantity"])
+            pair = (shipment["shelter_id"], shipment["item_id"])
+            planned[pair] = planned.get(pair, 0) + int(shipment["quantity"])
     shortfall_by = {(s["shelter_id"], s["item_id"]): s for s in plan_dict["shortfalls"]}
     national_cover = _national_in_transit(state)
     catalogue_units = {p["item_id"]: p["unit"] for p in plan_dict["proposals"]}
@@ -760,17 +760,17 @@ def plan_province(
         total_need = 0.0
         total_unmet = 0.0
         for need in need_rows.get(shelter_id, []):
-            key = (shelter_id, need["item_id"])
+            pair = (shelter_id, need["item_id"])
             gross = max(need["gross"], 0.0)
-            shortfall = shortfall_by.get(key)
+            shortfall = shortfall_by.get(pair)
             missing = max(0, int(shortfall["missing"])) if shortfall else 0
             if shortfall and state.national:
-                missing = max(0, missing - national_cover.get(key, 0))
+                missing = max(0, missing - national_cover.get(pair, 0))
             rows.append({
                 "item": need["item_id"],
                 "unit": shortfall["unit"] if shortfall else catalogue_units.get(need["item_id"]),
                 "need": round(gross, 3),
-                "planned": planned.get(key, 0),
+                "planned": planned.get(pair, 0),
                 "in_transit": need["in_transit"],
                 "delivered": need["on_hand"],
                 "shortfall": missing,
@@ -901,20 +901,20 @@ def plan_province(
     old_hashes: dict[str, str] = dict(previous.get("projected", {}))
     new_hashes: dict[str, str] = {}
     changed: list[tuple[str, str, dict[str, Any] | None]] = []
-    for (entity, entity_id), data in sorted(entities.items()):
+    for (entity, entity_id), view in sorted(entities.items()):
         key = f"{entity}:{entity_id}"
-        digest = _entity_hash(data)
+        digest = _entity_hash(view)
         new_hashes[key] = digest
         if old_hashes.get(key) != digest:
-            changed.append((entity, entity_id, data))
+            changed.append((entity, entity_id, view))
     for key in sorted(set(old_hashes) - set(new_hashes)):
         entity, entity_id = key.split(":", 1)
         changed.append((entity, entity_id, None))
         if entity == "shortfall":
             events.append({"type": "supply_shortfall.resolved", "shortfall_id": entity_id})
-    for entity, _entity_id, data in changed:
-        if entity == "shortfall" and data is not None:
-            events.append({"type": "supply_shortfall.detected", **data})
+    for entity, _entity_id, view in changed:
+        if entity == "shortfall" and view is not None:
+            events.append({"type": "supply_shortfall.detected", **view})
 
     escalation = {
         "province_code": state.province_code,
