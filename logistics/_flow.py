@@ -97,6 +97,41 @@ class ItemSolution:
     columns: int
 
 
+def _greedy_tree(net: _Network, aw: IntArray, as_: IntArray, cost: IntArray, pot_w: IntArray,
+                 order: IntArray, demand: IntArray, below: int | None = None,
+                 ) -> tuple[IntArray, IntArray, IntArray, IntArray]:
+    """The part of a crash basis both networks share: shelters of ``order`` wholly to their
+    cheapest candidate warehouse by ``cost + pot_w`` that still has their demand, each hanging
+    from that warehouse, which hangs from the source (fixed arcs 0..W-1 are source -> w).
+
+    Returns (parent, pred, flow, assigned shelters); nodes left out hang from the root on their
+    artificial arcs. With ``below``, the assigned demand is kept under it (one shelter is left
+    out if it would reach it).
+    """
+    n_w, n_s = net.n_w, net.n_s
+    key = cost[aw, as_] + pot_w[aw]
+    by_shelter = np.argsort(as_, kind="stable").astype(np.int64)
+    starts = np.searchsorted(as_[by_shelter], np.arange(n_s + 1)).astype(np.int64)
+    pick = _greedy_assign(aw, as_, key, by_shelter, starts, order, demand, net.cap[:n_w].copy())
+    got = np.nonzero(pick >= 0)[0]
+    if below is not None and got.shape[0] and int(demand[got].sum()) >= below:
+        got = got[:-1]
+    arcs = pick[got]
+    n_fixed = net.tail.shape[0]
+    flow = np.zeros(n_fixed + aw.shape[0], dtype=np.int64)
+    parent = np.full(net.n_nodes, net.n_nodes, dtype=np.int64)
+    pred = np.full(net.n_nodes, -1, dtype=np.int64)
+    flow[n_fixed + arcs] = demand[got]
+    parent[n_w + got] = aw[arcs]
+    pred[n_w + got] = n_fixed + arcs
+    f_w = np.bincount(aw[arcs], weights=demand[got], minlength=n_w).astype(np.int64)
+    used = np.nonzero(f_w > 0)[0]
+    flow[used] = f_w[used]
+    parent[used] = n_w + n_s   # the source
+    pred[used] = used
+    return parent, pred, flow, got
+
+
 @dataclass
 class Crash:
     """A first basis for the closed-form network: must-cover shelters wholly assigned, greedily,
@@ -111,28 +146,9 @@ class Crash:
         n_w, n_k = net.n_w, net.n_s
         src, snk = n_w + n_k, n_w + n_k + 1
         demand = np.where(self.must, -net.supply[n_w : n_w + n_k], 0).astype(np.int64)
-        key = cost[aw, as_] + self.pot_w[aw]
-        by_shelter = np.argsort(as_, kind="stable").astype(np.int64)
-        starts = np.searchsorted(as_[by_shelter], np.arange(n_k + 1)).astype(np.int64)
         order = np.nonzero(self.must)[0].astype(np.int64)
         order = order[np.argsort(-demand[order], kind="stable")]
-        pick = _greedy_assign(aw, as_, key, by_shelter, starts, order, demand,
-                              net.cap[:n_w].copy())
-        n_fixed = net.tail.shape[0]
-        m = n_fixed + aw.shape[0]
-        flow = np.zeros(m, dtype=np.int64)
-        parent = np.full(net.n_nodes, net.n_nodes, dtype=np.int64)
-        pred = np.full(net.n_nodes, -1, dtype=np.int64)
-        got = np.nonzero(pick >= 0)[0]
-        arcs = pick[got]
-        flow[n_fixed + arcs] = demand[got]
-        parent[n_w + got] = aw[arcs]
-        pred[n_w + got] = n_fixed + arcs
-        f_w = np.bincount(aw[arcs], weights=demand[got], minlength=n_w).astype(np.int64)
-        used = np.nonzero(f_w > 0)[0]
-        flow[used] = f_w[used]              # fixed arcs 0..W-1 are src -> w
-        parent[used] = src
-        pred[used] = used
+        parent, pred, flow, _ = _greedy_tree(net, aw, as_, cost, self.pot_w, order, demand)
         surplus = -int(net.supply[snk])
         if surplus > 0:                     # src -> snk is fixed arc W + n_tied
             flow[n_w + self.n_tied] = surplus
@@ -155,31 +171,13 @@ class RankCrash:
               cost: IntArray) -> None:
         n_w, n_s = net.n_w, net.n_s
         src, snk = n_w + n_s, n_w + n_s + 1
-        key = cost[aw, as_] + self.pot_w[aw]
-        by_shelter = np.argsort(as_, kind="stable").astype(np.int64)
-        starts = np.searchsorted(as_[by_shelter], np.arange(n_s + 1)).astype(np.int64)
-        order = np.lexsort((-self.demand, -self.ranks)).astype(np.int64)
-        pick = _greedy_assign(aw, as_, key, by_shelter, starts, order, self.demand,
-                              net.cap[:n_w].copy())
-        got = np.nonzero(pick >= 0)[0]
         total = int(net.supply[src])
-        if got.shape[0] and int(self.demand[got].sum()) >= total:
-            got = got[:-1]   # keep some flow on source -> sink, so its tree arc carries flow
-        arcs = pick[got]
-        n_fixed = net.tail.shape[0]          # src -> w (W), s -> snk (S), src -> snk (1)
-        flow = np.zeros(n_fixed + aw.shape[0], dtype=np.int64)
-        parent = np.full(net.n_nodes, net.n_nodes, dtype=np.int64)
-        pred = np.full(net.n_nodes, -1, dtype=np.int64)
-        flow[n_fixed + arcs] = self.demand[got]
-        parent[n_w + got] = aw[arcs]
-        pred[n_w + got] = n_fixed + arcs
+        order = np.lexsort((-self.demand, -self.ranks)).astype(np.int64)
+        # keep some stock unplaced, so the tree arc source -> sink carries flow
+        parent, pred, flow, got = _greedy_tree(net, aw, as_, cost, self.pot_w, order,
+                                               self.demand, below=total)
         flow[n_w + got] = self.demand[got]   # shelter -> sink at capacity: non-tree, upper
-        f_w = np.bincount(aw[arcs], weights=self.demand[got], minlength=n_w).astype(np.int64)
-        used = np.nonzero(f_w > 0)[0]
-        flow[used] = f_w[used]
-        parent[used] = src
-        pred[used] = used
-        flow[n_w + n_s] = total - int(self.demand[got].sum())
+        flow[n_w + n_s] = total - int(self.demand[got].sum())   # fixed arc src -> snk
         parent[snk] = src
         pred[snk] = n_w + n_s
         ns.crash(parent, pred, flow)
@@ -202,15 +200,14 @@ class _Network:
     supply: IntArray          # node supplies (> 0 source, < 0 sink), sum 0
 
 
-def _hour_scale(hours: FloatArray, reachable: BoolArray, weight_factor: int,
-                n_w: int, n_nodes: int) -> int:
+def _hour_scale(hours: FloatArray, weight_factor: int, n_w: int, n_nodes: int) -> int:
     """Integer scale K for travel hours (cost = rint(hours K)).
 
-    The smallest power of ten 10^j (j <= 6) on whose grid every reachable travel time lies, if
-    that fits the integer headroom; else the largest power of ten <= 10^6 that fits. Headroom:
-    the largest arc cost, ``(W + 1) max(c) + 1`` times ``weight_factor`` (the largest rank, or 1),
-    times the node count must stay below 2^60, so potentials (path sums of at most n_nodes arcs)
-    and OR-Tools' internal cost scaling (x (n + 1)) fit in int64.
+    The smallest power of ten 10^j (j <= 6) on whose grid every finite (reachable) travel time
+    lies, if that fits the integer headroom; else the largest power of ten <= 10^6 that fits.
+    Headroom: the largest arc cost, ``(W + 1) max(c) + 1`` times ``weight_factor`` (the largest
+    rank, or 1), times the node count must stay below 2^60, so the network simplex's artificial
+    cost (x (n + 1)), its potentials and reduced costs fit in int64.
     """
     h_max = _finite_max(hours)
 
@@ -569,7 +566,8 @@ def _restricted_solve(net: _Network, cost: IntArray, chosen: BoolArray, per_node
 
 def _cover_plan(demand: IntArray, priority: FloatArray, total_supply: int
                 ) -> tuple[BoolArray, BoolArray, int]:
-    """Phase 1 in closed form when every pair is reachable (integers, exact).
+    """Phase 1 in closed form, the priority knapsack (integers, exact when every pair is
+    reachable, an upper bound on coverage otherwise).
 
     Returns (must: fully covered, tied: shares ``left`` units, left)."""
     n_s = demand.shape[0]
@@ -638,9 +636,10 @@ def solve_item(
     sup = supply.astype(np.int64)
     reachable = np.isfinite(hours)
     if not force_general:
-        must, tied, _ = _cover_plan(d, priority, int(sup.sum()))
+        cover = _cover_plan(d, priority, int(sup.sum()))
+        must, tied, _ = cover
         if bool(reachable.all()):
-            sol = _solve_flow(d, priority, sup, hours, reachable, k, max_rounds, True)
+            sol = _solve_flow(d, priority, sup, hours, k, max_rounds, cover)
             if sol is None:
                 raise RuntimeError("artificial arcs used at the optimum; this is a bug")
             return sol
@@ -650,30 +649,30 @@ def solve_item(
         kept = must | tied
         reach_supply = sup.astype(np.float64) @ reachable[:, kept]
         if bool(np.all(reach_supply >= np.where(must[kept], d[kept], 0))):
-            sol = _solve_flow(d, priority, sup, hours, reachable, k, max_rounds, True)
+            sol = _solve_flow(d, priority, sup, hours, k, max_rounds, cover)
             if sol is not None:
                 return sol
-    sol = _solve_flow(d, priority, sup, hours, reachable, k, max_rounds, False)
+    sol = _solve_flow(d, priority, sup, hours, k, max_rounds, None)
     assert sol is not None
     return sol
 
 
-def _solve_flow(d: IntArray, priority: FloatArray, sup: IntArray, hours: FloatArray,
-                reachable: BoolArray, k: int, max_rounds: int,
-                closed_form: bool) -> ItemSolution | None:
-    """One exact solve: the closed form (priority-knapsack totals; None if, with unreachable
-    pairs, it cannot be met without artificial arcs) or the rank-weighted flow."""
+def _solve_flow(d: IntArray, priority: FloatArray, sup: IntArray, hours: FloatArray, k: int,
+                max_rounds: int, cover: tuple[BoolArray, BoolArray, int] | None,
+                ) -> ItemSolution | None:
+    """One exact solve: the closed form for the knapsack ``cover`` of :func:`_cover_plan` (None
+    if, with unreachable pairs, it cannot be met without artificial arcs) or, without a cover,
+    the rank-weighted flow."""
     n_w, n_s = hours.shape
     total = int(sup.sum())
-    src = n_w + n_s
-    snk = src + 1
-    if closed_form:
-        must, tied, left = _cover_plan(d, priority, total)
+    closed_form = cover is not None
+    if cover is not None:
+        must, tied, left = cover
         keep = np.nonzero(must | tied)[0].astype(np.int64)
         must, tied, d_k = must[keep], tied[keep], d[keep]
         n_k = keep.shape[0]
         n_nodes = n_w + n_k + 3
-        scale = _hour_scale(hours, reachable, 1, n_w, n_nodes)
+        scale = _hour_scale(hours, 1, n_w, n_nodes)
         cost = np.empty((n_w, n_k), dtype=np.int64)
         _scaled_costs(np.ascontiguousarray(hours), keep, float(scale), cost)
         penalty = (n_w + 1) * _reachable_max(cost) + 1
@@ -700,8 +699,9 @@ def _solve_flow(d: IntArray, priority: FloatArray, sup: IntArray, hours: FloatAr
         shelter_map = keep
     else:
         ranks = np.searchsorted(np.unique(priority), priority).astype(np.int64) + 1
+        src, snk = n_w + n_s, n_w + n_s + 1
         n_nodes = n_w + n_s + 2
-        scale = _hour_scale(hours, reachable, int(ranks.max(initial=1)), n_w, n_nodes)
+        scale = _hour_scale(hours, int(ranks.max(initial=1)), n_w, n_nodes)
         cost = np.empty((n_w, n_s), dtype=np.int64)
         _scaled_costs(np.ascontiguousarray(hours), np.arange(n_s, dtype=np.int64), float(scale),
                       cost)

@@ -363,7 +363,7 @@ class NetworkSimplex:
         self.cap[:n] = INF_CAP
         self.cost[:n] = np.where(pos, 0, art)
         self.flow[:n] = np.abs(sup)
-        self.flow0 = self.flow[:n].copy()
+        self.supply = sup.copy()
         self.state[:n] = _TREE
         self.pi = np.zeros(n + 1, dtype=np.int64)
         self.pi[:n] = np.where(pos, 0, art)
@@ -433,9 +433,9 @@ class NetworkSimplex:
                            | ((self.target[pred] == np.arange(n)) & (self.source[pred] == par)))
         if not bool(np.all(ends_ok)):
             raise ValueError("a tree arc does not join a node to its parent")
-        # node supplies are implied by the artificial arcs set up in __init__
-        init_up = self.target[:n] == n
-        excess = np.where(init_up, self.flow0[:n], -self.flow0[:n]).copy()
+        # artificial arcs point to the root from supply nodes, from it to demand nodes
+        init_up = self.supply >= 0
+        excess = self.supply.copy()
         np.add.at(excess, src, -fl)
         np.add.at(excess, tgt, fl)
         if np.any(excess[~art] != 0):
