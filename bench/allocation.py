@@ -277,7 +277,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--no-reference", action="store_true")
     ap.add_argument("--max-travel-hours", type=float, default=None,
                     help="national case only: pairs farther than this are unreachable (road "
-                         "cuts); exercises the rank-weighted flow instead of the closed form")
+                         "cuts); the closed form still applies where its priority cover stays "
+                         "reachable, the rank-weighted flow elsewhere")
     args = ap.parse_args(argv)
     warm = warm_up()
     print(f"solver warm-up (numba compile or cache load): {warm:.2f} s", flush=True)
