@@ -31,9 +31,14 @@ class Accepted(BaseModel):
 
 
 def build(event_type: type[E], **fields: Any) -> E:
-    """The wire event, or a 422 naming the field when a cross-field rule fails."""
+    """The wire event, or a 422 naming the field when a cross-field rule fails.
+
+    Every write route goes through here, so this is where an ``occurred_at`` more than
+    :data:`siaga.events.MAX_CLOCK_SKEW` ahead of the server's clock is refused (a device
+    with a wrong clock would otherwise outrank every correct report of the same entity).
+    """
     try:
-        return event_type(**fields)
+        event = event_type(**fields)
     except ValidationError as exc:
         detail = [
             {
@@ -44,3 +49,9 @@ def build(event_type: type[E], **fields: Any) -> E:
             for error in exc.errors(include_url=False, include_context=False)
         ]
         raise HTTPException(status_code=422, detail=detail) from None
+    try:
+        ev.check_not_future(event.occurred_at)
+    except ev.InvalidRecord as exc:
+        detail = [{"loc": ["body", "occurred_at"], "msg": exc.reason, "type": "future_datetime"}]
+        raise HTTPException(status_code=422, detail=detail) from None
+    return event

@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -386,3 +386,40 @@ def new_event_id() -> uuid.UUID:
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+#: How far ahead of the receiving clock an ``occurred_at`` may be (clock drift of a phone,
+#: a gateway's rounding). Beyond it the event is refused: a future time would outrank every
+#: correct report of the same entity until the clock catches up.
+MAX_CLOCK_SKEW = timedelta(minutes=5)
+
+
+def check_not_future(occurred_at: datetime, now: datetime | None = None) -> None:
+    """Raise :class:`InvalidRecord` when ``occurred_at`` is more than :data:`MAX_CLOCK_SKEW`
+    ahead of ``now`` (the receiving clock, UTC; default the current time).
+
+    A naive ``occurred_at`` or ``now`` is read as UTC.
+    """
+    receiving = utcnow() if now is None else now
+    if receiving.tzinfo is None:
+        receiving = receiving.replace(tzinfo=UTC)
+    when = occurred_at if occurred_at.tzinfo is not None else occurred_at.replace(tzinfo=UTC)
+    ahead = when - receiving
+    if ahead > MAX_CLOCK_SKEW:
+        raise InvalidRecord(
+            f"occurred_at: {when.astimezone(UTC).isoformat()} is {_duration(ahead)} ahead of "
+            f"the receiving clock ({receiving.astimezone(UTC).isoformat()}); at most "
+            f"{_duration(MAX_CLOCK_SKEW)} ahead is accepted - check the device's clock"
+        )
+
+
+def _duration(delta: timedelta) -> str:
+    seconds = int(delta.total_seconds())
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, seconds = divmod(rest, 60)
+    parts = [f"{days} d"] if days else []
+    parts += [f"{hours} h"] if hours else []
+    parts += [f"{minutes} min"] if minutes else []
+    parts += [f"{seconds} s"] if seconds or not parts else []
+    return " ".join(parts)

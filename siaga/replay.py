@@ -6,6 +6,11 @@ province code (UTF-8), in time order. Between two events the replay sleeps
 The baseline before onset (warehouse stock, team roll call) is sent without waiting: the
 clock starts at onset. Event ids are deterministic (see :mod:`siaga.scenarios`), so
 replaying a scenario twice gives the stream processors duplicates they drop, not new data.
+
+A replay on today's clock (``--now``) never stamps the future, which the API and the
+workers refuse (:func:`siaga.events.check_not_future`): sent all at once, the timeline is
+shifted so that its *last* event occurs now; at a finite speed the onset is now and each
+event is stamped with the time it is sent whenever its scenario time would be later.
 """
 
 from __future__ import annotations
@@ -84,8 +89,10 @@ async def replay(
 ) -> ReplayStats:
     """Produce scenario ``name`` to Kafka; returns counts and timings.
 
-    ``realtime_base`` puts the onset at "now" (times stay relative to it) so a live demo
-    looks current. ``scale`` (0 < scale ≤ 1) shrinks people counts and stock quantities.
+    ``realtime_base`` moves the timeline to today so a live demo looks current, never into
+    the future: with ``speed`` 0 (or infinity) the last event occurs now; at a finite speed
+    the onset is now and no event is stamped later than the moment it is sent.
+    ``scale`` (0 < scale ≤ 1) shrinks people counts and stock quantities.
     ``progress`` is called at most every :data:`PROGRESS_EVERY` seconds and once at the end.
     """
     from aiokafka import AIOKafkaProducer
@@ -94,7 +101,12 @@ async def replay(
 
     pace = _pace(speed)
     scenario = load(name)
-    timed = build_events(scenario, scale=scale, onset=utcnow() if realtime_base else None)
+    if not realtime_base:
+        timed = build_events(scenario, scale=scale)
+    elif pace is None:
+        timed = build_events(scenario, scale=scale, ends_at=utcnow())
+    else:
+        timed = build_events(scenario, scale=scale, onset=utcnow())
     if not settings.kafka_bootstrap_servers:
         raise ValueError("settings.kafka_bootstrap_servers is not set")
     await ensure_topics(settings)
@@ -110,6 +122,8 @@ async def replay(
     last_report = started
     sent = 0
     pending = []
+    first_stamp: datetime | None = None
+    last_stamp: datetime | None = None
 
     def report(offset: int) -> None:
         nonlocal last_report
@@ -132,6 +146,15 @@ async def replay(
                         simulated = int((time.monotonic() - started) / pace)
                         report(min(simulated, target))
             event = item.event
+            if realtime_base and pace is not None:
+                # faster than real time, the scenario's clock runs ahead of the wall clock:
+                # stamp the event when it is sent instead
+                sent_at = utcnow()
+                if event.occurred_at > sent_at:
+                    event = event.model_copy(update={"occurred_at": sent_at})
+            last_stamp = event.occurred_at
+            if first_stamp is None:
+                first_stamp = event.occurred_at
             topic = settings.topic(topic_for_event_type(item.event_type).name)
             key = event.province_code.encode()  # type: ignore[attr-defined]
             pending.append(await producer.send(topic, value=encode_event(event), key=key))
@@ -150,8 +173,8 @@ async def replay(
     stats.per_type = dict(per_type)
     stats.wall_seconds = time.monotonic() - started
     if timed:
-        stats.first_occurred_at = timed[0].event.occurred_at
-        stats.last_occurred_at = timed[-1].event.occurred_at
+        stats.first_occurred_at = first_stamp
+        stats.last_occurred_at = last_stamp
         stats.simulated_seconds = max(0, timed[-1].offset_seconds)  # onset to the last event
         if progress is not None:
             last = timed[-1]
@@ -161,7 +184,7 @@ async def replay(
                     len(timed),
                     len(timed),
                     last.offset_seconds,
-                    last.event.occurred_at,
+                    last_stamp or last.event.occurred_at,
                     tz,
                     done=True,
                 )
@@ -270,7 +293,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument(
         "--now",
         action="store_true",
-        help="put the onset at the current time (a live demo) instead of the real date",
+        help="move the timeline to today (a live demo) instead of the real date, never into "
+        "the future: with --speed 0 the last event is now; at a finite speed the onset is now "
+        "and events are stamped as they are sent",
     )
     p.add_argument("--list", action="store_true", help="list the scenarios and exit")
     p.set_defaults(func=cmd_replay)

@@ -12,7 +12,7 @@ Public API::
 
     available() -> list[str]
     load(name) -> Scenario                       # validated; ScenarioError names the field
-    build_events(scenario, scale=1.0, onset=None) -> list[TimedEvent]
+    build_events(scenario, scale=1.0, onset=None, ends_at=None) -> list[TimedEvent]
     event_id_for(name, entry_id) -> uuid.UUID   # deterministic (uuid5)
 
 Events before onset (negative offsets: the warehouses' last stock take, the teams' roll call)
@@ -374,18 +374,30 @@ def _scaled(payload: dict[str, Any], scale: float) -> dict[str, Any]:
 
 
 def build_events(
-    scenario: Scenario, scale: float = 1.0, onset: datetime | None = None
+    scenario: Scenario,
+    scale: float = 1.0,
+    onset: datetime | None = None,
+    ends_at: datetime | None = None,
 ) -> list[TimedEvent]:
     """The scenario as wire events in time order: ``(offset_seconds, event, entry_id)``.
 
     ``event_id`` is :func:`event_id_for` (deterministic); ``occurred_at`` is onset + offset.
-    ``onset`` replaces the real onset (e.g. "now", so a live demo looks current); batch
-    expiry dates move by the same number of days so the 75-day rule sees the same margins.
-    ``scale`` (0 < scale ≤ 1) multiplies people counts and stock quantities (floor; stock
-    never below 1); vulnerable groups are computed from the scaled totals.
+    ``onset`` replaces the real onset; ``ends_at`` instead places the onset so that the
+    *last* event occurs at that time (a replay sent all at once ends "now" and never stamps
+    the future). Either way batch expiry dates move by the same number of days as the onset
+    so the 75-day rule sees the same margins. ``scale`` (0 < scale ≤ 1) multiplies people
+    counts and stock quantities (floor; stock never below 1); vulnerable groups are computed
+    from the scaled totals.
     """
     if not (0 < scale <= 1) or math.isnan(scale):
         raise ValueError(f"scale must be in (0, 1], got {scale}")
+    if onset is not None and ends_at is not None:
+        raise ValueError("give onset or ends_at, not both")
+    if ends_at is not None:
+        if ends_at.tzinfo is None or ends_at.utcoffset() is None:
+            raise ValueError("ends_at must include a timezone")
+        last = max((entry.offset_seconds for entry in scenario.timeline), default=0)
+        onset = ends_at - timedelta(seconds=last)
     start = scenario.onset if onset is None else onset
     if start.tzinfo is None or start.utcoffset() is None:
         raise ValueError("onset must include a timezone")
