@@ -180,7 +180,12 @@ def start_broker(data_dir: Path, port: int | None = None, timeout: float = 20) -
 def start_redis(data_dir: Path, port: int | None = None, timeout: float = 20) -> tuple[
     ManagedProcess, str
 ]:
-    """Start redis-server on 127.0.0.1 with its files in ``data_dir/redis``."""
+    """Start redis-server on 127.0.0.1 with its files in ``data_dir/redis``.
+
+    The append-only file is on (fsync every second), so read models, tokens and accepted
+    request ids survive a restart of Redis on the same data directory; a crash loses at
+    most the last second. Returns once Redis answers PING (not while it loads the file).
+    """
     port = port or free_port()
     redis_dir = data_dir / "redis"
     redis_dir.mkdir(parents=True, exist_ok=True)
@@ -195,14 +200,36 @@ def start_redis(data_dir: Path, port: int | None = None, timeout: float = 20) ->
         "--save",
         "",
         "--appendonly",
-        "no",
+        "yes",
+        "--appendfsync",
+        "everysec",
         "--protected-mode",
         "yes",
     ]
     managed = spawn("redis", argv, data_dir / "logs" / "redis.log")
     try:
         wait_for_port(port, timeout, managed.proc)
+        _wait_for_pong(port, timeout, managed.proc)
     except LocalServiceError as exc:
         managed.stop()
         raise LocalServiceError(f"redis failed to start: {exc} (see {managed.log_path})") from None
     return managed, f"redis://127.0.0.1:{port}/0"
+
+
+def _wait_for_pong(port: int, timeout: float, proc: subprocess.Popen[bytes]) -> None:
+    """Until Redis answers PING: while it loads its append-only file it answers LOADING."""
+    deadline = time.monotonic() + timeout
+    reply = b""
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise LocalServiceError(f"process exited with code {proc.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=2) as sock:
+                sock.sendall(b"PING\r\n")
+                reply = sock.recv(256)
+            if reply.startswith(b"+PONG"):
+                return
+        except OSError:
+            pass
+        time.sleep(0.05)
+    raise LocalServiceError(f"no PONG after {timeout:.0f} s (last reply {reply!r})")
