@@ -95,6 +95,10 @@ class ItemSolution:
     phase1_rounds: int
     phase2_rounds: int
     columns: int
+    #: fair objective only: per warehouse, what one more unit of its stock would earn at the
+    #: optimum (dual price, person-day equivalents); per shelter, the marginal relief there
+    warehouse_value: FloatArray | None = None
+    shelter_value: FloatArray | None = None
 
 
 def _greedy_tree(net: _Network, aw: IntArray, as_: IntArray, cost: IntArray, pot_w: IntArray,
@@ -778,3 +782,218 @@ def warm_up() -> float:
     hours[0, :5] = np.inf
     solve_item(demand, prio, supply, hours, k=1)
     return time.perf_counter() - t0
+
+
+# --------------------------------------------------------------------------- fair objective
+
+
+@njit(cache=True, nogil=True)
+def _fair_costs(hours: FloatArray, per_hour: float, delay_weight: FloatArray, horizon: float,
+                max_share: float, scale: float, out: IntArray) -> None:  # pragma: no cover
+    """out[w, s] = rint(scale x (per_hour h + delay_weight[s] min(h / horizon, max_share))), or
+    the unreachable sentinel."""
+    n_w, n_s = hours.shape
+    for w in range(n_w):
+        row = hours[w]
+        dst = out[w]
+        for s in range(n_s):
+            h = row[s]
+            if np.isfinite(h):
+                c = per_hour * h + delay_weight[s] * min(h / horizon, max_share)
+                dst[s] = np.int64(np.rint(c * scale))
+            else:
+                dst[s] = _UNREACHABLE
+
+
+def _fair_scale(seg_value: FloatArray, hours: FloatArray, per_hour: float,
+                delay_weight: FloatArray, max_share: float, n_nodes: int) -> float:
+    """Integer scale for the fair objective's costs: the largest cost becomes about 2^40 (or
+    less, so that the network simplex's artificial cost, potentials and reduced costs fit in
+    int64). Costs are then exact to about 1e-12 of the largest one."""
+    top = max(float(seg_value.max(initial=0.0)),
+              per_hour * _finite_max(hours) + float(delay_weight.max(initial=0.0)) * max_share)
+    if top <= 0:
+        return 1.0
+    target = min(2.0**40, 2.0**58 / (n_nodes + 2))
+    return target / top
+
+
+def _balance_identical(demand: IntArray, seg_cap: IntArray, seg_value: FloatArray,
+                       delay_weight: FloatArray, hours: FloatArray, aw: IntArray,
+                       as_: IntArray, aq: IntArray) -> tuple[IntArray, IntArray, IntArray]:
+    """Among shelters identical in every input (need, segments, weight, travel from every
+    warehouse), spread what they receive so their totals differ by at most one unit.
+
+    Exact: their columns of the problem are the same, so any redistribution keeps each
+    warehouse's shipments and the transport cost, and a more even spread of the same total over
+    identical convex deprivation curves never costs more (the optimum stays optimal)."""
+    n_s = demand.shape[0]
+    if n_s < 2:
+        return aw, as_, aq
+    key = np.concatenate([demand[:, None].astype(np.float64), delay_weight[:, None],
+                          seg_cap.astype(np.float64), seg_value], axis=1)
+    _, group, counts = np.unique(key, axis=0, return_inverse=True, return_counts=True)
+    group = group.reshape(-1)
+    dup = np.nonzero(counts[group] > 1)[0]
+    if dup.shape[0] == 0:
+        return aw, as_, aq
+    classes: dict[tuple[int, bytes], list[int]] = {}
+    for s in dup.tolist():
+        classes.setdefault((int(group[s]), hours[:, s].tobytes()), []).append(s)
+    members = [m for m in classes.values() if len(m) > 1]
+    if not members:
+        return aw, as_, aq
+    in_class = np.zeros(n_s, dtype=bool)
+    keep_w, keep_s, keep_q = [aw], [as_], [aq]
+    for m in members:
+        in_class[m] = True
+    mask = ~in_class[as_]
+    keep_w, keep_s, keep_q = [aw[mask]], [as_[mask]], [aq[mask]]
+    for m in members:
+        sel = in_class[as_] & np.isin(as_, m)
+        per_w = np.bincount(aw[sel], weights=aq[sel]).astype(np.int64)
+        total = int(per_w.sum())
+        g = len(m)
+        targets = [total // g + (1 if i < total % g else 0) for i in range(g)]
+        ws = np.nonzero(per_w)[0].tolist()
+        wi = 0
+        for s, t in zip(sorted(m), targets, strict=True):
+            while t > 0:
+                take = min(t, int(per_w[ws[wi]]))
+                keep_w.append(np.array([ws[wi]], dtype=np.int64))
+                keep_s.append(np.array([s], dtype=np.int64))
+                keep_q.append(np.array([take], dtype=np.int64))
+                per_w[ws[wi]] -= take
+                t -= take
+                if per_w[ws[wi]] == 0:
+                    wi += 1
+    out_w, out_s, out_q = (np.concatenate(keep_w), np.concatenate(keep_s),
+                           np.concatenate(keep_q))
+    order = np.lexsort((out_s, out_w))
+    return out_w[order], out_s[order], out_q[order]
+
+
+def solve_item_fair(
+    demand: IntArray,
+    priority: FloatArray,
+    supply: IntArray,
+    hours: FloatArray,
+    seg_cap: IntArray,
+    seg_value: FloatArray,
+    per_hour: float,
+    delay_weight: FloatArray,
+    horizon: float,
+    max_share: float,
+    k: int = 16,
+    max_rounds: int = 100,
+) -> ItemSolution:
+    """Solve one item's fair allocation exactly: minimise unrelieved deprivation + delay +
+    logistics cost (see :mod:`logistics.deprivation`) as one integer min-cost flow.
+
+    Network: source -> warehouse (capacity its stock, cost 0); warehouse -> shelter (reachable
+    pairs, per-unit delay + logistics cost); shelter -> sink, one arc per deprivation segment
+    (capacity its units, cost minus their deprivation); source -> sink (stock left unused, cost
+    0). Deprivation is convex in the unmet share, so the segment costs increase along the
+    coverage order and the flow fills the most deprived units first: the min-cost flow *is* the
+    piecewise-linear optimum. Costs are scaled to integers (:func:`_fair_scale`), solved by the
+    network simplex with column generation over the W x S pairs as the lexicographic flow is,
+    then identical shelters are evened out (:func:`_balance_identical`).
+
+    Args:
+        demand: shape (S,), net need per shelter (> 0); the segments of ``seg_cap`` sum to it.
+        priority: shape (S,), only for the reported priority-weighted coverage.
+        supply: shape (W,), eligible units per warehouse (> 0).
+        hours: shape (W, S), travel hours, ``inf`` where unreachable.
+        seg_cap, seg_value: shape (S, K), units and per-unit deprivation of each segment.
+        per_hour, delay_weight, horizon, max_share: per-unit arc cost ``per_hour h +
+            delay_weight[s] min(h / horizon, max_share)``.
+        k: cheapest warehouses per shelter in the initial candidate set (any k is exact).
+        max_rounds: safety cap on pricing rounds.
+
+    Raises:
+        RuntimeError: if the solver fails or pricing does not converge in ``max_rounds``.
+    """
+    n_w, n_s = hours.shape
+    d = demand.astype(np.int64)
+    sup = supply.astype(np.int64)
+    total = int(sup.sum())
+    src, snk = n_w + n_s, n_w + n_s + 1
+    n_nodes = n_w + n_s + 2
+    scale = _fair_scale(seg_value, hours, per_hour, delay_weight, max_share, n_nodes)
+    cost = np.empty((n_w, n_s), dtype=np.int64)
+    _fair_costs(np.ascontiguousarray(hours), float(per_hour),
+                np.ascontiguousarray(delay_weight, dtype=np.float64), float(horizon),
+                float(max_share), scale, cost)
+    ss, kk = np.nonzero(seg_cap > 0)
+    seg_cost = -np.rint(seg_value[ss, kk] * scale).astype(np.int64)
+    node_supply = np.zeros(n_nodes, dtype=np.int64)
+    node_supply[src] = total
+    node_supply[snk] = -total
+    net = _Network(
+        n_w, n_s, n_nodes,
+        tail=np.concatenate([np.full(n_w, src), [src], n_w + ss]).astype(np.int64),
+        head=np.concatenate([np.arange(n_w), [snk], np.full(ss.shape[0], snk)]
+                            ).astype(np.int64),
+        cap=np.concatenate([sup, [total], seg_cap[ss, kk]]).astype(np.int64),
+        cost=np.concatenate([np.zeros(n_w + 1, dtype=np.int64), seg_cost]),
+        supply=node_supply,
+    )
+    chosen = _initial_arcs(cost, k, 2)
+    ns, rounds = _restricted_solve(net, cost, chosen, _PER_NODE, max_rounds)
+    n_fixed = net.tail.shape[0]
+    flows = ns.flows()
+    first = ns.n + n_fixed
+    aw = ns.source[first : ns.m_end].copy()
+    as_ = ns.target[first : ns.m_end] - n_w
+    q = flows[n_fixed:]
+    pi = ns.potentials().astype(np.float64)
+    nz = q > 0
+    aw, as_, aq = aw[nz], as_[nz], q[nz]
+    order = np.lexsort((as_, aw))
+    aw, as_, aq = _balance_identical(d, seg_cap, seg_value, delay_weight, hours,
+                                     aw[order], as_[order], aq[order])
+    received = np.bincount(as_, weights=aq, minlength=n_s).astype(np.int64)
+    return ItemSolution(
+        warehouse_index=aw,
+        shelter_index=as_,
+        quantity=aq,
+        unmet=d - received,
+        weighted_coverage=float(np.dot(priority.astype(np.float64),
+                                       received.astype(np.float64))),
+        transport_cost=float(np.dot(hours[aw, as_], aq.astype(np.float64))),
+        phase1_rounds=0,
+        phase2_rounds=rounds,
+        columns=int(np.count_nonzero(chosen)),
+        warehouse_value=(pi[:n_w] - pi[snk]) / scale,
+        shelter_value=(pi[n_w : n_w + n_s] - pi[snk]) / scale,
+    )
+
+
+@njit(cache=True, nogil=True)
+def best_two_sources(hours: FloatArray, per_hour: float, delay_weight: FloatArray,
+                     horizon: float, max_share: float,
+                     value_w: FloatArray) -> tuple[IntArray, IntArray]:  # pragma: no cover
+    """Per shelter, the warehouse of least per-unit arc cost + stock value (the cheapest source
+    counting what its stock earns elsewhere) and the second least; -1 if none is reachable."""
+    n_w, n_s = hours.shape
+    best = np.full(n_s, -1, dtype=np.int64)
+    second = np.full(n_s, -1, dtype=np.int64)
+    b1 = np.full(n_s, np.inf)
+    b2 = np.full(n_s, np.inf)
+    for w in range(n_w):
+        row = hours[w]
+        vw = value_w[w]
+        for s in range(n_s):
+            h = row[s]
+            if not np.isfinite(h):
+                continue
+            c = per_hour * h + delay_weight[s] * min(h / horizon, max_share) + vw
+            if c < b1[s]:
+                b2[s] = b1[s]
+                second[s] = best[s]
+                b1[s] = c
+                best[s] = w
+            elif c < b2[s]:
+                b2[s] = c
+                second[s] = w
+    return best, second

@@ -1,10 +1,16 @@
 """Optimal supply allocation: needs x eligible stock x travel hours -> shipment proposals.
 
-Objective, lexicographic and exact (see :mod:`logistics._flow`): first maximise
-priority-weighted coverage of need, then minimise travel hours x quantity. Items are independent
-(no shared capacity), so each item is solved on its own. After the flow is known, each
-(warehouse, item) flow is split over the warehouse's eligible batches earliest-expiry first
-(first-expiry-first), the earliest batches going to the shelters reached first.
+Two objectives, both solved exactly as integer min-cost flows (see :mod:`logistics._flow`):
+
+* ``"fair"`` (default): minimise social cost, the deprivation of the people left without plus
+  the relief lost to arrival time plus logistics cost (:mod:`logistics.deprivation`, after
+  Holguín-Veras et al. 2013), with a versioned parameter set recorded in the plan;
+* ``"lexicographic"``: first maximise priority-weighted coverage of need, then minimise travel
+  hours x quantity.
+
+Items are independent (no shared capacity), so each item is solved on its own. After the flow is
+known, each (warehouse, item) flow is split over the warehouse's eligible batches earliest-expiry
+first (first-expiry-first), the earliest batches going to the shelters reached first.
 """
 
 from __future__ import annotations
@@ -22,9 +28,21 @@ from typing import Any, cast
 import numpy as np
 import numpy.typing as npt
 
-from logistics._flow import ItemSolution, solve_item
+from logistics._flow import ItemSolution, best_two_sources, solve_item, solve_item_fair
 from logistics._serde import date_from_str, date_to_str, dt_from_str, dt_to_str, require_utc
 from logistics.catalogue import Catalogue, default_catalogue
+from logistics.deprivation import (
+    FAIR,
+    LEXICOGRAPHIC,
+    DeprivationParams,
+    ItemCost,
+    Objective,
+    item_cost,
+    objective_id,
+    person_days_per_unit,
+    resolve_objective,
+    social_cost,
+)
 from logistics.errors import InvalidInput, SolverError, UnknownWarehouse
 from logistics.needs import Need
 from logistics.stock import ReleaseRules, StockBatch, TravelHours, Warehouse, index_warehouses
@@ -51,6 +69,46 @@ class BatchPick:
 
 
 @dataclass(frozen=True)
+class TradeOff:
+    """Why a shelter got this much from this warehouse under the fair objective (person-day
+    equivalents per unit, see :mod:`logistics.deprivation`).
+
+    The plan is optimal because, at every shelter, the relief of the last unit delivered minus
+    what getting it there costs (arrival-time delay + logistics) is at least what a unit of that
+    warehouse's stock earns anywhere (``stock_value``), and the relief of the *next* unit minus
+    the cost from any warehouse is at most that warehouse's ``stock_value``. ``alternative_*``
+    names the best other source for this shelter by cost + stock value.
+    """
+
+    arrival_hours: float
+    share_covered: float          # of this shelter's net need, by the whole plan
+    unmet_share: float            # of its gross need (incl. on hand, in transit), after the plan
+    relief_last_unit: float       # deprivation relieved by the last unit it gets
+    relief_next_unit: float       # what one more unit would relieve (0 if fully covered)
+    marginal_relief: float        # the optimum's price of relief at this shelter (dual)
+    unit_cost: float              # delay + logistics cost per unit of this line
+    delay_cost: float
+    logistics_cost: float
+    stock_value: float            # what one more unit of this warehouse's stock earns (dual)
+    alternative_warehouse_id: str = ""
+    alternative_hours: float = 0.0
+    alternative_unit_cost: float = 0.0
+    alternative_stock_value: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-dict form (JSON-safe)."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> TradeOff:
+        """Inverse of :meth:`to_dict`."""
+        nums = {f.name: float(d[f.name]) for f in fields(cls)
+                if f.name in d and f.name != "alternative_warehouse_id"}
+        return cls(alternative_warehouse_id=str(d.get("alternative_warehouse_id", "")),
+                   **nums)
+
+
+@dataclass(frozen=True)
 class Explanation:
     """Why a line of a plan is what it is: which need, which stock, which rules, what cost."""
 
@@ -74,6 +132,8 @@ class Explanation:
     unit_hours: float = 0.0
     eligible_reachable_stock: int = 0
     blocked_stock: Mapping[str, int] = field(default_factory=dict)
+    objective: str = LEXICOGRAPHIC
+    tradeoff: TradeOff | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-dict form (JSON-safe)."""
@@ -89,6 +149,8 @@ class Explanation:
             "unit_hours": self.unit_hours,
             "eligible_reachable_stock": self.eligible_reachable_stock,
             "blocked_stock": dict(sorted(self.blocked_stock.items())),
+            "objective": self.objective,
+            "tradeoff": None if self.tradeoff is None else self.tradeoff.to_dict(),
         }
 
     @classmethod
@@ -109,7 +171,19 @@ class Explanation:
             unit_hours=float(d.get("unit_hours", 0.0)),
             eligible_reachable_stock=int(d.get("eligible_reachable_stock", 0)),
             blocked_stock={str(k): int(v) for k, v in d.get("blocked_stock", {}).items()},
+            objective=str(d.get("objective", LEXICOGRAPHIC)),
+            tradeoff=None if d.get("tradeoff") is None else TradeOff.from_dict(d["tradeoff"]),
         )
+
+
+def _tradeoff_text(t: TradeOff | None) -> str:
+    if t is None:
+        return ""
+    alt = (f"; best other source {t.alternative_warehouse_id} ({t.alternative_hours:.1f} h, "
+           f"cost {t.alternative_unit_cost:.2f}, its stock worth {t.alternative_stock_value:.2f})"
+           if t.alternative_warehouse_id else "")
+    return (f"; fair share: {t.share_covered:.0%} of need covered, next unit would relieve "
+            f"{t.relief_next_unit:.2f}, arriving costs {t.unit_cost:.2f}{alt}")
 
 
 def _need_text(e: Explanation, unit: str) -> str:
@@ -144,7 +218,8 @@ class ShipmentProposal:
         return (f"{self.quantity:,} {self.unit} {self.item_id} to {self.shelter_id}: "
                 f"{_need_text(e, self.unit)}, from {self.warehouse_id} {b}, "
                 f"{self.travel_hours:.1f} h travel, priority {e.priority:.2f} "
-                f"({e.vulnerable_share:.0%} vulnerable, severity {e.severity})")
+                f"({e.vulnerable_share:.0%} vulnerable, severity {e.severity})"
+                + _tradeoff_text(e.tradeoff))
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-dict form (JSON-safe), including the human summary."""
@@ -190,6 +265,8 @@ class Shortfall:
         e = self.explanation
         if e.eligible_reachable_stock == 0:
             return "no_eligible_stock_reachable"
+        if e.objective != LEXICOGRAPHIC:
+            return "reachable_stock_shared_to_least_deprivation"
         return "stock_used_for_higher_priority_or_cheaper_needs"
 
     @property
@@ -203,7 +280,8 @@ class Shortfall:
                 f"{e.eligible_reachable_stock:,} eligible units reachable in total "
                 f"({self.reason.replace('_', ' ')})"
                 + (f"; blocked by rules: {blocked}" if blocked else "")
-                + f"; priority {e.priority:.2f} ({e.vulnerable_share:.0%} vulnerable)")
+                + f"; priority {e.priority:.2f} ({e.vulnerable_share:.0%} vulnerable)"
+                + _tradeoff_text(e.tradeoff))
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-dict form (JSON-safe), including reason and summary."""
@@ -241,6 +319,16 @@ class ItemStats:
     phase1_rounds: int
     phase2_rounds: int
     columns: int
+    #: fair objective only (0 under the lexicographic one): person-day equivalents
+    deprivation_cost: float = 0.0     # deprivation left unrelieved
+    delay_cost: float = 0.0           # relief lost to arrival time
+    logistics_cost: float = 0.0
+    full_deprivation: float = 0.0     # deprivation had nothing been delivered
+
+    @property
+    def social_cost(self) -> float:
+        """deprivation + delay + logistics cost (the fair objective)."""
+        return self.deprivation_cost + self.delay_cost + self.logistics_cost
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-dict form."""
@@ -249,7 +337,9 @@ class ItemStats:
                 "unit_hours": self.unit_hours, "eligible_stock": self.eligible_stock,
                 "blocked_stock": dict(sorted(self.blocked_stock.items())),
                 "phase1_rounds": self.phase1_rounds, "phase2_rounds": self.phase2_rounds,
-                "columns": self.columns}
+                "columns": self.columns, "deprivation_cost": self.deprivation_cost,
+                "delay_cost": self.delay_cost, "logistics_cost": self.logistics_cost,
+                "full_deprivation": self.full_deprivation}
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> ItemStats:
@@ -260,7 +350,11 @@ class ItemStats:
                    unit_hours=float(d["unit_hours"]), eligible_stock=int(d["eligible_stock"]),
                    blocked_stock={str(k): int(v) for k, v in d["blocked_stock"].items()},
                    phase1_rounds=int(d["phase1_rounds"]), phase2_rounds=int(d["phase2_rounds"]),
-                   columns=int(d["columns"]))
+                   columns=int(d["columns"]),
+                   deprivation_cost=float(d.get("deprivation_cost", 0.0)),
+                   delay_cost=float(d.get("delay_cost", 0.0)),
+                   logistics_cost=float(d.get("logistics_cost", 0.0)),
+                   full_deprivation=float(d.get("full_deprivation", 0.0)))
 
 
 @dataclass(frozen=True)
@@ -268,7 +362,8 @@ class Plan:
     """The result of one allocation: proposals, shortfalls, what stock is left, and figures.
 
     ``remaining`` lists every input batch with what is left after the proposals (planned + left
-    = initial for every batch). ``profile_ids`` records the needs profile(s) used.
+    = initial for every batch). ``profile_ids`` records the needs profile(s) used, ``objective``
+    the objective: ``"lexicographic"`` or the deprivation parameter set ``<id>@<version>``.
     """
 
     plan_id: str
@@ -279,6 +374,12 @@ class Plan:
     shortfalls: tuple[Shortfall, ...]
     remaining: tuple[StockBatch, ...]
     stats: tuple[ItemStats, ...]
+    objective: str = LEXICOGRAPHIC
+
+    @property
+    def social_cost(self) -> float:
+        """Sum over items of deprivation + delay + logistics cost (the fair objective)."""
+        return sum(s.social_cost for s in self.stats)
 
     @property
     def weighted_coverage(self) -> float:
@@ -298,7 +399,7 @@ class Plan:
             "proposals": [p.to_dict() for p in self.proposals],
             "shortfalls": [s.to_dict() for s in self.shortfalls],
             "remaining": [b.to_dict() for b in self.remaining],
-            "stats": [s.to_dict() for s in self.stats],
+            "stats": [s.to_dict() for s in self.stats], "objective": self.objective,
         }
 
     @classmethod
@@ -311,6 +412,7 @@ class Plan:
             shortfalls=tuple(Shortfall.from_dict(s) for s in d["shortfalls"]),
             remaining=tuple(StockBatch.from_dict(b) for b in d["remaining"]),
             stats=tuple(ItemStats.from_dict(s) for s in d["stats"]),
+            objective=str(d.get("objective", LEXICOGRAPHIC)),
         )
 
 
@@ -337,6 +439,11 @@ class ItemProblem:
     blocked: dict[str, int]                # rule -> units blocked
     hours_source: Callable[[], npt.NDArray[np.float64]] = field(repr=False,
                                                                  compare=False)
+    #: gross need per shelter with need (net + on hand + in transit, at least the net need)
+    base: npt.NDArray[np.float64] | None = None
+    person_days_per_unit: float = 1.0      # item average over shelters reporting headcount
+    family: str = "default"
+    unit_mass_kg: float = 0.0
     _hours: npt.NDArray[np.float64] | None = field(default=None, repr=False, compare=False)
 
     @property
@@ -458,6 +565,8 @@ def prepare(
         w_rows = np.array([warehouse_row[w] for w in w_ids], dtype=np.int64)
         s_cols = np.fromiter(map(shelter_col.__getitem__, s_ids), dtype=np.int64,
                              count=len(s_ids))
+        base, ppu = fair_inputs(positive)
+        it_cat = cat.get(item)
         problems.append(ItemProblem(
             item_id=item, needs=item_needs, shelter_ids=s_ids,
             demand=np.array([n.quantity for n in positive], dtype=np.int64),
@@ -468,17 +577,54 @@ def prepare(
             eligible_batches=eligible, blocked=blocked,
             hours_source=partial(_cut_hours, travel.hours, w_rows, s_cols,
                                  rules.max_travel_hours),
+            base=base, person_days_per_unit=ppu, family=it_cat.family,
+            unit_mass_kg=it_cat.unit_mass_kg,
         ))
     return problems
 
 
-def _solve(problem: ItemProblem, k: int) -> ItemSolution:
+def fair_inputs(positive: Sequence[Need]) -> tuple[npt.NDArray[np.float64], float]:
+    """Gross need per need (net + on hand + in transit, or the computed gross if larger) and
+    the item's person-days per unit, for needs with quantity > 0."""
+    base = [max(float(n.quantity + n.on_hand + n.in_transit), n.gross) for n in positive]
+    ppu = person_days_per_unit([n.headcount for n in positive], [n.days for n in positive],
+                               base)
+    return np.array(base, dtype=np.float64), ppu
+
+
+def needs_cost(positive: Sequence[Need], params: DeprivationParams,
+               catalogue: Catalogue | None = None) -> ItemCost:
+    """The fair objective of one item's needs with quantity > 0 (all of the same item)."""
+    if not positive:
+        raise InvalidInput("needs_cost needs at least one need")
+    it = (catalogue or default_catalogue()).get(positive[0].item_id)
+    base, ppu = fair_inputs(positive)
+    return item_cost(params, it.family, it.unit_mass_kg,
+                     np.array([n.quantity for n in positive], dtype=np.int64), base,
+                     np.array([n.priority for n in positive], dtype=np.float64), ppu)
+
+
+def problem_cost(problem: ItemProblem, params: DeprivationParams) -> ItemCost:
+    """The fair objective of a prepared item (see :func:`logistics.deprivation.item_cost`)."""
+    base = problem.base if problem.base is not None else problem.demand.astype(np.float64)
+    return item_cost(params, problem.family, problem.unit_mass_kg, problem.demand, base,
+                     problem.priority, problem.person_days_per_unit)
+
+
+def _solve(problem: ItemProblem, k: int,
+           params: DeprivationParams | None = None) -> ItemSolution:
     n_s, n_w = len(problem.shelter_ids), len(problem.warehouse_ids)
     if n_s == 0 or n_w == 0 or not np.isfinite(problem.hours).any():
         empty = np.zeros(0, dtype=np.int64)
         return ItemSolution(empty, empty, empty, problem.demand.copy(), 0.0, 0.0, 0, 0, 0)
     try:
-        return solve_item(problem.demand, problem.priority, problem.supply, problem.hours, k=k)
+        if params is None:
+            return solve_item(problem.demand, problem.priority, problem.supply, problem.hours,
+                              k=k)
+        c = problem_cost(problem, params)
+        return solve_item_fair(problem.demand, problem.priority, problem.supply, problem.hours,
+                               c.seg_cap, c.seg_value, c.per_hour, c.delay_weight, c.horizon,
+                               c.max_delay_share, k=k)
     except RuntimeError as exc:
         raise SolverError(f"item {problem.item_id}: {exc}") from None
 
@@ -503,11 +649,16 @@ def allocate(
     catalogue: Catalogue | None = None,
     k: int = 16,
     workers: int = 1,
+    objective: Objective = FAIR,
 ) -> Plan:
     """Allocate eligible stock to needs optimally; explain every line.
 
-    Lexicographic objective per item: maximise sum(priority x units covered), then minimise
-    sum(travel hours x units). Quantities are whole catalogue units, travel in hours (from
+    Objective per item (``objective``): ``"fair"`` (default) minimises social cost, the
+    deprivation left unrelieved + the relief lost to arrival time + logistics cost, with the
+    default deprivation parameters (:mod:`logistics.deprivation`; a parameter set id or a
+    :class:`~logistics.deprivation.DeprivationParams` selects others); ``"lexicographic"``
+    maximises sum(priority x units covered), then minimises sum(travel hours x units). The plan
+    records which (``Plan.objective``). Quantities are whole catalogue units, travel in hours (from
     ``geo``). Pure and deterministic: same inputs give the same plan (inputs are sorted by id;
     ``workers`` > 1 solves items in threads but assembles results in item order).
 
@@ -525,12 +676,16 @@ def allocate(
         workers: threads used to solve items in parallel (used only when the items hold at
             least ``_PARALLEL_MIN_PAIRS`` warehouse x shelter pairs in all; below that, thread
             hand-offs cost more than they save).
+        objective: ``"fair"``, ``"lexicographic"``, a deprivation parameter set id, or
+            :class:`~logistics.deprivation.DeprivationParams`.
 
     Raises:
-        UnknownWarehouse, UnknownShelter, UnknownItem, InvalidInput: on bad input.
+        UnknownWarehouse, UnknownShelter, UnknownItem, InvalidInput: on bad input
+            (:class:`~logistics.deprivation.UnknownObjective` for an unknown objective).
         SolverError: if the min-cost-flow solver fails.
     """
     planned_at = require_utc(planned_at, "planned_at")
+    params = resolve_objective(objective)
     cat = catalogue or default_catalogue()
     wh = index_warehouses(warehouses)
     problems = prepare(needs, stock, warehouses, travel, rules, cat)
@@ -540,15 +695,15 @@ def allocate(
         # while this thread assembles the lines of the items already solved, in item order.
         pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="allocate")
         try:
-            futures = [pool.submit(_solve, p, k) for p in problems]
+            futures = [pool.submit(_solve, p, k, params) for p in problems]
             with _gc_paused():
                 return _assemble(plan_id, planned_at, stock, wh, rules, cat, problems,
-                                 (f.result() for f in futures))
+                                 (f.result() for f in futures), params)
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
     with _gc_paused():
         return _assemble(plan_id, planned_at, stock, wh, rules, cat, problems,
-                         (_solve(p, k) for p in problems))
+                         (_solve(p, k, params) for p in problems), params)
 
 
 # --------------------------------------------------------------------------- plan assembly
@@ -576,17 +731,22 @@ def _gc_paused() -> Iterator[None]:
 
 def _assemble(plan_id: str, planned_at: datetime, stock: Sequence[StockBatch],
               wh: Mapping[str, Warehouse], rules: ReleaseRules, cat: Catalogue,
-              problems: list[ItemProblem], solutions: Iterable[ItemSolution]) -> Plan:
+              problems: list[ItemProblem], solutions: Iterable[ItemSolution],
+              params: DeprivationParams | None = None) -> Plan:
     """The plan from the items' optimal flows (consumed lazily, in item order): explained
     lines, remaining stock, figures."""
-    base_rules = ["max priority-weighted coverage, then min travel hours x quantity",
+    first_rule = ("max priority-weighted coverage, then min travel hours x quantity"
+                  if params is None else
+                  f"min deprivation + arrival delay + logistics cost ({params.objective_id})")
+    base_rules = [first_rule,
                   "first-expiry-first batches",
                   f"no batch within {rules.min_days_before_expiry} days of expiry"
                   + (" (coordinator override: allowed)" if rules.allow_near_expiry else ""),
                   "Lumbung Sosial only in declared emergency areas"]
     if rules.max_travel_hours is not None:
         base_rules.append(f"max travel {rules.max_travel_hours:g} h")
-    lines = _LineBuilder(plan_id, planned_at, rules.loading_hours, tuple(base_rules), wh)
+    lines = _LineBuilder(plan_id, planned_at, rules.loading_hours, tuple(base_rules), wh,
+                         params)
     proposals: list[ShipmentProposal] = []
     shortfalls: list[Shortfall] = []
     stats: list[ItemStats] = []
@@ -600,6 +760,11 @@ def _assemble(plan_id: str, planned_at: datetime, stock: Sequence[StockBatch],
         proposals += item_proposals
         shortfalls += item_shortfalls
         covered = int(prob.demand.sum() - sol.unmet.sum())
+        sc = None
+        if params is not None:
+            sc = social_cost(problem_cost(prob, params), sol.shelter_index,
+                             prob.hours[sol.warehouse_index, sol.shelter_index]
+                             if sol.quantity.shape[0] else np.zeros(0), sol.quantity)
         stats.append(ItemStats(
             item_id=prob.item_id, need=int(prob.demand.sum()), covered=covered,
             weighted_need=float(np.dot(prob.priority, prob.demand)),
@@ -607,6 +772,9 @@ def _assemble(plan_id: str, planned_at: datetime, stock: Sequence[StockBatch],
             eligible_stock=int(prob.supply.sum()), blocked_stock=dict(prob.blocked),
             phase1_rounds=sol.phase1_rounds, phase2_rounds=sol.phase2_rounds,
             columns=sol.columns,
+            deprivation_cost=sc.deprivation if sc else 0.0, delay_cost=sc.delay if sc else 0.0,
+            logistics_cost=sc.logistics if sc else 0.0,
+            full_deprivation=sc.full_deprivation if sc else 0.0,
         ))
 
     # what is left of every input batch; built unchecked, as it derives from validated batches
@@ -617,7 +785,7 @@ def _assemble(plan_id: str, planned_at: datetime, stock: Sequence[StockBatch],
         remaining.append(unchecked(b.warehouse_id, b.item_id, b.batch_id, left, b.expiry))
     return Plan(plan_id=plan_id, planned_at=planned_at, profile_ids=tuple(sorted(profile_ids)),
                 rules=rules, proposals=tuple(proposals), shortfalls=tuple(shortfalls),
-                remaining=tuple(remaining), stats=tuple(stats))
+                remaining=tuple(remaining), stats=tuple(stats), objective=objective_id(params))
 
 
 _batch_key = attrgetter("warehouse_id", "item_id", "batch_id")
@@ -647,7 +815,10 @@ class _LineBuilder:
     """
 
     def __init__(self, plan_id: str, planned_at: datetime, loading_hours: float,
-                 rules: tuple[str, ...], warehouses: Mapping[str, Warehouse]) -> None:
+                 rules: tuple[str, ...], warehouses: Mapping[str, Warehouse],
+                 params: DeprivationParams | None = None) -> None:
+        self.params = params
+        self.objective = objective_id(params)
         self.plan_id = plan_id
         self.planned_at = planned_at
         self.loading_hours = loading_hours
@@ -665,12 +836,15 @@ class _LineBuilder:
         positive = [n for n in prob.needs if n.quantity > 0]   # aligned with shelter_ids
         reach = _reachable_stock(prob)
         blocked = dict(prob.blocked)
-        return (self._proposals(prob, sol, unit, used, positive, reach, blocked),
-                self._shortfalls(prob, sol, unit, positive, reach, blocked))
+        trade = None if self.params is None or sol.warehouse_value is None \
+            else _TradeOffs(prob, sol, self.params)
+        return (self._proposals(prob, sol, unit, used, positive, reach, blocked, trade),
+                self._shortfalls(prob, sol, unit, positive, reach, blocked, trade))
 
     def _proposals(self, prob: ItemProblem, sol: ItemSolution, unit: str,
                    used: dict[tuple[str, str, str], int], positive: list[Need],
-                   reach: list[int], blocked: dict[str, int]) -> list[ShipmentProposal]:
+                   reach: list[int], blocked: dict[str, int],
+                   trade: _TradeOffs | None = None) -> list[ShipmentProposal]:
         """Proposals: each warehouse's flow is split over its eligible batches
         first-expiry-first, the earliest batches going to the shelters reached first (ties:
         shelter id, then quantity)."""
@@ -720,6 +894,7 @@ class _LineBuilder:
         plan_id, rules, warehouses = self.plan_id, self.rules, self.warehouses
         shelter_ids, warehouse_ids = prob.shelter_ids, prob.warehouse_ids
         planned_at, loading, eta_at = self.planned_at, self.loading_hours, self._eta
+        objective = self.objective
         out: list[ShipmentProposal] = []
         cur_w = -1
         w_id = kind = id_prefix = ""
@@ -736,7 +911,8 @@ class _LineBuilder:
                 eta = eta_at[h] = planned_at + timedelta(hours=h + loading)
             s_id = shelter_ids[si]
             expl = Explanation(*_need_part(positive[si]), rules, w_id, kind, picks_t, h, h * q,
-                               reach[si], blocked)
+                               reach[si], blocked, objective,
+                               None if trade is None else trade.line(wi, si, h))
             out.append(ShipmentProposal(f"{id_prefix}{s_id}", plan_id, w_id, s_id, item_id,
                                         unit, q, picks_t, h, eta, expl))
         return out
@@ -750,10 +926,11 @@ class _LineBuilder:
                 used[key] = used.get(key, 0) + b.quantity - b_left
 
     def _shortfalls(self, prob: ItemProblem, sol: ItemSolution, unit: str,
-                    positive: list[Need], reach: list[int],
-                    blocked: dict[str, int]) -> list[Shortfall]:
+                    positive: list[Need], reach: list[int], blocked: dict[str, int],
+                    trade: _TradeOffs | None = None) -> list[Shortfall]:
         """Shortfalls: shelters with unmet need."""
         plan_id, rules, item_id = self.plan_id, self.rules, prob.item_id
+        objective = self.objective
         shelter_ids = prob.shelter_ids
         unmet = sol.unmet[:len(shelter_ids)]
         short = np.flatnonzero(unmet > 0).tolist()
@@ -765,10 +942,61 @@ class _LineBuilder:
         for si in short:
             n, s_id, miss = positive[si], shelter_ids[si], unmet_l[si]
             # no warehouse, batches or travel: those fields get their default values
-            expl = Explanation(*_need_part(n), rules, "", "", (), 0.0, 0.0, reach[si], blocked)
+            expl = Explanation(*_need_part(n), rules, "", "", (), 0.0, 0.0, reach[si], blocked,
+                               objective, None if trade is None else trade.shortfall(si))
             out.append(Shortfall(f"{id_prefix}{s_id}", plan_id, s_id, item_id, unit,
                                  n.quantity, n.quantity - miss, miss, expl))
         return out
+
+
+class _TradeOffs:
+    """The fair objective's trade-off figures of one item's lines (see :class:`TradeOff`)."""
+
+    def __init__(self, prob: ItemProblem, sol: ItemSolution, params: DeprivationParams) -> None:
+        assert sol.warehouse_value is not None and sol.shelter_value is not None
+        c = problem_cost(prob, params)
+        self.cost = c
+        received = prob.demand - sol.unmet[: prob.demand.shape[0]]
+        base = prob.base if prob.base is not None else prob.demand.astype(np.float64)
+        self.share = (received / np.maximum(prob.demand, 1)).tolist()
+        self.unmet_share = (sol.unmet[: prob.demand.shape[0]] / np.maximum(base, 1.0)).tolist()
+        self.last = c.relief_of_unit(received, 0).tolist()
+        self.next = c.relief_of_unit(received, 1).tolist()
+        self.marginal = sol.shelter_value.tolist()
+        self.value = sol.warehouse_value.tolist()
+        self.delay_weight = c.delay_weight.tolist()
+        best, second = best_two_sources(np.ascontiguousarray(prob.hours), c.per_hour,
+                                        np.ascontiguousarray(c.delay_weight), c.horizon,
+                                        c.max_delay_share,
+                                        np.ascontiguousarray(sol.warehouse_value))
+        self.best, self.second = best.tolist(), second.tolist()
+        self.hours = prob.hours
+        self.warehouse_ids = prob.warehouse_ids
+
+    def _costs(self, si: int, h: float) -> tuple[float, float]:
+        c = self.cost
+        return (self.delay_weight[si] * min(h / c.horizon, c.max_delay_share), c.per_hour * h)
+
+    def _make(self, wi: int, si: int, h: float, alt: int) -> TradeOff:
+        delay, logistics = self._costs(si, h) if wi >= 0 else (0.0, 0.0)
+        alt_id, alt_h, alt_cost, alt_value = "", 0.0, 0.0, 0.0
+        if alt >= 0:
+            alt_id = self.warehouse_ids[alt]
+            alt_h = float(self.hours[alt, si])
+            alt_cost = sum(self._costs(si, alt_h))
+            alt_value = self.value[alt]
+        return TradeOff(h, self.share[si], self.unmet_share[si], self.last[si], self.next[si],
+                        self.marginal[si], delay + logistics, delay, logistics,
+                        self.value[wi] if wi >= 0 else 0.0, alt_id, alt_h, alt_cost, alt_value)
+
+    def line(self, wi: int, si: int, h: float) -> TradeOff:
+        """Trade-off of the line warehouse ``wi`` -> shelter ``si``."""
+        alt = self.second[si] if self.best[si] == wi else self.best[si]
+        return self._make(wi, si, h, alt)
+
+    def shortfall(self, si: int) -> TradeOff:
+        """Trade-off of a shelter's shortfall: its best source is the alternative."""
+        return self._make(-1, si, 0.0, self.best[si])
 
 
 def _reachable_stock(prob: ItemProblem) -> list[int]:

@@ -10,8 +10,11 @@ Given the previous plan and new inputs:
    and to its batches' remaining eligible stock) and tops it up with an optimal plan for what
    is left over (new shelters, grown headcounts, new stock).
 4. Per item, the fresh plan replaces the stable one only if it is better by more than
-   ``threshold`` (relative): weighted coverage higher by more than threshold x stable coverage,
-   or equal coverage and travel hours x units lower by more than threshold x stable cost.
+   ``threshold`` (relative). Under the fair objective: its relief (deprivation avoided net of
+   arrival delay and logistics cost, :class:`logistics.deprivation.SocialCost`) higher by more
+   than threshold x the stable plan's relief. Under the lexicographic objective: weighted
+   coverage higher by more than threshold x stable coverage, or equal coverage and travel
+   hours x units lower by more than threshold x stable cost.
 
 The result carries a diff against the previous plan (added / changed / cancelled / unchanged).
 """
@@ -23,6 +26,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
+import numpy as np
+
 from logistics.allocation import (
     BatchPick,
     ItemStats,
@@ -30,8 +35,17 @@ from logistics.allocation import (
     ShipmentProposal,
     Shortfall,
     allocate,
+    needs_cost,
 )
 from logistics.catalogue import Catalogue
+from logistics.deprivation import (
+    FAIR,
+    DeprivationParams,
+    Objective,
+    SocialCost,
+    resolve_objective,
+    social_cost,
+)
 from logistics.errors import InvalidInput
 from logistics.needs import Need
 from logistics.shipment import Shipment
@@ -112,6 +126,7 @@ def replan(
     catalogue: Catalogue | None = None,
     k: int = 16,
     workers: int = 1,
+    objective: Objective = FAIR,
 ) -> Replan:
     """Re-plan after a change, keeping committed shipments fixed and avoiding churn.
 
@@ -124,12 +139,15 @@ def replan(
         committed: shipments; those confirmed or dispatched are kept fixed, others ignored.
         threshold: relative improvement the fresh optimum needs to replace the stable plan
             (0.05 = 5 %); 0 always takes the fresh optimum when it is strictly better.
+        objective: as for :func:`logistics.allocation.allocate` (default ``"fair"``); also
+            decides what "better" means.
 
     Raises:
         InvalidInput: if threshold < 0; plus everything :func:`allocate` raises.
     """
     if threshold < 0:
         raise InvalidInput(f"threshold {threshold} < 0")
+    params = resolve_objective(objective)
     wh = index_warehouses(warehouses)
     fixed = [sh for sh in committed if sh.status in ("confirmed", "dispatched")]
     fixed_ids = frozenset(sh.proposal_id for sh in fixed)
@@ -149,7 +167,7 @@ def replan(
         (b.warehouse_id, b.item_id, b.batch_id), 0))) for b in stock]
 
     fresh = allocate(plan_id, planned_at, res_needs, res_stock, warehouses, travel, rules,
-                     catalogue=catalogue, k=k, workers=workers)
+                     catalogue=catalogue, k=k, workers=workers, objective=params or objective)
 
     # Stable candidate: clip previous proposals to what is still needed and still eligible.
     need_left = {(n.shelter_id, n.item_id): n.quantity for n in res_needs}
@@ -188,7 +206,7 @@ def replan(
                          if rules.batch_block_reason(b, wh[b.warehouse_id]) is None
                          else b.quantity) for b in res_stock]
     top = allocate(plan_id, planned_at, top_needs, top_stock, warehouses, travel, rules,
-                   catalogue=catalogue, k=k, workers=workers)
+                   catalogue=catalogue, k=k, workers=workers, objective=params or objective)
 
     prio = {(n.shelter_id, n.item_id): n.priority for n in res_needs}
     items = sorted({st.item_id for st in fresh.stats} | {p.item_id for p in kept})
@@ -208,9 +226,20 @@ def replan(
         f_wc, f_uh = (fs.weighted_coverage, fs.unit_hours) if fs else (0.0, 0.0)
         s_wc = kept_wc + (ts.weighted_coverage if ts else 0.0)
         s_uh = kept_uh + (ts.unit_hours if ts else 0.0)
-        eps = 1e-9 * max(1.0, abs(s_wc))
-        better = (f_wc > s_wc * (1 + threshold) + eps) or (
-            f_wc >= s_wc - eps and f_uh < s_uh * (1 - threshold) - 1e-9)
+        stable_sc: SocialCost | None = None
+        if params is None:
+            eps = 1e-9 * max(1.0, abs(s_wc))
+            better = (f_wc > s_wc * (1 + threshold) + eps) or (
+                f_wc >= s_wc - eps and f_uh < s_uh * (1 - threshold) - 1e-9)
+        else:
+            stable_props = k_item + [p for p in top.proposals if p.item_id == item]
+            stable_sc = _social_cost(res_needs, item, stable_props, params, catalogue)
+            f_relief = _social_cost(res_needs, item, [p for p in fresh.proposals
+                                                      if p.item_id == item],
+                                    params, catalogue).relief
+            s_relief = stable_sc.relief
+            eps = 1e-9 * max(1.0, abs(s_relief))
+            better = f_relief > s_relief + threshold * max(s_relief, 0.0) + eps
         if better or not k_item:
             reopt.append(item)
             proposals += [p for p in fresh.proposals if p.item_id == item]
@@ -236,7 +265,12 @@ def replan(
         covered = sum(p.quantity for p in merged.values())
         base = fs or ts
         if base is not None:
-            stats.append(replace(base, covered=covered, weighted_coverage=s_wc, unit_hours=s_uh))
+            st = replace(base, covered=covered, weighted_coverage=s_wc, unit_hours=s_uh)
+            if stable_sc is not None:
+                st = replace(st, deprivation_cost=stable_sc.deprivation,
+                             delay_cost=stable_sc.delay, logistics_cost=stable_sc.logistics,
+                             full_deprivation=stable_sc.full_deprivation)
+            stats.append(st)
 
     used: dict[tuple[str, str, str], int] = {}
     for p in proposals:
@@ -252,3 +286,18 @@ def replan(
                    remaining=remaining, stats=tuple(stats))
     return Replan(plan=plan, diff=diff_plans(previous, plan, fixed_ids),
                   reoptimised_items=tuple(reopt), stable_items=tuple(stable))
+
+
+def _social_cost(needs: Sequence[Need], item: str, proposals: Sequence[ShipmentProposal],
+                 params: DeprivationParams, catalogue: Catalogue | None) -> SocialCost:
+    """Social cost of an item's proposals against the item's needs (fair objective)."""
+    positive = sorted((n for n in needs if n.item_id == item and n.quantity > 0),
+                      key=lambda n: n.shelter_id)
+    if not positive:
+        return SocialCost(0.0, 0.0, 0.0, 0.0)
+    index = {n.shelter_id: i for i, n in enumerate(positive)}
+    lines = [p for p in proposals if p.shelter_id in index]
+    return social_cost(needs_cost(positive, params, catalogue),
+                       np.array([index[p.shelter_id] for p in lines], dtype=np.int64),
+                       np.array([p.travel_hours for p in lines], dtype=np.float64),
+                       np.array([p.quantity for p in lines], dtype=np.int64))

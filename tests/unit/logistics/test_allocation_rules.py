@@ -39,11 +39,13 @@ def test_never_allocates_more_than_available_stock() -> None:
     assert plan.remaining[0].quantity == 0
 
 
-def test_higher_priority_shelter_is_served_first_even_if_farther() -> None:
+def test_lexicographic_objective_serves_higher_priority_first_even_if_farther() -> None:
     needs = [Need("near", "rice", 100, 1.0), Need("far_vulnerable", "rice", 100, 2.0)]
     stock = [StockBatch("W1", "rice", "B1", 100)]
     plan = allocate("p", PLANNED_AT, needs, stock, [Warehouse("W1", "regional")],
-                    _travel({("W1", "near"): 1, ("W1", "far_vulnerable"): 9}), RULES)
+                    _travel({("W1", "near"): 1, ("W1", "far_vulnerable"): 9}), RULES,
+                    objective="lexicographic")
+    assert plan.objective == "lexicographic"
     assert [(p.shelter_id, p.quantity) for p in plan.proposals] == [("far_vulnerable", 100)]
     assert plan.shortfalls[0].shelter_id == "near"
 
@@ -122,7 +124,8 @@ def test_every_line_is_explained_with_need_stock_rule_and_cost() -> None:
                   vulnerable_share=0.32, days=1, profile_id="bnpb-perka-7-2008")]
     stock = [StockBatch("Gudang Bekasi", "rice", "B-12", 400, date(2027, 3, 1))]
     plan = allocate("p", PLANNED_AT, needs, stock, [Warehouse("Gudang Bekasi", "regional")],
-                    _travel({("Gudang Bekasi", "Posko X"): 2.4}), RULES)
+                    _travel({("Gudang Bekasi", "Posko X"): 2.4}), RULES,
+                    objective="lexicographic")
     p = plan.proposals[0]
     assert p.summary.startswith("400 kg rice to Posko X: need 1,200 kg (3,000 people")
     assert "batch B-12 (400, expires 2027-03-01)" in p.summary
@@ -181,10 +184,10 @@ def test_a_solver_failure_in_a_thread_reaches_the_caller(make_instance, monkeypa
     needs, stock, whs, travel, rules = make_instance(6, 30, 4, items=("rice", "blanket"))
     real = allocation._solve
 
-    def failing(problem, k):  # type: ignore[no-untyped-def]
+    def failing(problem, k, params=None):  # type: ignore[no-untyped-def]
         if problem.item_id == "rice":
             raise SolverError("item rice: injected failure")
-        return real(problem, k)
+        return real(problem, k, params)
 
     monkeypatch.setattr(allocation, "_PARALLEL_MIN_PAIRS", 0)
     monkeypatch.setattr(allocation, "_solve", failing)

@@ -77,7 +77,8 @@ def test_objective_equals_independent_two_phase_lp(seed: int, unreachable: float
     needs, stock, whs, travel, rules = random_instance(
         seed, n_s=30, n_w=6, items=("rice", "blanket"), unreachable=unreachable,
         supply_ratio=[0.4, 0.8, 1.3][seed % 3])
-    plan = allocate("p", PLANNED_AT, needs, stock, whs, travel, rules, k=2)
+    plan = allocate("p", PLANNED_AT, needs, stock, whs, travel, rules, k=2,
+                    objective="lexicographic")
     for prob, st in zip(prepare(needs, stock, whs, travel, rules), plan.stats, strict=True):
         cov, cost = highs_two_phase(prob.demand, prob.priority, prob.supply, prob.hours)
         assert st.weighted_coverage == pytest.approx(cov, rel=1e-7, abs=1e-6)
@@ -92,7 +93,8 @@ def test_objective_equals_exact_integer_lp(seed: int, unreachable: float) -> Non
     needs, stock, whs, travel, rules = random_instance(
         100 + seed, n_s=40, n_w=8, items=("rice",), unreachable=unreachable,
         supply_ratio=[0.3, 0.7, 1.2][seed % 3], grid_priority=True)
-    plan = allocate("p", PLANNED_AT, needs, stock, whs, travel, rules, k=2)
+    plan = allocate("p", PLANNED_AT, needs, stock, whs, travel, rules, k=2,
+                    objective="lexicographic")
     prob = prepare(needs, stock, whs, travel, rules)[0]
     hc = np.where(np.isfinite(prob.hours), np.rint(prob.hours * 100), -1).astype(np.int64)
     pc = np.rint(prob.priority * 100).astype(np.int64)
