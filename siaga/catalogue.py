@@ -68,6 +68,7 @@ STATE_CHANGES = "state-changes"
 REPLAN = "replan"
 ESCALATIONS = "escalations"
 NATIONAL_RESULTS = "national-results"
+STOCK_MOVES = "stock-moves"  # a national shipment left another province's warehouse
 # Output topics (keyed by province code): what the planners decided.
 PLANS = "plans"  # shipment.proposed / proposal_changed / proposal_withdrawn
 DISPATCH = "dispatch"  # team.dispatched / team.released
@@ -79,6 +80,7 @@ INTERNAL_TOPICS = (
     REPLAN,
     ESCALATIONS,
     NATIONAL_RESULTS,
+    STOCK_MOVES,
     *OUTPUT_TOPICS,
 )
 

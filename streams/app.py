@@ -25,6 +25,7 @@ class StreamContext:
     redis_url: str
     topics: dict[str, Any] = field(default_factory=dict)
     tables: dict[str, Any] = field(default_factory=dict)
+    health: Any = None
     _redis: Redis | None = None
 
     @property
@@ -123,7 +124,9 @@ def create_app(settings: Settings) -> tuple[faust.App, StreamContext]:
     options = faust_options(settings)
     Path(options["datadir"]).mkdir(parents=True, exist_ok=True)
     app = faust.App(settings.app_id, **options)
-    ctx = StreamContext(settings=settings, app=app, redis_url=redis_url)
+    from streams.plumbing import Health
+
+    ctx = StreamContext(settings=settings, app=app, redis_url=redis_url, health=Health())
     ctx.raw_topic(DEADLETTER)
     ctx.raw_topic(STATE_CHANGES)
     ctx.raw_topic(REPLAN)
@@ -143,6 +146,9 @@ def create_app(settings: Settings) -> tuple[faust.App, StreamContext]:
     for module in (incidents, shelters, warehouses, teams, shipments, planner, national):
         module.register(ctx)
     projector.register(ctx)
+    from streams import readiness
+
+    readiness.register(ctx)
 
     @app.on_before_shutdown.connect  # type: ignore[arg-type]
     async def _close_redis(app: faust.App, **kwargs: Any) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 from siaga.events import EmergencyDeclared, IncidentReported
 from streams.changes import make_change, version_of
 from streams.ingest import apply_emergency_declared, check_location
-from streams.plumbing import register_ingest, send_change
+from streams.plumbing import Route, register_ingest, send_change
 
 
 def merge_incident(
@@ -47,8 +47,8 @@ def apply_incident(state: dict[str, Any], report: IncidentReported) -> dict[str,
 
 
 def register(ctx: Any) -> None:
-    async def project(report: IncidentReported, incident: dict[str, Any]) -> None:
-        await send_change(
+    async def project(report: IncidentReported, incident: dict[str, Any]) -> Any:
+        return await send_change(
             ctx,
             make_change(
                 "incident",
@@ -64,11 +64,9 @@ def register(ctx: Any) -> None:
         ctx,
         "incidents",
         {
-            IncidentReported.model_fields["type"].default: ("incidents", apply_incident),
-            EmergencyDeclared.model_fields["type"].default: (
-                "declarations",
-                apply_emergency_declared,
-            ),
+            IncidentReported.model_fields["type"].default: Route(
+                "incidents", lambda e: str(e.incident_id), apply_incident, after_apply=project),
+            EmergencyDeclared.model_fields["type"].default: Route(
+                "declarations", lambda e: str(e.declaration_id), apply_emergency_declared),
         },
-        after_apply={IncidentReported.model_fields["type"].default: project},
     )

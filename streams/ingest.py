@@ -134,6 +134,78 @@ def apply_warehouse_registered(
     return warehouse
 
 
+def batch_entity_id(warehouse_id: str, batch_id: str) -> str:
+    """The id of a stock batch in the batches table (batch ids are unique per warehouse)."""
+    return f"{warehouse_id}/{batch_id}"
+
+
+def counted_batch(batch: dict[str, Any] | None, event: ev.StockLevelReported) -> dict[str, Any]:
+    """The batch after a stock count: the count is the new on-hand quantity; departures
+    recorded after the count's time still leave it, earlier ones are in the count."""
+    at = event.occurred_at.isoformat()
+    departures = [d for d in (batch or {}).get("departures", []) if d["at"] > at]
+    return {
+        "batch_id": event.batch_id,
+        "warehouse_id": event.warehouse_id,
+        "item": event.item,
+        "unit": event.unit,
+        "on_hand": event.quantity,
+        "expires_on": event.expires_on.isoformat() if event.expires_on else None,
+        "version": _version(event),
+        "counted_at": at,
+        "departures": departures,
+    }
+
+
+def apply_batch_count(state: State, event: ev.StockLevelReported) -> dict[str, Any] | None:
+    """Per-entity form of :func:`apply_stock_level`: ``state`` maps batch entity ids
+    (:func:`batch_entity_id`) to batches."""
+    key = batch_entity_id(event.warehouse_id, event.batch_id)
+    batch = state.get(key)
+    if not _newer(batch, "version", _version(event)):
+        return None
+    state[key] = counted_batch(batch, event)
+    return state[key]
+
+
+def record_departure(
+    batch: dict[str, Any], shipment_id: str, quantity: int, at: str
+) -> dict[str, Any] | None:
+    """The batch after a shipment left with ``quantity`` of it (None when already recorded).
+
+    Kept on the batch so that stock stays right after the shipment leaves the working
+    state; a later stock count drops the departures it already includes.
+    """
+    departures = list(batch.get("departures", []))
+    if any(d["shipment_id"] == shipment_id for d in departures):
+        return None
+    if at <= str(batch.get("counted_at") or ""):
+        return None  # the count already excludes it
+    departures.append({"shipment_id": shipment_id, "quantity": int(quantity), "at": at})
+    return dict(batch, departures=departures)
+
+
+DELIVERY_MEMORY_DAYS = 90  # deliveries older than this (days of cover is at most 90) drop
+
+
+def record_delivery(shelter: dict[str, Any], shipment: dict[str, Any]) -> dict[str, Any]:
+    """The shelter after a delivery: what it received stays with it (``received``), so the
+    needs count it after the shipment leaves the working state."""
+    from datetime import datetime, timedelta
+
+    at = shipment["delivered_at"]
+    horizon = (datetime.fromisoformat(at) - timedelta(days=DELIVERY_MEMORY_DAYS)).isoformat()
+    received = {
+        k: v for k, v in (shelter.get("received") or {}).items() if str(v.get("at")) >= horizon
+    }
+    received[shipment["shipment_id"]] = {
+        "item": shipment["item_id"],
+        "quantity": int(shipment.get("received_quantity") or 0),
+        "at": at,
+    }
+    return dict(shelter, received=received)
+
+
 def apply_stock_level(state: State, event: ev.StockLevelReported) -> dict[str, Any] | None:
     """A stock count replaces the batch's on-hand quantity (newest count wins)."""
     warehouse = state.get(event.warehouse_id)
@@ -155,15 +227,7 @@ def apply_stock_level(state: State, event: ev.StockLevelReported) -> dict[str, A
         }
     )
     batches = dict(warehouse["batches"])
-    batches[event.batch_id] = {
-        "batch_id": event.batch_id,
-        "item": event.item,
-        "unit": event.unit,
-        "on_hand": event.quantity,
-        "expires_on": event.expires_on.isoformat() if event.expires_on else None,
-        "version": version,
-        "counted_at": event.occurred_at.isoformat(),
-    }
+    batches[event.batch_id] = counted_batch(batch, event)
     warehouse["batches"] = batches
     warehouse["updated_at"] = _latest(warehouse.get("updated_at"), event)
     state[event.warehouse_id] = warehouse

@@ -1,15 +1,17 @@
 """The national tier: what provinces cannot cover, planned from regional warehouses and the
 spare TAGANA teams of every province (Kemensos's tiered mobilisation).
 
-Every province planner sends a snapshot of its uncovered needs, uncovered tasks, spare
-teams and regional stock to ``siaga.escalations`` under one key (``"00"``), so one
-worker holds the national picture. The national plan goes back to each province on
-``siaga.national-results`` (keyed by province), where the province turns it into
-shipments (tier ``national``) and shows its teams mobilised.
+Every province planner sends what changed in its uncovered needs, uncovered tasks, spare
+teams and regional stock to ``siaga.escalations`` under the key ``"00"``, one entity per
+record, so one worker holds the national picture — as one table row per entity (nothing
+grows with the country). The national plan (made in a thread) goes back to each province
+on ``siaga.national-results`` (keyed by province), again one result per record, where the
+province turns it into shipments (tier ``national``) and shows its teams mobilised.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from datetime import UTC, date, datetime
@@ -25,7 +27,6 @@ from logistics.replan import replan
 from logistics.shipment import Shipment
 from logistics.stock import ReleaseRules, StockBatch, TravelHours, Warehouse
 from siaga.catalogue import ESCALATIONS, NATIONAL_RESULTS
-from streams.plumbing import pkey, province_table
 
 log = logging.getLogger(__name__)
 
@@ -74,9 +75,9 @@ def plan_national(
                      profile_version=str(s.get("profile_version", "")))
             )
     warehouses: dict[str, dict[str, Any]] = {}
+    warehouse_home: dict[str, str] = {}
     batches: list[StockBatch] = []
     committed: list[Shipment] = []
-    reserved_or_gone: dict[tuple[str, str], int] = {}
     for snap in snapshots.values():
         for shipment in snap.get("national_shipments", []):
             if shipment["status"] in ("confirmed", "dispatched"):
@@ -95,16 +96,15 @@ def plan_national(
                         ),
                     )
                 )
-            if shipment["status"] in ("dispatched", "delivered"):
-                # Left the regional warehouse (its own province does not see this shipment).
-                for b in shipment.get("batches", []):
-                    key = (shipment["warehouse_id"], b["batch_id"])
-                    reserved_or_gone[key] = reserved_or_gone.get(key, 0) + int(b["quantity"])
         for w in snap.get("regional_stock", []):
             warehouses[w["warehouse_id"]] = w
+            warehouse_home[w["warehouse_id"]] = snap["province_code"]
+    # Regional stock comes net of what left: a dispatched national shipment is recorded as
+    # a departure on its batch in the warehouse's own province (topic stock-moves), so only
+    # confirmed (reserved, still in the building) shipments are held back here.
     for wid, w in sorted(warehouses.items()):
         for b in w["batches"]:
-            left = max(0, int(b["quantity"]) - reserved_or_gone.get((wid, b["batch_id"]), 0))
+            left = max(0, int(b["quantity"]))
             batches.append(
                 StockBatch(wid, b["item"], b["batch_id"], left,
                            date.fromisoformat(b["expires_on"]) if b["expires_on"] else None)
@@ -144,6 +144,7 @@ def plan_national(
         row["unit"] = units.get(proposal.item_id, row["unit"])
         row["origin"] = warehouses[proposal.warehouse_id]["location"]
         row["warehouse_name"] = warehouses[proposal.warehouse_id].get("name")
+        row["warehouse_province"] = warehouse_home[proposal.warehouse_id]
         results[province]["proposals"].append(row)
 
     # ---- teams
@@ -221,43 +222,187 @@ def plan_national(
     return record, results
 
 
+# ---------------------------------------------------------------- the agent, per entity
+
+TABLE = "national-tier"
+ESC = "esc"  # esc|<province>|<kind>|<id>: what a province escalated
+PROP = "prop"  # prop|<n>: a proposal of the last national plan
+ASSIGN = "assign"  # assign|<qualified task>: teams standing on a task, with travel hours
+SENT = "sent"  # sent|<province>|<kind>|<id>: hash of a result last sent to a province
+META = "meta"
+_LISTS = {
+    "shortfall": "shortfalls", "task": "uncovered_tasks", "team": "spare_teams",
+    "stock": "regional_stock", "shipment": "national_shipments",
+}
+_RESULT_KINDS = (("proposals", "p"), ("tasks_covered", "c"), ("mobilised_here", "m"))
+
+
+def snapshots_from(rows: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The provinces' escalation snapshots, assembled from their entities."""
+    snapshots: dict[str, dict[str, Any]] = {}
+    for key in sorted(rows):
+        if not key.startswith(ESC + "|"):
+            continue
+        _, province, kind, _entity_id = key.split("|", 3)
+        row = rows[key]
+        snap = snapshots.setdefault(province, {
+            "province_code": province, "seq": 0, "planned_at": row["planned_at"],
+            **{name: [] for name in _LISTS.values()},
+        })
+        if int(row["seq"]) >= int(snap["seq"]):
+            snap["seq"], snap["planned_at"] = int(row["seq"]), row["planned_at"]
+        snap[_LISTS[kind]].append(row["data"])
+    return snapshots
+
+
+def previous_from(rows: dict[str, Any]) -> dict[str, Any]:
+    """The last national plan (what its anti-churn and standing assignments start from)."""
+    meta = rows.get(META)
+    if not meta:
+        return {}
+    proposals = [rows[k] for k in sorted(rows) if k.startswith(PROP + "|")]
+    assignments: dict[str, list[str]] = {}
+    travel: list[list[Any]] = []
+    for key in sorted(rows):
+        if key.startswith(ASSIGN + "|"):
+            task_id = key.split("|", 1)[1]
+            assignments[task_id] = list(rows[key]["teams"])
+            travel += [[[task_id, team], hours] for team, hours in rows[key]["travel"].items()]
+    return {
+        "seq": meta["seq"],
+        "plan": {"plan_id": meta["plan_id"], "planned_at": meta["planned_at"],
+                 "profile_ids": meta["profile_ids"], "rules": meta["rules"],
+                 "proposals": proposals, "shortfalls": [], "remaining": [], "stats": []},
+        "assignments": assignments,
+        "travel": travel,
+    }
+
+
+def result_entities(results: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Per-province results as entities ``{"<province>|<kind>|<id>": data}``."""
+    out: dict[str, dict[str, Any]] = {}
+    for province, result in results.items():
+        for name, kind in _RESULT_KINDS:
+            for row in result[name]:
+                if kind == "p":
+                    entity_id = f"{row['item_id']}|{row['warehouse_id']}|{row['shelter_id']}"
+                elif kind == "c":
+                    entity_id = f"{row['task_id']}|{row['team_id']}"
+                else:
+                    entity_id = str(row["team_id"])
+                out[f"{province}|{kind}|{entity_id}"] = row
+    return out
+
+
+def _hash(value: Any) -> str:
+    import hashlib
+
+    return hashlib.sha1(
+        json.dumps(value, sort_keys=True, separators=(",", ":"), default=str).encode()
+    ).hexdigest()
+
+
+def national_writes(
+    rows: dict[str, Any], record: dict[str, Any], results: dict[str, dict[str, Any]]
+) -> tuple[dict[str, Any], list[tuple[str, dict[str, Any]]]]:
+    """Pure: the national table's changed rows and the result records to send."""
+    writes: dict[str, Any] = {}
+    seq = int(record["seq"])
+    plan = record["plan"]
+    new_props = {f"{PROP}|{p['item_id']}|{p['warehouse_id']}|{p['shelter_id']}": p
+                 for p in plan["proposals"]}
+    travel: dict[str, dict[str, float]] = {}
+    for (task_id, team_id), hours in record["travel"]:
+        travel.setdefault(task_id, {})[team_id] = hours
+    new_assign = {
+        f"{ASSIGN}|{task_id}": {
+            "teams": teams,
+            "travel": {t: travel.get(task_id, {}).get(t) for t in teams},
+        }
+        for task_id, teams in record["assignments"].items()
+    }
+    new_sent: dict[str, Any] = {}
+    sends: list[tuple[str, dict[str, Any]]] = []
+    entities = result_entities(results)
+    for key, data in sorted(entities.items()):
+        digest = {"hash": _hash(data)}
+        new_sent[f"{SENT}|{key}"] = digest
+        if rows.get(f"{SENT}|{key}") != digest:
+            province, kind, entity_id = key.split("|", 2)
+            sends.append((province, {"province_code": province, "seq": seq, "kind": kind,
+                                     "id": entity_id, "data": data}))
+    for key in sorted(rows):
+        if key.startswith(SENT + "|") and key not in new_sent:
+            province, kind, entity_id = key.split("|", 3)[1:]
+            sends.append((province, {"province_code": province, "seq": seq, "kind": kind,
+                                     "id": entity_id, "data": None}))
+    for prefix, new in ((PROP, new_props), (ASSIGN, new_assign), (SENT, new_sent)):
+        for key, value in new.items():
+            if rows.get(key) != value:
+                writes[key] = value
+        for key in rows:
+            if key.startswith(prefix + "|") and key not in new:
+                writes[key] = None
+    writes[META] = {"seq": seq, "plan_id": plan["plan_id"], "planned_at": plan["planned_at"],
+                    "profile_ids": plan["profile_ids"], "rules": plan["rules"]}
+    return writes, sends
+
+
+def _comparable(rows: dict[str, Any]) -> dict[str, Any]:
+    return {k: v["data"] for k, v in rows.items() if k.startswith(ESC + "|")}
+
+
 def register(ctx: Any) -> None:
-    table = province_table(ctx, "national-tier")
+    from streams.entities import entity_table
+    from streams.plumbing import Writes, park, run_batch
+
+    table = entity_table(ctx, TABLE)
+
+    def plan_in_thread(rows: dict[str, Any]) -> tuple[dict[str, Any], list[Any], int]:
+        snapshots = snapshots_from(rows)
+        record, results = plan_national(snapshots, previous_from(rows))
+        writes, sends = national_writes(rows, record, results)
+        return writes, sends, len(snapshots)
+
+    async def handle(events: Any) -> None:
+        writes = Writes(ctx)
+        changed = False
+        for event in events:
+            try:
+                rec = json.loads(event.value)
+                key = f"{ESC}|{rec['province_code']}|{rec['kind']}|{rec['id']}"
+                seq = int(rec["seq"])
+                if rec["kind"] not in _LISTS:
+                    raise ValueError(f"unknown kind {rec['kind']!r}")
+            except (ValueError, KeyError, TypeError) as exc:
+                await park(ctx, event, f"undecodable escalation: {exc}")
+                continue
+            current = writes.get(TABLE, NATIONAL_KEY, key)
+            if current is not None and int(current["seq"]) > seq:
+                continue
+            value = None if rec["data"] is None else {
+                "seq": seq, "planned_at": rec["planned_at"], "data": rec["data"]}
+            if (current or {}).get("data") != (value or {}).get("data"):
+                changed = True
+            writes.put(TABLE, NATIONAL_KEY, key, value)
+        writes.flush()
+        if not changed:
+            return
+        rows = dict(table.rows(NATIONAL_KEY))
+        national, sends, provinces = await asyncio.to_thread(plan_in_thread, rows)
+        topic = ctx.raw_topic(NATIONAL_RESULTS)
+        futures = [await topic.send(key=p.encode(), value=json.dumps(r).encode())
+                   for p, r in sends]
+        await asyncio.gather(*futures)
+        for key, value in national.items():
+            if value is None:
+                table.remove(NATIONAL_KEY, key)
+            else:
+                table.put(NATIONAL_KEY, key, value)
+        log.info("national tier re-planned (%d provinces, %d results sent)", provinces,
+                 len(sends))
 
     @ctx.app.agent(ctx.raw_topic(ESCALATIONS), name="national")
     async def national(stream: Any) -> None:
         async for events in stream.take_events(10_000, within=0.3):
-            current = dict(table[pkey(NATIONAL_KEY)])
-            snapshots = dict(current.get("provinces", {}))
-            changed = False
-            for event in events:
-                snap = json.loads(event.value)
-                province = snap["province_code"]
-                old = snapshots.get(province)
-                if old is not None and int(old["seq"]) >= int(snap["seq"]):
-                    continue
-                comparable_old = {k: v for k, v in (old or {}).items()
-                                  if k not in ("seq", "planned_at")}
-                comparable_new = {k: v for k, v in snap.items() if k not in ("seq", "planned_at")}
-                snapshots[province] = snap
-                changed = changed or comparable_old != comparable_new
-            if not changed:
-                if snapshots != current.get("provinces"):
-                    table[pkey(NATIONAL_KEY)] = {**current, "provinces": snapshots}
-                continue
-            record, results = plan_national(snapshots, current)
-            previous_results = current.get("results", {})
-            futures = []
-            sent = {}
-            for province, result in sorted(results.items()):
-                body = {k: v for k, v in result.items() if k != "seq"}
-                sent[province] = body
-                if previous_results.get(province) == body:
-                    continue
-                futures.append(await ctx.raw_topic(NATIONAL_RESULTS).send(
-                    key=province.encode(), value=json.dumps(result).encode()))
-            for future in futures:
-                await future
-            table[pkey(NATIONAL_KEY)] = {**record, "results": sent}
-            log.info("national tier re-planned (%d provinces, %d results sent)",
-                     len(snapshots), len(futures))
+            await run_batch(ctx, "national", events, handle)

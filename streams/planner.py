@@ -1,10 +1,13 @@
 """Topic ``siaga.replan``: re-plan a province when anything about it changed.
 
 Input agents ask for a re-plan after every batch; requests that arrive within
-``COALESCE_SECONDS`` are coalesced, and a province whose inputs have not changed
-since its last plan (same digest) is skipped. Outputs are sent and acknowledged
-before the plan is written, so a crash in between re-plans and re-sends (with the
-same ids and versions) instead of losing them.
+``COALESCE_SECONDS`` are coalesced, and a province whose inputs have not changed since its
+last plan (same digest) is skipped. The plan is made in a thread (a province of thousands
+of shelters takes longer than the event loop may stand still: heartbeats and other agents
+go on meanwhile). Outputs are sent and acknowledged before the plan's entities are written,
+so a crash in between re-plans and re-sends (with the same ids and versions) instead of
+losing them. Every record stays small: read-model changes travel in records of at most
+:data:`MAX_RECORD_BYTES`, escalations one entity per record.
 """
 
 from __future__ import annotations
@@ -12,139 +15,200 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from geo import GeoError
-from logistics.errors import LogisticsError
-from siaga.catalogue import ESCALATIONS, NATIONAL_RESULTS, REPLAN, STATE_CHANGES
+from siaga.catalogue import ESCALATIONS, NATIONAL_RESULTS
 from streams.changes import encode_changes, make_change
 from streams.deadletter import deadletter_record
+from streams.entities import entity_table
 from streams.outputs import output_record, output_topic
-from streams.planning import PlanningOptions, ProvinceState, plan_province
-from streams.plumbing import pkey, province_table
+from streams.planning import PlanningOptions, plan_province
+from streams.plumbing import BATCH_WITHIN, Writes, park, request_replan, run_batch
+from streams.store import (
+    Loaded,
+    ProvinceWrites,
+    assemble,
+    load_province,
+    province_writes,
+    register_tables,
+)
 
 log = logging.getLogger(__name__)
 
 COALESCE_SECONDS = 0.2
-# A re-plan's read-model changes travel in few records (one produce request each): a
-# province's changes fit well under Kafka's default 1 MB record limit at this size.
-CHANGES_PER_RECORD = 200
 NATIONAL_KEY = "00"
-STATE_TABLES = (
-    "shelters",
-    "warehouses",
-    "teams",
-    "shipments",
-    "incidents",
-    "declarations",
-    "overrides",
-    "national",
-)
+# Every record Siaga writes stays well under Kafka's 1 MB default (tests enforce 64 KB).
+MAX_RECORD_BYTES = 48 * 1024
+# Table writes yield to the event loop every so many rows.
+WRITE_CHUNK = 500
 
 
-def merge_shipments(
+def chunk_changes(changes: list[dict[str, Any]], limit: int = MAX_RECORD_BYTES) -> list[bytes]:
+    """Read-model changes packed into records of at most ``limit`` bytes (one change that is
+    larger travels alone)."""
+    records: list[bytes] = []
+    batch: list[dict[str, Any]] = []
+    size = 0
+    for change in changes:
+        one = len(encode_changes([change]))
+        if batch and size + one > limit:
+            records.append(encode_changes(batch))
+            batch, size = [], 0
+        batch.append(change)
+        size += one
+    if batch:
+        records.append(encode_changes(batch))
+    return records
+
+
+class Replanned:
+    """A plan made in the thread: what to send and what to write."""
+
+    def __init__(self, loaded: Loaded, outcome: Any, writes: ProvinceWrites,
+                 changes: list[bytes], seconds: float) -> None:
+        self.loaded = loaded
+        self.outcome = outcome
+        self.writes = writes
+        self.changes = changes
+        self.seconds = seconds
+
+
+def _post_write_digest(loaded: Loaded, writes: ProvinceWrites) -> str:
+    rows = {name: dict(table) for name, table in loaded.rows.items()}
+    for shipment_id, row in writes.shipments.items():
+        if row is None:
+            rows["shipments"].pop(shipment_id, None)
+        else:
+            rows["shipments"][shipment_id] = row
+    return assemble(loaded.state.province_code, rows).state.digest()
+
+
+def make_plan(loaded: Loaded, opts: PlanningOptions) -> Replanned | None:
+    """Pure and blocking (runs in a thread): plan a province, or None when unchanged."""
+    started = time.perf_counter()
+    state = loaded.state
+    previous = loaded.previous
+    if previous.get("digest") and previous["digest"] == state.digest():
+        return None
+    outcome = plan_province(state, previous, opts)
+    writes = province_writes(loaded, outcome)
+    digest = _post_write_digest(loaded, writes)
+    writes.planner["plans"]["plan"]["digest"] = digest
+    seq = outcome.plan["seq"]
+    version = f"{seq:020d}"
+    at = datetime.fromisoformat(outcome.plan["planned_at"]).timestamp()
+    province = state.province_code
+    changes = [
+        make_change(entity, entity_id, province, version, data or {}, at, deleted=data is None)
+        for entity, entity_id, data in outcome.entities
+    ]
+    return Replanned(loaded, outcome, writes, chunk_changes(changes),
+                     time.perf_counter() - started)
+
+
+def shipment_writes(
     read: dict[str, Any], planned: dict[str, Any], current: dict[str, Any]
 ) -> dict[str, Any]:
-    """The planner's shipment changes applied to the table as it is now.
+    """The planner's shipment writes that still apply to the table as it is now.
 
-    ``read`` is what the planner started from, ``planned`` what it wants, ``current`` the
-    table after the planner's awaits. A shipment someone else changed meanwhile keeps
-    their change; the planner's proposals, updates and withdrawals apply everywhere else.
+    ``read`` is what the planner started from, ``planned`` its writes (None = remove),
+    ``current`` the rows now. A shipment someone else changed meanwhile (confirmed, held,
+    delivered…) keeps their change — its own re-plan follows; the planner's proposals,
+    updates and withdrawals apply everywhere else.
     """
-    result = dict(current)
-    for shipment_id, shipment in planned.items():
-        if shipment_id not in read and shipment_id not in current:
-            result[shipment_id] = shipment
-        elif current.get(shipment_id) == read.get(shipment_id):
-            result[shipment_id] = shipment
-    for shipment_id in read.keys() - planned.keys():
-        if current.get(shipment_id) == read.get(shipment_id):
-            result.pop(shipment_id, None)
-    return result
+    return {
+        shipment_id: row
+        for shipment_id, row in planned.items()
+        if current.get(shipment_id) == read.get(shipment_id)
+    }
 
 
-def load_state(ctx: Any, province: str) -> ProvinceState:
-    return ProvinceState(
-        province,
-        **{name: dict(province_table(ctx, name)[pkey(province)]) for name in STATE_TABLES},
-    )
+async def write_back(ctx: Any, province: str, done: Replanned) -> int:
+    """Write the entities a re-plan changed; yields to the loop between chunks."""
+    count = 0
+    items: list[tuple[str, str, Any]] = [
+        (table, entity_id, row)
+        for table, rows in done.writes.planner.items()
+        for entity_id, row in rows.items()
+    ]
+    # Shipments: the shipments agent may have moved one (confirmed, held, delivered…) while
+    # the plan was made or its outputs acknowledged: such a shipment keeps that change (its
+    # own re-plan follows); the planner's changes apply everywhere else.
+    shipments = entity_table(ctx, "shipments")
+    current = {sid: shipments.get_row(province, sid) for sid in done.writes.shipments}
+    for shipment_id, row in shipment_writes(
+        done.loaded.rows["shipments"], done.writes.shipments, current
+    ).items():
+        items.append(("shipments", shipment_id, row))
+    for start in range(0, len(items), WRITE_CHUNK):
+        for table, entity_id, row in items[start : start + WRITE_CHUNK]:
+            if row is None:
+                entity_table(ctx, table).remove(province, entity_id)
+            else:
+                entity_table(ctx, table).put(province, entity_id, row)
+            count += 1
+        await asyncio.sleep(0)
+    return count
 
 
 async def replan_province(ctx: Any, province: str, opts: PlanningOptions) -> bool:
     """Re-plan one province; returns False when nothing had changed."""
-    plans = province_table(ctx, "plans")
-    state = load_state(ctx, province)
-    previous = dict(plans[pkey(province)])
-    if previous.get("digest") == state.digest():
+    loaded = load_province(ctx, province)
+    done = await asyncio.to_thread(make_plan, loaded, opts)
+    if done is None:
         return False
-    outcome = plan_province(state, previous, opts)
-    seq = outcome.plan["seq"]
-    version = f"{seq:020d}"
-    at = datetime.fromisoformat(outcome.plan["planned_at"])
+    outcome = done.outcome
     plan_id = outcome.plan["plan"]["plan_id"]
+    at = datetime.fromisoformat(outcome.plan["planned_at"])
     key = province.encode()
     futures = []
-    changes = [
-        make_change(
-            entity, entity_id, province, version, data or {}, at.timestamp(), deleted=data is None
-        )
-        for entity, entity_id, data in outcome.entities
-    ]
-    for start in range(0, len(changes), CHANGES_PER_RECORD):
-        futures.append(
-            await ctx.raw_topic(STATE_CHANGES).send(
-                key=key, value=encode_changes(changes[start : start + CHANGES_PER_RECORD])
-            )
-        )
+    from siaga.catalogue import STATE_CHANGES
+
+    for record in done.changes:
+        futures.append(await ctx.raw_topic(STATE_CHANGES).send(key=key, value=record))
     for event in outcome.events:
         futures.append(
             await ctx.raw_topic(output_topic(event["type"])).send(
                 key=key, value=output_record(event, plan_id, province, at)
             )
         )
-    futures.append(
-        await ctx.raw_topic(ESCALATIONS).send(
-            key=NATIONAL_KEY.encode(), value=json.dumps(outcome.escalation).encode()
+    for record in done.writes.escalation:
+        futures.append(
+            await ctx.raw_topic(ESCALATIONS).send(
+                key=NATIONAL_KEY.encode(), value=json.dumps(record).encode()
+            )
         )
-    )
     await asyncio.gather(*futures)
-    # While the outputs were acknowledged, the shipments agent may have moved a shipment
-    # (confirmed, held…): merge instead of overwriting, and record the digest of the state
-    # this plan was made from, so such a change still triggers its own re-plan.
-    shipments_table = province_table(ctx, "shipments")
-    current = dict(shipments_table[pkey(province)])
-    shipments_table[pkey(province)] = merge_shipments(state.shipments, outcome.shipments, current)
-    state.shipments = outcome.shipments
-    plans[pkey(province)] = {**outcome.plan, "digest": state.digest()}
+    written = await write_back(ctx, province, done)
     log.info(
-        "re-planned province %s (plan %s): %d changes, %d events",
-        province,
-        plan_id,
-        len(outcome.entities),
-        len(outcome.events),
+        "re-planned province %s (plan %s) in %.3f s: %d changes, %d events, %d escalations, "
+        "%d rows written",
+        province, plan_id, done.seconds, len(outcome.entities), len(outcome.events),
+        len(done.writes.escalation), written,
     )
     return True
 
 
+class PlanFailed(Exception):
+    """A plan that cannot be made from this state (parked; the next change re-plans)."""
+
+
 async def replan_safely(ctx: Any, province: str, opts: PlanningOptions) -> None:
-    """Re-plan one province; a plan that cannot be made is parked with its reason and the
-    province is re-planned on its next change."""
+    """Re-plan one province; a plan that cannot be made (bad data, a bug) is parked with its
+    reason after three attempts and the province is re-planned on its next change.
+    Transient failures (the broker not acknowledging) are retried by :func:`run_batch`."""
+    from geo import GeoError
+    from logistics.errors import LogisticsError
+
     try:
         await replan_province(ctx, province, opts)
-    except (LogisticsError, GeoError, ValueError, KeyError) as exc:
-        log.exception("re-plan of province %s failed", province)
-        await ctx.raw_topic("deadletter").send(
-            key=province.encode(),
-            value=deadletter_record(
-                f"re-plan failed: {type(exc).__name__}: {exc}",
-                ctx.settings.topic(REPLAN),
-                -1,
-                -1,
-                province.encode(),
-                None,
-            ),
-        )
+    except (LogisticsError, GeoError, ValueError, KeyError, TypeError) as exc:
+        raise PlanFailed(f"re-plan of province {province} failed: {type(exc).__name__}: "
+                         f"{exc}") from exc
+
 
 def register(ctx: Any) -> None:
     opts = PlanningOptions(
@@ -152,29 +216,56 @@ def register(ctx: Any) -> None:
         days_of_cover=ctx.settings.days_of_cover,
         replan_threshold=ctx.settings.replan_threshold,
     )
-    for name in (*STATE_TABLES, "plans"):
-        province_table(ctx, name)
+    register_tables(ctx)
 
-    @ctx.app.agent(ctx.raw_topic(REPLAN), name="planner")
+    async def handle(events: Sequence[Any]) -> None:
+        provinces = sorted({e.key.decode() for e in events if e.key})
+        # Provinces are independent: while one plans in its thread or waits for the broker
+        # to acknowledge its outputs, the next one plans.
+        results = await asyncio.gather(
+            *(replan_safely(ctx, p, opts) for p in provinces), return_exceptions=True
+        )
+        errors = [r for r in results if isinstance(r, BaseException)]
+        if errors:
+            raise errors[0]
+
+    @ctx.app.agent(ctx.raw_topic("replan"), name="planner")
     async def planner(stream: Any) -> None:
         async for events in stream.take_events(10_000, within=COALESCE_SECONDS):
-            provinces = sorted({e.key.decode() for e in events if e.key})
-            # Provinces are independent: while one waits for the broker to acknowledge its
-            # outputs, the next one plans.
-            await asyncio.gather(*(replan_safely(ctx, p, opts) for p in provinces))
+            # run_batch retries a failed province alone, then parks its request
+            by_province: dict[bytes, Any] = {}
+            for event in events:
+                if event.key:
+                    by_province[event.key] = event
+            await run_batch(ctx, "planner", list(by_province.values()), handle)
+
+    async def handle_results(events: Sequence[Any]) -> None:
+        writes = Writes(ctx)
+        provinces: set[str] = set()
+        for event in events:
+            try:
+                result = json.loads(event.value)
+                province = str(result["province_code"])
+                seq = int(result["seq"])
+                entity_id = f"{result['kind']}|{result['id']}"
+                data = result["data"]
+            except (ValueError, KeyError, TypeError) as exc:
+                await park(ctx, event, f"undecodable national result: {exc}")
+                continue
+            current = writes.get("national", province, entity_id)
+            if current is not None and int(current["seq"]) >= seq:
+                continue
+            writes.put("national", province, entity_id,
+                       None if data is None else {"seq": seq, "data": data})
+            provinces.add(province)
+        writes.flush()
+        if provinces:
+            await request_replan(ctx, provinces, "national")
 
     @ctx.app.agent(ctx.raw_topic(NATIONAL_RESULTS), name="national-results")
     async def national_results(stream: Any) -> None:
-        table = province_table(ctx, "national")
-        async for events in stream.take_events(1000, within=0.05):
-            provinces = set()
-            for event in events:
-                result = json.loads(event.value)
-                province = result["province_code"]
-                current = dict(table[pkey(province)])
-                if int(current.get("seq", 0)) < int(result["seq"]):
-                    table[pkey(province)] = result
-                provinces.add(province)
-            topic = ctx.raw_topic(REPLAN)
-            for province in sorted(provinces):
-                await topic.send(key=province.encode(), value=b'{"cause":"national"}')
+        async for events in stream.take_events(1000, within=BATCH_WITHIN):
+            await run_batch(ctx, "national-results", events, handle_results)
+
+
+__all__ = ["chunk_changes", "deadletter_record", "make_plan", "replan_province"]

@@ -107,19 +107,32 @@ def _dt(text: str | None) -> datetime:
     return datetime.fromisoformat(text) if text else EPOCH
 
 
+def _accepted(row: dict[str, Any], field: str) -> datetime:
+    """When the receiving side accepted the row's newest event (``accepted_at``), falling back
+    to the event's own time for rows made before that was kept."""
+    return _dt(row.get("accepted_at") or row.get(field))
+
+
 def plan_time(state: ProvinceState) -> datetime:
-    """The newest event time in the state: the plan's deterministic 'now'."""
+    """The plan's deterministic 'now': the newest time an input was *accepted*.
+
+    Accepted times come from the receiving side (the Kafka record's timestamp, never later
+    than the worker's clock), so one report stamped in the future by a phone with a wrong
+    clock cannot move the province's clock.
+    """
     times = [EPOCH]
     for shelter in state.shelters.values():
-        times.append(_dt(shelter.get("updated_at")))
+        times.append(_accepted(shelter, "updated_at"))
     for warehouse in state.warehouses.values():
-        times.append(_dt(warehouse.get("updated_at")))
+        times.append(_accepted(warehouse, "updated_at"))
+        for batch in warehouse.get("batches", {}).values():
+            times.append(_accepted(batch, "counted_at"))
     for team in state.teams.values():
-        times.append(_dt(team.get("updated_at")))
+        times.append(_accepted(team, "updated_at"))
     for shipment in state.shipments.values():
-        times.append(_dt(shipment.get("updated_at")))
+        times.append(_accepted(shipment, "updated_at"))
     for incident in state.incidents.values():
-        times.append(_dt(incident.get("reported_at")))
+        times.append(_accepted(incident, "reported_at"))
     return max(times)
 
 
@@ -130,33 +143,62 @@ def _short_hash(*parts: str) -> str:
 # ---------------------------------------------------------------- stock accounting
 
 
-def effective_on_hand(state: ProvinceState, warehouse: dict[str, Any]) -> dict[str, int]:
+def _shipments_by_warehouse(state: ProvinceState) -> dict[str, list[dict[str, Any]]]:
+    by: dict[str, list[dict[str, Any]]] = {}
+    for shipment in state.shipments.values():
+        by.setdefault(shipment["warehouse_id"], []).append(shipment)
+    return by
+
+
+def effective_on_hand(
+    state: ProvinceState,
+    warehouse: dict[str, Any],
+    shipments: list[dict[str, Any]] | None = None,
+) -> dict[str, int]:
     """Whole units physically in each batch: the last count minus what left after it.
 
     A stock count is a snapshot; shipments dispatched after the count have left the
-    building, shipments dispatched before it are already excluded from it. Batches
-    shipped to other provinces by the national tier are tracked there.
+    building, shipments dispatched before it are already excluded from it. What left is
+    kept on the batch (``departures``, recorded when a shipment is dispatched, so it
+    outlives the shipment in the working state); a dispatched shipment still in the state
+    counts once either way. ``shipments`` are this warehouse's (all of the state's when
+    omitted).
     """
+    if shipments is None:
+        shipments = [
+            s for s in state.shipments.values() if s["warehouse_id"] == warehouse["warehouse_id"]
+        ]
+    picks: dict[str, dict[str, tuple[datetime, int]]] = {}
+    for shipment in shipments:
+        dispatched_at = shipment.get("dispatched_at")
+        if dispatched_at is None:
+            continue
+        at = _dt(dispatched_at)
+        for pick in shipment.get("batches", []):
+            per = picks.setdefault(pick["batch_id"], {})
+            per[shipment["shipment_id"]] = (at, int(pick["quantity"]))
     out: dict[str, int] = {}
     for batch_id, batch in warehouse.get("batches", {}).items():
         counted_at = _dt(batch.get("counted_at"))
-        left = 0
-        for shipment in state.shipments.values():
-            if shipment["warehouse_id"] != warehouse["warehouse_id"]:
-                continue
-            dispatched_at = shipment.get("dispatched_at")
-            if dispatched_at is None or _dt(dispatched_at) <= counted_at:
-                continue
-            for pick in shipment.get("batches", []):
-                if pick["batch_id"] == batch_id:
-                    left += int(pick["quantity"])
+        left_by = dict(picks.get(batch_id, {}))
+        for departure in batch.get("departures", ()):
+            left_by[departure["shipment_id"]] = (_dt(departure["at"]), int(departure["quantity"]))
+        left = sum(q for at, q in left_by.values() if at > counted_at)
         out[batch_id] = max(0, int(math.floor(batch["on_hand"])) - left)
     return out
 
 
-def stock_view(state: ProvinceState, warehouse: dict[str, Any]) -> list[dict[str, Any]]:
+def stock_view(
+    state: ProvinceState,
+    warehouse: dict[str, Any],
+    shipments: list[dict[str, Any]] | None = None,
+) -> list[dict[str, Any]]:
     """Per item: on hand, reserved (confirmed), in transit (dispatched, not yet delivered)."""
-    on_hand = effective_on_hand(state, warehouse)
+    if shipments is None:
+        shipments = [
+            s for s in state.shipments.values() if s["warehouse_id"] == warehouse["warehouse_id"]
+        ]
+    on_hand = effective_on_hand(state, warehouse, shipments)
     items: dict[str, dict[str, Any]] = {}
     for batch_id, batch in sorted(warehouse.get("batches", {}).items()):
         row = items.setdefault(
@@ -174,9 +216,7 @@ def stock_view(state: ProvinceState, warehouse: dict[str, Any]) -> list[dict[str
         row["batches"].append(
             {"batch_id": batch_id, "quantity": on_hand[batch_id], "expires_on": batch["expires_on"]}
         )
-    for shipment in state.shipments.values():
-        if shipment["warehouse_id"] != warehouse["warehouse_id"]:
-            continue
+    for shipment in shipments:
         entry = items.get(shipment["item_id"])
         if entry is None:
             continue
@@ -198,17 +238,36 @@ def _severity_for(state: ProvinceState, shelter: dict[str, Any]) -> int:
     return max(severities) if severities else 3
 
 
+def deliveries(state: ProvinceState) -> dict[str, dict[str, dict[str, Any]]]:
+    """Per shelter, what was delivered to it: ``{shipment_id: {item, quantity, at}}``.
+
+    Kept on the shelter (``received``) when the delivery is recorded, so it outlives the
+    closed shipment; a delivered shipment still in the working state counts once either way.
+    """
+    out: dict[str, dict[str, dict[str, Any]]] = {}
+    for shelter_id, shelter in state.shelters.items():
+        received = shelter.get("received") or {}
+        if received:
+            out[shelter_id] = dict(received)
+    for shipment in state.shipments.values():
+        if shipment["status"] != "delivered":
+            continue
+        out.setdefault(shipment["shelter_id"], {})[shipment["shipment_id"]] = {
+            "item": shipment["item_id"],
+            "quantity": int(shipment.get("received_quantity") or 0),
+            "at": shipment.get("delivered_at"),
+        }
+    return out
+
+
 def _headcounts(state: ProvinceState, now: datetime) -> list[ShelterHeadcount]:
     out = []
+    delivered_to = deliveries(state)
     for shelter_id, shelter in sorted(state.shelters.items()):
         count = shelter.get("headcount")
         if not count or shelter.get("location") is None or count["total"] <= 0:
             continue
-        delivered = [
-            _dt(s.get("delivered_at"))
-            for s in state.shipments.values()
-            if s["shelter_id"] == shelter_id and s["status"] == "delivered"
-        ]
+        delivered = [_dt(d.get("at")) for d in delivered_to.get(shelter_id, {}).values()]
         since = (now - max(delivered)).total_seconds() / 3600 if delivered else None
         # The wire counts pregnant and lactating women together; split them evenly (an
         # assumption: the standards add different rations for each).
@@ -239,13 +298,12 @@ def _received_recently(
     """Units delivered within the days-of-cover window count as on hand at the shelter."""
     window_start = now - timedelta(days=days)
     out: dict[tuple[str, str], int] = {}
-    for shipment in state.shipments.values():
-        if shipment["status"] != "delivered":
-            continue
-        if _dt(shipment.get("delivered_at")) < window_start:
-            continue
-        key = (shipment["shelter_id"], shipment["item_id"])
-        out[key] = out.get(key, 0) + int(shipment.get("received_quantity") or 0)
+    for shelter_id, received in deliveries(state).items():
+        for delivery in received.values():
+            if _dt(delivery.get("at")) < window_start:
+                continue
+            key = (shelter_id, delivery["item"])
+            out[key] = out.get(key, 0) + int(delivery["quantity"])
     return out
 
 
@@ -332,22 +390,23 @@ def plan_supplies(
     shelters = [state.shelters[h.shelter_id] for h in headcounts]
     hours = _travel(warehouses, shelters)
     # A coordinator's hold blocks the pair it was put on.
+    row_of = {w["warehouse_id"]: i for i, w in enumerate(warehouses)}
+    col_of = {s["shelter_id"]: j for j, s in enumerate(shelters)}
     for shipment in state.shipments.values():
         if shipment.get("held") and shipment["status"] == "proposed":
-            try:
-                i = [w["warehouse_id"] for w in warehouses].index(shipment["warehouse_id"])
-                j = [s["shelter_id"] for s in shelters].index(shipment["shelter_id"])
-            except ValueError:
-                continue
-            hours[i, j] = np.inf
+            i = row_of.get(shipment["warehouse_id"])
+            j = col_of.get(shipment["shelter_id"])
+            if i is not None and j is not None:
+                hours[i, j] = np.inf
     travel = TravelHours(
         tuple(w["warehouse_id"] for w in warehouses),
         tuple(s["shelter_id"] for s in shelters),
         hours,
     )
     stock = []
+    by_warehouse = _shipments_by_warehouse(state)
     for w in warehouses:
-        on_hand_units = effective_on_hand(state, w)
+        on_hand_units = effective_on_hand(state, w, by_warehouse.get(w["warehouse_id"], []))
         for batch_id, batch in sorted(w.get("batches", {}).items()):
             stock.append(
                 StockBatch(
@@ -549,10 +608,9 @@ def plan_teams(
             }
             for t in open_tasks
         ]
+    standing_teams = {tid for ids in standing.values() for tid in ids}
     details = {
-        tid: d
-        for tid, d in previous.get("details", {}).items()
-        if any(tid in ids for ids in standing.values())
+        tid: d for tid, d in previous.get("details", {}).items() if tid in standing_teams
     }
     details.update(new_details)
     return {
@@ -632,6 +690,7 @@ def _new_shipment(
         "eta": proposal["eta"],
         "summary": proposal.get("summary", ""),
         "origin": origin,
+        "warehouse_province": proposal.get("warehouse_province") or province,
         "updated_at": now.isoformat(),
         "applied_events": [],
     }
@@ -706,7 +765,8 @@ def _sync_proposals(
 
 
 def _public(shipment: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in shipment.items() if k not in ("applied_events",)}
+    return {k: v for k, v in shipment.items()
+            if k not in ("applied_events", "proposal", "accepted_at")}
 
 
 def plan_province(
@@ -753,6 +813,7 @@ def plan_province(
             pair = (shipment["shelter_id"], shipment["item_id"])
             planned[pair] = planned.get(pair, 0) + int(shipment["quantity"])
     shortfall_by = {(s["shelter_id"], s["item_id"]): s for s in plan_dict["shortfalls"]}
+    by_wh = _shipments_by_warehouse(state)
     national_cover = _national_in_transit(state)
     catalogue_units = {p["item_id"]: p["unit"] for p in plan_dict["proposals"]}
     for shelter_id, shelter in state.shelters.items():
@@ -787,6 +848,7 @@ def plan_province(
         data["unmet_share"] = round(total_unmet / total_need, 4) if total_need else 0.0
         entities[("shelter", shelter_id)] = data
     declared = _declared_areas(state)
+    after_by_warehouse = _shipments_by_warehouse(state_after)
     for warehouse_id, warehouse in state.warehouses.items():
         data = {
             k: warehouse.get(k)
@@ -797,7 +859,8 @@ def plan_province(
             warehouse.get("kind") != "lumbung_sosial"
             or (warehouse.get("kabupaten_code") or "") in declared
         )
-        data["stock"] = stock_view(state_after, warehouse)
+        data["stock"] = stock_view(
+            state_after, warehouse, after_by_warehouse.get(warehouse_id, []))
         entities[("warehouse", warehouse_id)] = data
     assignment_of = {
         team_id: task_id
@@ -842,12 +905,12 @@ def plan_province(
     covered_nationally = {
         c["task_id"]: c for c in state.national.get("tasks_covered", [])
     }
+    national_teams_of: dict[str, list[str]] = {}
+    for c in state.national.get("tasks_covered", []):
+        national_teams_of.setdefault(c["task_id"], []).append(c["team_id"])
     for task_id, task in tasks.items():
         assigned = teams_plan["assignments"].get(task_id, [])
-        national_teams = [
-            c["team_id"] for c in state.national.get("tasks_covered", [])
-            if c["task_id"] == task_id
-        ]
+        national_teams = national_teams_of.get(task_id, [])
         entities[("task", task_id)] = {
             "task_id": task_id,
             "kind": task["kind"],
@@ -916,6 +979,11 @@ def plan_province(
         if entity == "shortfall" and view is not None:
             events.append({"type": "supply_shortfall.detected", **view})
 
+    regional_on_hand = {
+        w["warehouse_id"]: effective_on_hand(state, w, by_wh.get(w["warehouse_id"], []))
+        for w in state.warehouses.values()
+        if w.get("kind") == REGIONAL and w.get("location") is not None
+    }
     escalation = {
         "province_code": state.province_code,
         "seq": seq,
@@ -967,7 +1035,8 @@ def plan_province(
                 "location": w.get("location"),
                 "batches": [
                     {"batch_id": b, "item": batch["item"], "unit": batch["unit"],
-                     "quantity": effective_on_hand(state, w)[b], "expires_on": batch["expires_on"]}
+                     "quantity": regional_on_hand[w["warehouse_id"]][b],
+                     "expires_on": batch["expires_on"]}
                     for b, batch in sorted(w.get("batches", {}).items())
                 ],
             }

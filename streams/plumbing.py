@@ -1,127 +1,296 @@
-"""The shared loop of every input agent: decode, fold into a province table, ask for a re-plan.
+"""The shared loop of every agent: batches that are retried, never lost, never acked early.
 
-An input agent reads its topic in small batches (``take_events``) so that a burst
-of events for one province costs one table write per province, not one per
-event. Every record that cannot be decoded, or whose key is not its province
-code, is parked on the dead-letter topic with the reason; the rest flow on.
+Faust acks the records of a ``take_events`` batch when the agent leaves the batch, also
+when it raised (the generator's ``finally`` acks them) — so an agent here never raises
+out of a batch. :func:`run_batch` retries a batch:
+
+- a *transient* failure (Redis refusing writes or unreachable, the broker not
+  acknowledging) is retried for as long as it lasts, with backoff: nothing is skipped;
+- any other failure falls back to one record at a time, and a record whose processing
+  fails :data:`MAX_ATTEMPTS` times goes to the dead-letter topic with the reason and its
+  original bytes, and processing goes on.
+
+Input agents (:func:`register_ingest`) decode each record, fold it into the one entity
+it concerns (per-entity tables, see :mod:`streams.entities`) and ask for a re-plan of
+the provinces they touched.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
-from collections.abc import Awaitable, Callable
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from siaga.catalogue import REPLAN, STATE_CHANGES
-from siaga.events import Envelope, InvalidRecord, decode_event
+from siaga.events import Envelope, InvalidRecord, check_not_future, decode_event
 from streams.changes import encode_change
 from streams.deadletter import park
+from streams.entities import entity_table
 
 log = logging.getLogger(__name__)
 
 BATCH_SIZE = 500
 BATCH_WITHIN = 0.05  # seconds: how long a batch may wait to fill
+MAX_ATTEMPTS = 3
+BACKOFF_MAX = 5.0
 
-# (province state of one table, event) -> changed entity or None
+# (entities of one table, event) -> changed entity or None
 Reducer = Callable[[dict[str, Any], Any], Any]
-# Extra per-event work after the table write (e.g. emit a state change).
-AfterApply = Callable[[Any, Any], Awaitable[None]]
+# Extra per-event work (e.g. emit a state change); returns the send's future, if any.
+AfterApply = Callable[[Any, Any], Awaitable[Any]]
+
+_TRANSIENT_REDIS_REPLIES = (
+    "NOREPLICAS", "READONLY", "MISCONF", "OOM", "LOADING", "MASTERDOWN", "CLUSTERDOWN",
+    "TRYAGAIN", "BUSY",
+)
 
 
-def province_table(ctx: Any, name: str) -> Any:
-    """A faust table keyed by province code.
+def is_transient(exc: BaseException) -> bool:
+    """A failure of the services around us that goes away by waiting, not a bad record."""
+    from aiokafka.errors import KafkaError
+    from redis import exceptions as redis_errors
 
-    Keys are the raw UTF-8 bytes of the code (use :func:`pkey`) and the producer's
-    partitioner places changelog records, so a province's table entries live on the
-    same partition number as its input events (all topics share the key bytes and
-    partition count) wherever the write happens — also in batched or timed work.
-    """
-    if name not in ctx.tables:
-        ctx.tables[name] = ctx.app.Table(
-            name,
-            default=dict,
-            partitions=ctx.settings.partitions,
-            key_type=bytes,
-            use_partitioner=True,
-        )
-    return ctx.tables[name]
+    if isinstance(exc, redis_errors.ResponseError):
+        return str(exc).split(" ", 1)[0].upper() in _TRANSIENT_REDIS_REPLIES
+    if isinstance(exc, redis_errors.RedisError | KafkaError | OSError | asyncio.TimeoutError):
+        return True
+    return False
 
 
-def pkey(province_code: str) -> bytes:
-    """Table key for a province."""
-    return province_code.encode()
+class Health:
+    """What a worker knows of its own state, for readiness reports."""
+
+    def __init__(self) -> None:
+        self.failing_since: float | None = None
+        self.last_error: str | None = None
+
+    def failed(self, exc: BaseException) -> None:
+        if self.failing_since is None:
+            self.failing_since = time.monotonic()
+        self.last_error = f"{type(exc).__name__}: {exc}"
+
+    def recovered(self) -> None:
+        self.failing_since = None
+
+
+async def run_batch(
+    ctx: Any,
+    name: str,
+    events: Sequence[Any],
+    handle: Callable[[Sequence[Any]], Awaitable[None]],
+) -> None:
+    """Process ``events`` with ``handle`` until it succeeds (see the module docstring)."""
+    delay = 0.1
+    while True:
+        try:
+            await handle(events)
+            ctx.health.recovered()
+            return
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - classified below; never escapes
+            if is_transient(exc):
+                ctx.health.failed(exc)
+                log.warning("%s: %s: %s; retrying in %.1f s", name, type(exc).__name__, exc,
+                            delay)
+                await asyncio.sleep(delay)
+                delay = min(BACKOFF_MAX, delay * 2)
+                continue
+            if len(events) == 1:
+                await _retry_one(ctx, name, events[0], handle, exc)
+                return
+            log.warning("%s: batch of %d failed (%s: %s); processing one record at a time",
+                        name, len(events), type(exc).__name__, exc)
+            for event in events:
+                await run_batch(ctx, name, [event], handle)
+            return
+
+
+async def _retry_one(
+    ctx: Any, name: str, event: Any, handle: Callable[[Sequence[Any]], Awaitable[None]],
+    first: BaseException,
+) -> None:
+    error: BaseException = first
+    attempt = 1
+    delay = 0.1
+    while attempt < MAX_ATTEMPTS:
+        await asyncio.sleep(delay)
+        try:
+            await handle([event])
+            return
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001
+            if is_transient(exc):
+                ctx.health.failed(exc)
+                delay = min(BACKOFF_MAX, delay * 2)
+                continue  # the services are down: not this record's fault
+            error = exc
+            attempt += 1
+    log.error("%s: record failed %d times, dead-lettered", name, MAX_ATTEMPTS,
+              exc_info=(type(error), error, error.__traceback__))
+    await park_reliably(
+        ctx, event, f"processing failed {MAX_ATTEMPTS} times: {type(error).__name__}: {error}"
+    )
+
+
+async def park_reliably(ctx: Any, event: Any, reason: str) -> None:
+    """Dead-letter a record; waits for the broker rather than dropping it."""
+    delay = 0.1
+    while True:
+        try:
+            await park(ctx, event, reason)
+            return
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001
+            log.warning("dead-letter send failed (%s); retrying", exc)
+            await asyncio.sleep(delay)
+            delay = min(BACKOFF_MAX, delay * 2)
+
+
+async def send_acked(topic: Any, key: bytes, value: bytes) -> Any:
+    """Send and return the future of the broker's acknowledgement."""
+    return await topic.send(key=key, value=value)
+
+
+def accepted_time(event: Any) -> datetime:
+    """When the receiving side got the record: the Kafka record's timestamp, never later
+    than this worker's clock (a client may set a record's timestamp too)."""
+    now = datetime.now(UTC)
+    timestamp = getattr(event.message, "timestamp", None)
+    if not timestamp:
+        return now
+    at = datetime.fromtimestamp(float(timestamp), UTC)
+    return min(at, now)
 
 
 def decode_for(event: Any, allowed: tuple[str, ...]) -> Envelope:
-    """Decode a faust event's value and check its key is its province code."""
+    """Decode a faust event's value, check its key is its province code and its time is not
+    in the future of when it was received."""
     decoded = decode_event(event.value, allowed=allowed)
     province = getattr(decoded, "province_code", None)
     if event.key is None or province is None or event.key != province.encode():
         raise InvalidRecord(
             f"key: record key {event.key!r} must equal province_code {province!r}"
         )
+    check_not_future(decoded.occurred_at, accepted_time(event))
     return decoded
 
 
 async def request_replan(ctx: Any, provinces: set[str], cause: str) -> None:
     topic = ctx.raw_topic(REPLAN)
-    for province in sorted(provinces):
+    futures = [
         await topic.send(
             key=province.encode(), value=json.dumps({"province": province, "cause": cause}).encode()
         )
+        for province in sorted(provinces)
+    ]
+    await asyncio.gather(*futures)
 
 
-async def send_change(ctx: Any, change: dict[str, Any]) -> None:
-    await ctx.raw_topic(STATE_CHANGES).send(
+async def send_change(ctx: Any, change: dict[str, Any]) -> Any:
+    return await ctx.raw_topic(STATE_CHANGES).send(
         key=change["province_code"].encode(), value=encode_change(change)
     )
 
 
-def register_ingest(
-    ctx: Any,
-    topic: str,
-    handlers: dict[str, tuple[str, Reducer]],
-    after_apply: dict[str, AfterApply] | None = None,
-    replan: bool = True,
-) -> None:
-    """One agent for ``topic``: each event type folds into the table named for it."""
-    tables = {event_type: province_table(ctx, table) for event_type, (table, _) in handlers.items()}
-    allowed = tuple(handlers)
-    after_apply = after_apply or {}
+class Writes:
+    """A batch's table writes: read-through, one changelog record per changed entity."""
+
+    def __init__(self, ctx: Any) -> None:
+        self.ctx = ctx
+        self._pending: dict[tuple[str, str, str], Any] = {}
+
+    def get(self, table: str, province: str, entity_id: str) -> Any:
+        key = (table, province, entity_id)
+        if key in self._pending:
+            return self._pending[key]
+        return entity_table(self.ctx, table).get_row(province, entity_id)
+
+    def put(self, table: str, province: str, entity_id: str, value: Any) -> None:
+        self._pending[(table, province, entity_id)] = value
+
+    def flush(self) -> int:
+        for (table, province, entity_id), value in self._pending.items():
+            if value is None:
+                entity_table(self.ctx, table).remove(province, entity_id)
+            else:
+                entity_table(self.ctx, table).put(province, entity_id, value)
+        count = len(self._pending)
+        self._pending.clear()
+        return count
+
+
+def stamp_accepted(row: dict[str, Any], at: datetime) -> dict[str, Any]:
+    """The row with the newest accepted time of its events (the plan clock reads these)."""
+    iso = at.isoformat()
+    if str(row.get("accepted_at") or "") >= iso:
+        return row
+    return dict(row, accepted_at=iso)
+
+
+@dataclass(frozen=True)
+class Route:
+    """Where one event type goes: the table, the entity it concerns, and how it folds in."""
+
+    table: str
+    entity_id: Callable[[Any], str]
+    reducer: Reducer
+    after_apply: AfterApply | None = None
+
+
+def register_ingest(ctx: Any, topic: str, routes: dict[str, Route], replan: bool = True) -> None:
+    """One agent for ``topic``: each event folds into the one entity it concerns."""
+    for route in routes.values():
+        entity_table(ctx, route.table)
+    allowed = tuple(routes)
+
+    async def handle(events: Sequence[Any]) -> None:
+        writes = Writes(ctx)
+        provinces: set[str] = set()
+        follow_ups: list[tuple[AfterApply, Any, Any]] = []
+        for event in events:
+            try:
+                decoded = decode_for(event, allowed)
+            except InvalidRecord as exc:
+                await park(ctx, event, exc.reason)
+                continue
+            route = routes[decoded.type]  # type: ignore[attr-defined]
+            province = decoded.province_code  # type: ignore[attr-defined]
+            entity_id = route.entity_id(decoded)
+            current = writes.get(route.table, province, entity_id)
+            view = {} if current is None else {entity_id: current}
+            try:
+                changed = route.reducer(view, decoded)
+            except InvalidRecord as exc:
+                await park(ctx, event, exc.reason)
+                continue
+            provinces.add(province)
+            if changed is None:
+                continue
+            row = stamp_accepted(view[entity_id], accepted_time(event))
+            writes.put(route.table, province, entity_id, row)
+            if route.after_apply is not None:
+                follow_ups.append((route.after_apply, decoded, row))
+        # Follow-ups (e.g. an incident's read-model change) are acknowledged before the
+        # tables change: a batch retried after a failure here folds to the same rows and
+        # sends them again (the projector keeps the newest version), never loses them.
+        acks = [await handler(decoded, row) for handler, decoded, row in follow_ups]
+        await asyncio.gather(*(a for a in acks if a is not None))
+        writes.flush()
+        # Always ask, even when nothing changed: a crash between the table write and this
+        # send must not lose the re-plan when the batch is redelivered.
+        if replan and provinces:
+            await request_replan(ctx, provinces, topic)
 
     async def agent(stream: Any) -> None:
         async for events in stream.take_events(BATCH_SIZE, within=BATCH_WITHIN):
-            touched: dict[tuple[str, str], dict[str, Any]] = {}
-            provinces: set[str] = set()
-            follow_ups: list[tuple[AfterApply, Any, Any]] = []
-            for event in events:
-                try:
-                    decoded = decode_for(event, allowed)
-                except InvalidRecord as exc:
-                    await park(ctx, event, exc.reason)
-                    continue
-                event_type = decoded.type  # type: ignore[attr-defined]
-                table_name, reducer = handlers[event_type]
-                province = decoded.province_code  # type: ignore[attr-defined]
-                key = (table_name, province)
-                if key not in touched:
-                    touched[key] = dict(tables[event_type][pkey(province)])
-                provinces.add(province)
-                try:
-                    changed = reducer(touched[key], decoded)
-                except InvalidRecord as exc:
-                    await park(ctx, event, exc.reason)
-                    continue
-                if changed is not None and event_type in after_apply:
-                    follow_ups.append((after_apply[event_type], decoded, changed))
-            for (table_name, province), state in touched.items():
-                ctx.tables[table_name][pkey(province)] = state
-            for handler, decoded, changed in follow_ups:
-                await handler(decoded, changed)
-            # Always ask, even when nothing changed: a crash between the table write
-            # and this send must not lose the re-plan when the batch is redelivered.
-            if replan and provinces:
-                await request_replan(ctx, provinces, topic)
+            await run_batch(ctx, topic, events, handle)
 
     ctx.app.agent(ctx.raw_topic(topic), name=topic)(agent)

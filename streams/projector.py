@@ -1,28 +1,39 @@
-"""Topic ``siaga.state-changes`` → Redis read models and the live feed."""
+"""Topic ``siaga.state-changes`` → Redis read models and the live feed.
+
+At least once, end to end: a batch is acknowledged only after Redis took every change in
+it. While Redis refuses writes (down, read-only, out of memory…) the batch is retried with
+backoff and nothing after it is taken; the projector's writes are compare-and-set by
+version, so a change applied twice is applied once.
+"""
 
 from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from siaga.catalogue import STATE_CHANGES
 from siaga.readmodel import apply_changes
 from streams.changes import decode_changes
 from streams.deadletter import park
+from streams.plumbing import run_batch
 
 log = logging.getLogger(__name__)
 
 
 def register(ctx: Any) -> None:
+    async def handle(events: Sequence[Any]) -> None:
+        changes = []
+        for event in events:
+            try:
+                changes.extend(decode_changes(event.value))
+            except (ValueError, json.JSONDecodeError) as exc:
+                await park(ctx, event, f"undecodable state change: {exc}")
+        await apply_changes(ctx.redis, changes)
+
     @ctx.app.agent(ctx.raw_topic(STATE_CHANGES), name="projector")
     async def projector(stream: Any) -> None:
         # Batches: one Redis round trip applies everything that arrived together.
         async for events in stream.take_events(1000, within=0.01):
-            changes = []
-            for event in events:
-                try:
-                    changes.extend(decode_changes(event.value))
-                except (ValueError, json.JSONDecodeError) as exc:
-                    await park(ctx, event, f"undecodable state change: {exc}")
-            await apply_changes(ctx.redis, changes)
+            await run_batch(ctx, "projector", events, handle)

@@ -1,4 +1,4 @@
-"""Topic ``siaga.shelters``: shelter registrations and headcounts → the shelters table."""
+"""Topic ``siaga.shelters``: shelter registrations and headcounts → one row per shelter."""
 
 from __future__ import annotations
 
@@ -6,7 +6,11 @@ from typing import Any
 
 from siaga.events import ShelterHeadcountReported, ShelterRegistered
 from streams.ingest import apply_headcount, apply_shelter_registered
-from streams.plumbing import register_ingest
+from streams.plumbing import Route, register_ingest
+
+
+def _shelter_id(event: Any) -> str:
+    return str(event.shelter_id)
 
 
 def register(ctx: Any) -> None:
@@ -14,7 +18,9 @@ def register(ctx: Any) -> None:
         ctx,
         "shelters",
         {
-            ShelterRegistered.model_fields["type"].default: ("shelters", apply_shelter_registered),
-            ShelterHeadcountReported.model_fields["type"].default: ("shelters", apply_headcount),
+            ShelterRegistered.model_fields["type"].default: Route(
+                "shelters", _shelter_id, apply_shelter_registered),
+            ShelterHeadcountReported.model_fields["type"].default: Route(
+                "shelters", _shelter_id, apply_headcount),
         },
     )

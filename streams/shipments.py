@@ -1,24 +1,146 @@
 """Topic ``siaga.shipments``: warehouse staff and receiving posts move shipments; coordinators
-hold them. Stock moves follow from the shipment's state (see ``streams/planning.py``)."""
+hold them. One row per shipment; what a move means for stock and shelters is folded into
+their own rows at once, so a closed shipment can leave the working state:
+
+- dispatched: each picked batch records the departure (``departures`` on the batch row); a
+  national-tier shipment's batches belong to another province's warehouse, so the
+  departure travels to that province on ``siaga.stock-moves``;
+- delivered: the shelter records what it received (``received`` on the shelter row).
+
+The planner projects a closed shipment's final state, then removes it from the table (its
+history stays in Kafka and the read models).
+"""
 
 from __future__ import annotations
 
+import asyncio
+import json
+from collections.abc import Sequence
 from typing import Any
 
-from siaga.events import ShipmentHoldChanged, ShipmentStatusChanged
-from streams.ingest import apply_shipment_hold, apply_shipment_status
-from streams.plumbing import register_ingest
+from siaga.catalogue import STOCK_MOVES
+from siaga.events import InvalidRecord, ShipmentHoldChanged, ShipmentStatusChanged
+from streams.deadletter import park
+from streams.entities import entity_table
+from streams.ingest import (
+    apply_shipment_hold,
+    apply_shipment_status,
+    batch_entity_id,
+    record_delivery,
+    record_departure,
+)
+from streams.plumbing import (
+    BATCH_SIZE,
+    BATCH_WITHIN,
+    Writes,
+    accepted_time,
+    decode_for,
+    request_replan,
+    run_batch,
+    stamp_accepted,
+)
+
+STATUS = ShipmentStatusChanged.model_fields["type"].default
+HOLD = ShipmentHoldChanged.model_fields["type"].default
+
+
+def _departures(writes: Writes, province: str, row: dict[str, Any]) -> None:
+    for pick in row.get("batches", []):
+        key = batch_entity_id(row["warehouse_id"], pick["batch_id"])
+        batch = writes.get("batches", province, key)
+        if batch is None:
+            continue
+        moved = record_departure(batch, row["shipment_id"], int(pick["quantity"]),
+                                 row["dispatched_at"])
+        if moved is not None:
+            writes.put("batches", province, key, moved)
 
 
 def register(ctx: Any) -> None:
-    register_ingest(
-        ctx,
-        "shipments",
-        {
-            ShipmentStatusChanged.model_fields["type"].default: (
-                "shipments",
-                apply_shipment_status,
-            ),
-            ShipmentHoldChanged.model_fields["type"].default: ("shipments", apply_shipment_hold),
-        },
-    )
+    for name in ("shipments", "batches", "shelters"):
+        entity_table(ctx, name)
+    allowed = (STATUS, HOLD)
+
+    async def handle(events: Sequence[Any]) -> None:
+        writes = Writes(ctx)
+        provinces: set[str] = set()
+        moves: list[tuple[str, dict[str, Any]]] = []
+        for event in events:
+            try:
+                decoded = decode_for(event, allowed)
+            except InvalidRecord as exc:
+                await park(ctx, event, exc.reason)
+                continue
+            province = decoded.province_code  # type: ignore[attr-defined]
+            shipment_id = decoded.shipment_id  # type: ignore[attr-defined]
+            current = writes.get("shipments", province, shipment_id)
+            view = {} if current is None else {shipment_id: current}
+            reducer = apply_shipment_status if decoded.type == STATUS else apply_shipment_hold  # type: ignore[attr-defined]
+            try:
+                changed = reducer(view, decoded)
+            except InvalidRecord as exc:
+                await park(ctx, event, exc.reason)
+                continue
+            provinces.add(province)
+            if changed is None:
+                continue
+            row = stamp_accepted(view[shipment_id], accepted_time(event))
+            writes.put("shipments", province, shipment_id, row)
+            if decoded.type == STATUS and row["status"] == "dispatched":  # type: ignore[attr-defined]
+                home = row.get("warehouse_province") or province
+                if row.get("tier") == "national" and home != province:
+                    moves.append((home, row))
+                else:
+                    _departures(writes, province, row)
+            elif decoded.type == STATUS and row["status"] == "delivered":  # type: ignore[attr-defined]
+                shelter = writes.get("shelters", province, row["shelter_id"])
+                if shelter is not None:
+                    writes.put("shelters", province, row["shelter_id"],
+                               record_delivery(shelter, row))
+        # The other province's departure is acknowledged before this one's tables change
+        # (a retried batch sends it again; recording it is idempotent by shipment id).
+        topic = ctx.raw_topic(STOCK_MOVES)
+        acks = [
+            await topic.send(key=home.encode(), value=json.dumps({
+                "province_code": home, "shipment_id": row["shipment_id"],
+                "warehouse_id": row["warehouse_id"], "batches": row.get("batches", []),
+                "dispatched_at": row["dispatched_at"],
+            }).encode())
+            for home, row in moves
+        ]
+        await asyncio.gather(*acks)
+        writes.flush()
+        if provinces:
+            await request_replan(ctx, provinces, "shipments")
+
+    async def agent(stream: Any) -> None:
+        async for events in stream.take_events(BATCH_SIZE, within=BATCH_WITHIN):
+            await run_batch(ctx, "shipments", events, handle)
+
+    ctx.app.agent(ctx.raw_topic("shipments"), name="shipments")(agent)
+
+    async def handle_moves(events: Sequence[Any]) -> None:
+        writes = Writes(ctx)
+        provinces: set[str] = set()
+        for event in events:
+            try:
+                move = json.loads(event.value)
+                province = str(move["province_code"])
+                row = {"shipment_id": str(move["shipment_id"]),
+                       "warehouse_id": str(move["warehouse_id"]),
+                       "batches": list(move["batches"]),
+                       "dispatched_at": str(move["dispatched_at"])}
+            except (ValueError, KeyError, TypeError) as exc:
+                await park(ctx, event, f"undecodable stock move: {exc}")
+                continue
+            _departures(writes, province, row)
+            provinces.add(province)
+        writes.flush()
+        if provinces:
+            await request_replan(ctx, provinces, "stock-moves")
+
+    async def stock_moves(stream: Any) -> None:
+        async for events in stream.take_events(BATCH_SIZE, within=BATCH_WITHIN):
+            await run_batch(ctx, "stock-moves", events, handle_moves)
+
+    ctx.app.agent(ctx.raw_topic(STOCK_MOVES), name="stock-moves")(stock_moves)

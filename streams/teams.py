@@ -1,4 +1,5 @@
-"""Topic ``siaga.teams``: TAGANA team status and coordinators' dispatch overrides."""
+"""Topic ``siaga.teams``: TAGANA team status (one row per team) and coordinators' dispatch
+overrides (one row per task and team)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from typing import Any
 
 from siaga.events import DispatchOverridden, TeamStatusReported
 from streams.ingest import apply_dispatch_override, apply_team_status
-from streams.plumbing import register_ingest
+from streams.plumbing import Route, register_ingest
 
 
 def register(ctx: Any) -> None:
@@ -14,7 +15,9 @@ def register(ctx: Any) -> None:
         ctx,
         "teams",
         {
-            TeamStatusReported.model_fields["type"].default: ("teams", apply_team_status),
-            DispatchOverridden.model_fields["type"].default: ("overrides", apply_dispatch_override),
+            TeamStatusReported.model_fields["type"].default: Route(
+                "teams", lambda e: str(e.team_id), apply_team_status),
+            DispatchOverridden.model_fields["type"].default: Route(
+                "overrides", lambda e: f"{e.task_id}|{e.team_id}", apply_dispatch_override),
         },
     )

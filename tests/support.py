@@ -168,3 +168,79 @@ async def produce_events(settings: Settings, events: list[Any]) -> None:
             )
     finally:
         await producer.stop()
+
+
+async def produce_many(settings: Settings, events: list[Any]) -> None:
+    """Produce many wire events quickly (batched, acknowledged at the end), keyed by
+    province, in order per province."""
+    from aiokafka import AIOKafkaProducer
+
+    from siaga.catalogue import topic_for_event_type
+    from siaga.events import encode_event
+
+    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers, linger_ms=5)
+    await producer.start()
+    try:
+        futures = [
+            await producer.send(
+                settings.topic(topic_for_event_type(event.type).name), encode_event(event),
+                key=event.province_code.encode())
+            for event in events
+        ]
+        await producer.flush()
+        for future in futures:
+            await future
+    finally:
+        await producer.stop()
+
+
+async def shelter_totals(redis: Any, shelter_ids: list[str]) -> dict[str, int | None]:
+    """Each shelter's headcount total as the read model shows it (None: not there yet)."""
+    from siaga.readmodel import entity_key
+
+    pipe = redis.pipeline(transaction=False)
+    for shelter_id in shelter_ids:
+        pipe.hget(entity_key("shelter", shelter_id), "json")
+    out: dict[str, int | None] = {}
+    for shelter_id, raw in zip(shelter_ids, await pipe.execute(), strict=True):
+        data = json.loads(raw) if raw else None
+        count = (data or {}).get("headcount") or {}
+        out[shelter_id] = count.get("total")
+    return out
+
+
+async def largest_records(settings: Settings, timeout: float = 20) -> dict[str, int]:
+    """The largest record value (bytes) on every topic of this test: the catalogue's topics
+    and the worker's changelogs."""
+    from aiokafka import AIOKafkaConsumer
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
+    await admin.start()
+    try:
+        topics = [t for t in await admin.list_topics()
+                  if t.startswith(settings.topic_prefix + ".") or t.startswith(settings.app_id)]
+    finally:
+        await admin.close()
+    consumer = AIOKafkaConsumer(
+        *topics, bootstrap_servers=settings.kafka_bootstrap_servers,
+        group_id=f"sizes-{uuid.uuid4().hex[:8]}", auto_offset_reset="earliest",
+        enable_auto_commit=False, max_partition_fetch_bytes=8 * 1024 * 1024,
+        fetch_max_bytes=64 * 1024 * 1024)
+    await consumer.start()
+    sizes: dict[str, int] = {t: 0 for t in topics}
+    try:
+        idle_since = time.monotonic()
+        deadline = time.monotonic() + timeout * 10
+        while time.monotonic() - idle_since < 3 and time.monotonic() < deadline:
+            batch = await consumer.getmany(timeout_ms=500, max_records=5000)
+            if batch:
+                idle_since = time.monotonic()
+            for tp, messages in batch.items():
+                for message in messages:
+                    size = len(message.value or b"")
+                    if size > sizes[tp.topic]:
+                        sizes[tp.topic] = size
+    finally:
+        await consumer.stop()
+    return sizes

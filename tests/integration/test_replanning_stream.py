@@ -141,7 +141,7 @@ async def test_shipment_lifecycle_moves_stock_and_records_a_short_delivery(
 
     short = max(0, qty - 10)
     delivered = ev.ShipmentStatusChanged(
-        event_id=uuid.uuid4(), occurred_at=at + timedelta(hours=3), status="delivered",
+        event_id=uuid.uuid4(), occurred_at=at + timedelta(minutes=3), status="delivered",
         quantity_received=short, **base)
     await produce_events(settings, [delivered])
     done = await wait_until(lambda: status_is("delivered"), 20)
@@ -150,7 +150,7 @@ async def test_shipment_lifecycle_moves_stock_and_records_a_short_delivery(
 
     # an illegal move is parked with the reason, and nothing changes
     again = ev.ShipmentStatusChanged(
-        event_id=uuid.uuid4(), occurred_at=at + timedelta(hours=4), status="dispatched", **base)
+        event_id=uuid.uuid4(), occurred_at=at + timedelta(minutes=4), status="dispatched", **base)
     await produce_events(settings, [again])
     parked = await consume_all(settings, settings.topic(DEADLETTER), expected=1, timeout=20)
     reasons = [json.loads(r.value)["reason"] for r in parked]

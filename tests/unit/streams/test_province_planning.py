@@ -174,19 +174,19 @@ def test_a_dispatch_after_the_count_leaves_the_warehouse(semeru_events: list[Any
 
 
 def test_planner_merge_keeps_a_confirmation_made_while_it_was_sending() -> None:
-    from streams.planner import merge_shipments
+    from streams.planner import shipment_writes
 
     read = {"a": {"status": "proposed", "quantity": 5}, "b": {"status": "proposed", "q": 1},
             "c": {"status": "proposed", "q": 2}}
     planned = {"a": {"status": "proposed", "quantity": 7}, "new": {"status": "proposed"},
-               "c": {"status": "proposed", "q": 3}}  # b withdrawn
+               "c": {"status": "proposed", "q": 3}, "b": None}  # b withdrawn
     current = {"a": {"status": "confirmed", "quantity": 5}, "b": {"status": "proposed", "q": 1},
-               "c": {"status": "proposed", "q": 2}}
-    merged = merge_shipments(read, planned, current)
-    assert merged["a"]["status"] == "confirmed"  # not overwritten by the stale plan
-    assert "b" not in merged  # withdrawn, nobody touched it
-    assert merged["c"] == {"status": "proposed", "q": 3}
-    assert "new" in merged
+               "c": {"status": "proposed", "q": 2}, "new": None}
+    writes = shipment_writes(read, planned, current)
+    assert "a" not in writes  # the confirmation is not overwritten by the stale plan
+    assert writes["b"] is None  # withdrawn, nobody touched it
+    assert writes["c"] == {"status": "proposed", "q": 3}
+    assert "new" in writes
 
 
 def test_a_confirmed_national_shipment_is_not_re_proposed_over(semeru_events: list[Any]) -> None:

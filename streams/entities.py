@@ -1,0 +1,142 @@
+"""Per-entity state: faust tables keyed by one entity, placed on its province's partition.
+
+A key is ``"<province>/<entity id>"`` (UTF-8 bytes), e.g. ``b"32/shelter-cugenang-01"``:
+one shelter, one stock batch, one shipment, one team, one task. A change writes one
+small changelog record, so nothing grows with the size of a disaster (a whole province
+under one key passed Kafka's 1 MB record limit at about 100 shelters).
+
+Placement: every topic is keyed by province code and hashed by the producer's default
+partitioner (murmur2, as the Java client and aiokafka do), so a province's input events
+sit on partition ``murmur2(code) % n``. :class:`EntityTable` sends each changelog record
+to that same partition — computed from the key's province prefix, not from whichever
+event happens to be current — so the worker that owns a province's input partition also
+recovers all of that province's entities, wherever the write happened (a batch, a thread's
+result written back, a timer).
+
+Each table keeps an in-memory index province → keys, rebuilt after recovery, so the
+planner reads one province without scanning the country.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+import faust
+from aiokafka.partitioner import murmur2
+
+log = logging.getLogger(__name__)
+
+SEPARATOR = "/"
+
+
+def entity_key(province_code: str, entity_id: str) -> bytes:
+    """The table key of one entity of a province."""
+    return f"{province_code}{SEPARATOR}{entity_id}".encode()
+
+
+def split_key(key: bytes | str) -> tuple[str, str]:
+    """(province, entity id) of a table key."""
+    text = key.decode() if isinstance(key, bytes) else key
+    province, _, entity_id = text.partition(SEPARATOR)
+    return province, entity_id
+
+
+def partition_of(province_code: str, partitions: int) -> int:
+    """The partition Kafka's default partitioner gives a record keyed by this province."""
+    return (murmur2(province_code.encode()) & 0x7FFFFFFF) % partitions
+
+
+class EntityTable(faust.Table):  # type: ignore[misc]
+    """A faust table of entities keyed ``<province>/<id>``, each on its province's partition."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._index: dict[str, dict[str, bytes]] | None = None
+
+    # ---- placement
+    def partition_for_key(self, key: Any) -> int:
+        province, _ = split_key(key)
+        return partition_of(province, self.partitions or 1)
+
+    # ---- the province index
+    def _build_index(self) -> dict[str, dict[str, bytes]]:
+        index: dict[str, dict[str, bytes]] = {}
+        for key in list(self.data.keys()):
+            province, entity_id = split_key(key)
+            index.setdefault(province, {})[entity_id] = key
+        return index
+
+    @property
+    def index(self) -> dict[str, dict[str, bytes]]:
+        if self._index is None:
+            self._index = self._build_index()
+        return self._index
+
+    def on_key_set(self, key: Any, value: Any) -> None:
+        super().on_key_set(key, value)
+        if self._index is not None:
+            province, entity_id = split_key(key)
+            self._index.setdefault(province, {})[entity_id] = key
+
+    def on_key_del(self, key: Any) -> None:
+        super().on_key_del(key)
+        if self._index is not None:
+            province, entity_id = split_key(key)
+            self._index.get(province, {}).pop(entity_id, None)
+
+    def apply_changelog_batch(self, batch: Any) -> None:
+        super().apply_changelog_batch(batch)
+        self._index = None  # standby/recovery records arrived: rebuild on next read
+
+    async def on_recovery_completed(self, active_tps: Any, standby_tps: Any) -> None:
+        await super().on_recovery_completed(active_tps, standby_tps)
+        self._index = None
+
+    # ---- reads and writes by (province, id)
+    def ids(self, province_code: str) -> list[str]:
+        return sorted(self.index.get(province_code, {}))
+
+    def rows(self, province_code: str) -> dict[str, Any]:
+        """Every entity of a province, ``{id: value}`` (the values as stored: do not mutate)."""
+        data = self.data
+        out: dict[str, Any] = {}
+        for entity_id, key in self.index.get(province_code, {}).items():
+            value = data.get(key)
+            if value is not None:
+                out[entity_id] = value
+        return out
+
+    def get_row(self, province_code: str, entity_id: str) -> Any:
+        return self.data.get(entity_key(province_code, entity_id))
+
+    def put(self, province_code: str, entity_id: str, value: Any) -> None:
+        self[entity_key(province_code, entity_id)] = value
+
+    def remove(self, province_code: str, entity_id: str) -> None:
+        key = entity_key(province_code, entity_id)
+        if key in self.data:
+            del self[key]
+
+    def provinces(self) -> Iterator[str]:
+        return iter(sorted(p for p, ids in self.index.items() if ids))
+
+
+def entity_table(ctx: Any, name: str) -> EntityTable:
+    """The worker's table ``name`` (created once per worker)."""
+    if name not in ctx.tables:
+        app = ctx.app
+        ctx.tables[name] = app.tables.add(
+            EntityTable(
+                app,
+                name=name,
+                default=None,
+                beacon=app.tables.beacon,
+                partitions=ctx.settings.partitions,
+                key_type=bytes,
+                # the changelog's partition comes from the key's province (see above)
+                use_partitioner=False,
+            )
+        )
+    return ctx.tables[name]  # type: ignore[no-any-return]

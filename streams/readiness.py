@@ -1,0 +1,93 @@
+"""Is this worker ready? It says so to Redis every two seconds (``siaga.workers``).
+
+Ready means: it holds its partitions (no rebalance under way), its tables have recovered,
+it has caught up with every partition it consumes (lag 0), and its last batch did not fail
+on a service it depends on. ``/readyz`` and ``siaga run`` read it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+REPORT_EVERY = 2.0
+
+
+async def _lag(app: Any) -> tuple[int, int, bool]:
+    """(partitions, total lag, every partition's position known)."""
+    consumer = app.consumer
+    assignment = consumer.assignment()
+    try:
+        client = consumer._thread._ensure_consumer()
+    except Exception:  # noqa: BLE001 - not started yet
+        return len(assignment), 0, False
+    lag = 0
+    known = True
+    for tp in assignment:
+        try:
+            highwater = client.highwater(tp)
+        except Exception:  # noqa: BLE001
+            highwater = None
+        if highwater is None:
+            known = False
+            continue
+        read = consumer._read_offset.get(tp)
+        if read is not None:
+            position = read + 1
+        else:
+            try:
+                position = await asyncio.wait_for(client.position(tp), timeout=1)
+            except Exception:  # noqa: BLE001
+                known = False
+                continue
+        lag += max(0, int(highwater) - int(position))
+    return len(assignment), lag, known
+
+
+async def status(ctx: Any) -> dict[str, Any]:
+    app = ctx.app
+    partitions, lag, known = await _lag(app)
+    recovery = getattr(app.tables, "recovery", None)
+    recovered = bool(recovery is not None and recovery.completed.is_set())
+    rebalancing = bool(getattr(app, "rebalancing", False))
+    healthy = ctx.health.failing_since is None
+    ready = recovered and not rebalancing and known and lag == 0 and healthy
+    return {
+        "ready": ready,
+        "partitions": partitions,
+        "lag": lag,
+        "detail": {
+            "recovered": recovered,
+            "rebalancing": rebalancing,
+            "positions_known": known,
+            "failing": None if healthy else ctx.health.last_error,
+        },
+    }
+
+
+def register(ctx: Any) -> None:
+    worker_id = f"{socket.gethostname()}:{os.getpid()}"
+    last_ready: list[bool] = [False]
+
+    @ctx.app.timer(REPORT_EVERY)
+    async def report_readiness() -> None:
+        from siaga.workers import report_worker
+
+        try:
+            now = await status(ctx)
+            await report_worker(
+                ctx.redis, ctx.settings.app_id, worker_id, ready=now["ready"],
+                partitions=now["partitions"], lag=now["lag"], detail=now["detail"],
+            )
+        except Exception as exc:  # noqa: BLE001 - a report is best effort
+            log.warning("readiness report failed: %s", exc)
+            return
+        if now["ready"] != last_ready[0]:
+            last_ready[0] = now["ready"]
+            log.info("worker %s", "ready (caught up)" if now["ready"] else
+                     f"not ready: {now['detail']} lag {now['lag']}")

@@ -1,0 +1,268 @@
+"""A province's working state, read from per-entity tables and written back entity by entity.
+
+The planner works on one province at a time (:class:`streams.planning.ProvinceState`,
+plain dicts). :func:`load_province` assembles it from the per-entity tables through their
+province index; :func:`province_writes` (pure, run in the planner's thread) turns a plan's
+outcome back into the entities that changed; the planner agent writes only those.
+
+Tables (key ``<province>/<id>``, see :mod:`streams.entities`):
+
+=============  ==============================================================
+shelters       one shelter (registration, headcount, what it received)
+warehouses     one warehouse (registration)
+batches        one stock batch ``<warehouse>/<batch>`` (count, departures)
+teams          one TAGANA team
+shipments      one open shipment (closed ones leave after their last projection)
+incidents      one incident
+declarations   one emergency declaration
+overrides      one dispatch override ``<task>|<team>``
+national       one result of the national tier ``<kind>|<id>``
+tasks          one task of the team plan with its assigned teams
+projected      the hash of one read-model view ``<entity>:<id>`` last emitted
+escalated      the hash of one escalation entity ``<kind>:<id>`` last sent up
+plans          the province's plan sequence and clock (one small row, ``plan``)
+=============  ==============================================================
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from streams.entities import entity_table
+from streams.planning import ProvinceOutcome, ProvinceState
+
+INPUT_TABLES = (
+    "shelters", "warehouses", "batches", "teams", "shipments", "incidents", "declarations",
+    "overrides", "national",
+)
+PLANNER_TABLES = ("tasks", "projected", "escalated", "plans")
+ALL_TABLES = INPUT_TABLES + PLANNER_TABLES
+TERMINAL = frozenset({"delivered", "cancelled", "rejected"})
+PLAN_ROW = "plan"
+
+
+def register_tables(ctx: Any) -> None:
+    for name in ALL_TABLES:
+        entity_table(ctx, name)
+
+
+@dataclass
+class Loaded:
+    """What a re-plan read: the state, the previous plan, and the raw rows it came from."""
+
+    state: ProvinceState
+    previous: dict[str, Any]
+    rows: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+def national_view(rows: dict[str, Any]) -> dict[str, Any]:
+    """The national tier's results for a province, in the planner's list form."""
+    if not rows:
+        return {}
+    out: dict[str, Any] = {"proposals": [], "tasks_covered": [], "mobilised_here": []}
+    kinds = {"p": "proposals", "c": "tasks_covered", "m": "mobilised_here"}
+    for entity_id in sorted(rows):
+        row = rows[entity_id]
+        kind = kinds.get(entity_id.split("|", 1)[0])
+        if kind is not None and row.get("data") is not None:
+            out[kind].append(row["data"])
+    return out if any(out.values()) else {}
+
+
+def assemble(province: str, rows: dict[str, dict[str, Any]]) -> Loaded:
+    """Pure: a province's state and previous plan from its raw rows per table."""
+    warehouses: dict[str, Any] = {}
+    for warehouse_id, row in rows["warehouses"].items():
+        warehouses[warehouse_id] = dict(row, batches={})
+    for _key, batch in sorted(rows["batches"].items()):
+        warehouse_id = batch["warehouse_id"]
+        if warehouse_id not in warehouses:
+            # stock counted before the warehouse was registered: keep it (unplanned until
+            # the registration gives it a kind and a place)
+            warehouses[warehouse_id] = {
+                "warehouse_id": warehouse_id, "name": warehouse_id, "kind": None,
+                "location": None, "province_code": province, "kabupaten_code": None,
+                "registration_version": "", "batches": {},
+            }
+        warehouses[warehouse_id]["batches"][batch["batch_id"]] = batch
+    state = ProvinceState(
+        province,
+        shelters=dict(rows["shelters"]),
+        warehouses=warehouses,
+        teams=dict(rows["teams"]),
+        shipments=dict(rows["shipments"]),
+        incidents=dict(rows["incidents"]),
+        declarations=dict(rows["declarations"]),
+        overrides=dict(rows["overrides"]),
+        national=national_view(rows["national"]),
+    )
+    meta = rows["plans"].get(PLAN_ROW) or {}
+    previous: dict[str, Any] = {}
+    if meta:
+        proposals = [
+            s["proposal"] for _, s in sorted(rows["shipments"].items())
+            if s.get("status") == "proposed" and s.get("tier", "province") == "province"
+            and s.get("proposal")
+        ]
+        previous = {
+            "seq": meta["seq"],
+            "planned_at": meta["planned_at"],
+            "digest": meta.get("digest"),
+            "plan": {
+                "plan_id": meta["plan_id"], "planned_at": meta["planned_at"],
+                "profile_ids": meta["profile_ids"], "rules": meta["rules"],
+                "proposals": proposals, "shortfalls": [], "remaining": [], "stats": [],
+            },
+            "teams": _teams_view(rows["tasks"]),
+            "projected": {k: v["hash"] for k, v in rows["projected"].items()},
+        }
+    return Loaded(state, previous, rows)
+
+
+def _teams_view(tasks: dict[str, Any]) -> dict[str, Any]:
+    assignments: dict[str, list[str]] = {}
+    tiers: dict[str, str] = {}
+    details: dict[str, Any] = {}
+    task_dicts: dict[str, Any] = {}
+    for task_id, row in sorted(tasks.items()):
+        task_dicts[task_id] = row["task"]
+        if row.get("teams"):
+            assignments[task_id] = list(row["teams"])
+        if row.get("tier") is not None:
+            tiers[task_id] = row["tier"]
+        details.update(row.get("details") or {})
+    return {"assignments": assignments, "tiers": tiers, "details": details, "tasks": task_dicts,
+            "uncovered": []}
+
+
+def load_province(ctx: Any, province: str) -> Loaded:
+    """Read a province's rows from every table (through the index: nothing else is read)."""
+    rows = {name: entity_table(ctx, name).rows(province) for name in ALL_TABLES}
+    return assemble(province, rows)
+
+
+# ---------------------------------------------------------------- write-back
+
+
+def _digest(value: Any) -> str:
+    return hashlib.sha1(
+        json.dumps(value, sort_keys=True, separators=(",", ":"), default=str).encode()
+    ).hexdigest()
+
+
+@dataclass
+class ProvinceWrites:
+    """The entities a re-plan changes, per table: ``{id: row}`` (None = remove)."""
+
+    planner: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # shipments are shared with the shipments agent: written only if unchanged since read
+    shipments: dict[str, Any] = field(default_factory=dict)
+    escalation: list[dict[str, Any]] = field(default_factory=list)  # records to send up
+
+    def count(self) -> int:
+        return sum(len(v) for v in self.planner.values()) + len(self.shipments)
+
+
+def escalation_entities(escalation: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """A province's escalation snapshot as entities ``{"<kind>:<id>": data}``."""
+    out: dict[str, dict[str, Any]] = {}
+    for s in escalation["shortfalls"]:
+        out[f"shortfall:{s['shelter_id']}|{s['item_id']}"] = s
+    for t in escalation["uncovered_tasks"]:
+        out[f"task:{t['task_id']}"] = t
+    for t in escalation["spare_teams"]:
+        out[f"team:{t['team_id']}"] = t
+    for w in escalation["regional_stock"]:
+        out[f"stock:{w['warehouse_id']}"] = w
+    for s in escalation["national_shipments"]:
+        out[f"shipment:{s['shipment_id']}"] = s
+    return out
+
+
+def province_writes(loaded: Loaded, outcome: ProvinceOutcome) -> ProvinceWrites:
+    """Pure: what to write after a re-plan — only the entities that changed."""
+    rows = loaded.rows
+    province = loaded.state.province_code
+    writes = ProvinceWrites()
+    plan = outcome.plan
+    plan_dict = plan["plan"]
+
+    # shipments: proposals keep the plan line they came from (the next re-plan's anti-churn
+    # starts from it); closed shipments leave once their final view has been projected
+    proposal_of = {
+        (p["item_id"], p["warehouse_id"], p["shelter_id"]): p for p in plan_dict["proposals"]
+    }
+    read = rows["shipments"]
+    closed: list[str] = []
+    for shipment_id, row in outcome.shipments.items():
+        if row.get("status") in TERMINAL:
+            closed.append(shipment_id)
+            writes.shipments[shipment_id] = None
+            continue
+        new = row
+        if row.get("status") == "proposed" and row.get("tier", "province") == "province":
+            old = read.get(shipment_id)
+            same = old is not None and {k: v for k, v in old.items() if k != "proposal"} == {
+                k: v for k, v in row.items() if k != "proposal"}
+            if not same:
+                proposal = proposal_of.get((row["item_id"], row["warehouse_id"], row["shelter_id"]))
+                new = dict(row, proposal=proposal)
+            else:
+                new = old
+        if read.get(shipment_id) != new:
+            writes.shipments[shipment_id] = new
+    for shipment_id in read.keys() - outcome.shipments.keys():
+        writes.shipments[shipment_id] = None
+
+    # the team plan, one row per task
+    teams = plan["teams"]
+    details = teams.get("details", {})
+    tasks: dict[str, Any] = {}
+    for task_id, task in teams["tasks"].items():
+        assigned = teams["assignments"].get(task_id, [])
+        tasks[task_id] = {
+            "task": task,
+            "teams": assigned,
+            "tier": teams["tiers"].get(task_id),
+            "details": {t: details[t] for t in assigned if t in details},
+        }
+    writes.planner["tasks"] = _changed(rows["tasks"], tasks)
+
+    # view hashes (closed shipments' hashes leave with them: their history stays)
+    projected = {k: {"hash": v} for k, v in plan["projected"].items()}
+    for shipment_id in closed:
+        projected.pop(f"shipment:{shipment_id}", None)
+    writes.planner["projected"] = _changed(rows["projected"], projected)
+
+    # escalation: only the entities that changed since last sent
+    entities = escalation_entities(outcome.escalation)
+    hashes = {k: {"hash": _digest(v)} for k, v in entities.items()}
+    changed_hashes = _changed(rows["escalated"], hashes)
+    writes.planner["escalated"] = changed_hashes
+    seq = plan["seq"]
+    for key, value in sorted(changed_hashes.items()):
+        kind, _, entity_id = key.partition(":")
+        writes.escalation.append({
+            "province_code": province, "seq": seq, "planned_at": plan["planned_at"],
+            "kind": kind, "id": entity_id,
+            "data": None if value is None else entities[key],
+        })
+
+    writes.planner["plans"] = {PLAN_ROW: {
+        "seq": seq,
+        "planned_at": plan["planned_at"],
+        "plan_id": plan_dict["plan_id"],
+        "profile_ids": plan_dict["profile_ids"],
+        "rules": plan_dict["rules"],
+        "digest": plan.get("digest"),
+    }}
+    return writes
+
+
+def _changed(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {k: v for k, v in new.items() if old.get(k) != v}
+    out.update({k: None for k in old.keys() - new.keys()})
+    return out
