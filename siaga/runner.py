@@ -1,26 +1,37 @@
-"""`siaga run`: the whole system on one machine, and a clean stop.
+"""`siaga run`: the whole system on one machine, kept up, and a clean stop.
 
 Starts (unless configured to use existing ones) a local Kafka-protocol broker
 and Redis, creates the topics, then the stream worker and the API as child
-processes. Ctrl-C or SIGTERM stops every process it started, newest first.
+processes, and says "Siaga is running" only once ``/readyz`` answers 200 (the
+worker holds its partitions and has caught up). A child that dies is restarted
+with backoff (see :mod:`siaga.supervisor`) instead of stopping the system.
+Ctrl-C or SIGTERM stops every process it started, newest first.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import signal
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 from siaga.kafka import ensure_topics, wait_for_broker
-from siaga.local import ManagedProcess, spawn, start_broker, start_redis
+from siaga.local import ManagedProcess, free_port, spawn, start_broker, start_redis
 from siaga.settings import Settings
+from siaga.supervisor import Supervisor
 
 log = logging.getLogger(__name__)
+
+#: How long `siaga run` waits for /readyz before giving up, and how often it says why.
+READY_TIMEOUT = 180.0
+PROGRESS_EVERY = 10.0
 
 
 def _say(message: str) -> None:
@@ -32,51 +43,94 @@ class _Stop(Exception):
     pass
 
 
-def _wait_healthy(url: str, procs: list[ManagedProcess], timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        for proc in procs:
-            if not proc.alive():
-                raise RuntimeError(f"{proc.name} exited early; see {proc.log_path}")
+def _readyz(url: str) -> tuple[int | None, dict[str, Any] | None]:
+    """(HTTP status, JSON body) of /readyz; (None, None) when the API does not answer."""
+    try:
+        with urllib.request.urlopen(url, timeout=3) as response:
+            return response.status, json.loads(response.read() or b"null")
+    except urllib.error.HTTPError as exc:
         try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            pass
+            body = json.loads(exc.read() or b"null")
+        except ValueError:
+            body = None
+        return exc.code, body
+    except (OSError, ValueError):
+        return None, None
+
+
+def waiting_for(body: dict[str, Any] | None) -> str:
+    """What a /readyz body says is not ready yet, in words."""
+    if not isinstance(body, dict):
+        return "the API to answer"
+    missing = []
+    if not (body.get("broker") or {}).get("connected"):
+        missing.append("the broker")
+    if not (body.get("redis") or {}).get("connected"):
+        missing.append("Redis")
+    worker = body.get("worker") or {}
+    if not worker.get("ready"):
+        missing.append(
+            f"the stream worker: {worker.get('waiting_for') or worker.get('error') or 'not ready'}"
+        )
+    return "; ".join(missing) or "the API"
+
+
+def wait_ready(
+    url: str, supervisor: Supervisor, timeout: float = READY_TIMEOUT, every: float = PROGRESS_EVERY
+) -> float:
+    """Poll ``url`` (/readyz) until it answers 200, keeping the children up meanwhile and
+    saying every ``every`` seconds what it is waiting for; returns the seconds it took."""
+    started = time.monotonic()
+    next_progress = started + every
+    body: dict[str, Any] | None = None
+    while (elapsed := time.monotonic() - started) < timeout:
+        supervisor.poll()
+        status, body = _readyz(url)
+        if status == 200:
+            return elapsed
+        if time.monotonic() >= next_progress:
+            next_progress += every
+            _say(f"not ready yet after {elapsed:.0f} s, waiting for {waiting_for(body)}")
         time.sleep(0.25)
-    raise RuntimeError(f"{url} not healthy after {timeout:.0f} s")
+    raise RuntimeError(f"not ready after {timeout:.0f} s: waiting for {waiting_for(body)}")
 
 
-def run(settings: Settings, scenario: str | None = None, speed: float = 60.0) -> int:
+def run(
+    settings: Settings,
+    scenario: str | None = None,
+    speed: float = 60.0,
+    ready_timeout: float = READY_TIMEOUT,
+) -> int:
     data_dir = settings.data_dir
     data_dir.mkdir(parents=True, exist_ok=True)
     logs = data_dir / "logs"
-    started: list[ManagedProcess] = []
+    supervisor = Supervisor(say=_say)
     env = dict(os.environ)
-    stop_requested = False
 
     def _on_signal(signum: int, _frame: object) -> None:
-        nonlocal stop_requested
-        stop_requested = True
         raise _Stop()
 
     previous = {sig: signal.signal(sig, _on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     exit_code = 0
     try:
         bootstrap = settings.kafka_bootstrap_servers
-        if not bootstrap:
+        own_broker = not bootstrap
+        if own_broker:
             _say("starting the embedded Kafka-protocol broker (Tansu)…")
-            broker, bootstrap = start_broker(data_dir)
-            started.append(broker)
+            broker_port = free_port()  # kept across restarts: clients know this address
+            bootstrap = f"127.0.0.1:{broker_port}"
+            supervisor.add("broker", lambda: start_broker(data_dir, port=broker_port)[0])
             env["SIAGA_KAFKA_PROFILE"] = "local"
             _say(f"broker listening on {bootstrap}")
         redis_url = settings.redis_url
         if not redis_url:
             _say("starting the embedded Redis server…")
-            redis_proc, redis_url = start_redis(data_dir)
-            started.append(redis_proc)
+            redis_port = free_port()
+            redis_url = f"redis://127.0.0.1:{redis_port}/0"
+            # same port and data dir on a restart: the append-only file brings it all back
+            supervisor.add("redis", lambda: start_redis(data_dir, port=redis_port)[0])
             _say(f"redis listening on {redis_url}")
+        assert bootstrap is not None
         env["SIAGA_KAFKA_BOOTSTRAP_SERVERS"] = bootstrap
         env["SIAGA_REDIS_URL"] = redis_url
         env["SIAGA_DATA_DIR"] = str(data_dir.resolve())
@@ -87,6 +141,20 @@ def run(settings: Settings, scenario: str | None = None, speed: float = 60.0) ->
                 "kafka_profile": env.get("SIAGA_KAFKA_PROFILE", settings.kafka_profile),
             }
         )
+        if own_broker:
+
+            def restart_broker() -> ManagedProcess:
+                proc, _ = start_broker(data_dir, port=broker_port)
+                try:
+                    asyncio.run(ensure_topics(child_settings))
+                except Exception:
+                    proc.stop()
+                    raise
+                _say("the embedded broker keeps its log in memory: it restarted empty, "
+                     "topics re-created")
+                return proc
+
+            supervisor.children["broker"].start_fn = restart_broker
         from api.tokens_cli import create_demo_tokens
 
         demo = create_demo_tokens(child_settings)
@@ -98,36 +166,32 @@ def run(settings: Settings, scenario: str | None = None, speed: float = 60.0) ->
         _say(f"topics ready ({len(created)} created)")
 
         python = sys.executable
+
+        def child(name: str, *argv: str) -> Any:
+            return lambda: spawn(name, [python, "-m", "siaga.cli", *argv], logs / f"{name}.log",
+                                 env=env)
+
         _say(f"starting the stream worker (log: {logs / 'worker.log'})…")
-        started.append(
-            spawn("worker", [python, "-m", "siaga.cli", "worker"], logs / "worker.log", env=env)
-        )
+        supervisor.add("worker", child("worker", "worker"))
         _say(f"starting the API (log: {logs / 'api.log'})…")
-        started.append(spawn("api", [python, "-m", "siaga.cli", "api"], logs / "api.log", env=env))
+        supervisor.add("api", child("api", "api"))
         base = f"http://{settings.api_host}:{settings.api_port}"
-        _wait_healthy(f"{base}/healthz", started, timeout=60)
-        _say(f"Siaga is running: {base}/  (API docs {base}/docs, health {base}/healthz)")
+        _say(f"waiting until the worker is ready ({base}/readyz)…")
+        took = wait_ready(f"{base}/readyz", supervisor, timeout=ready_timeout)
+        _say(f"Siaga is running: {base}/  (API docs {base}/docs, health {base}/healthz; "
+             f"ready after {took:.0f} s)")
         if scenario:
             _say(f"replaying scenario {scenario} at {speed:g}x…")
-            started.append(
-                spawn(
-                    "replay",
-                    # --now: the demo's events carry today's times, so what staff do
-                    # through the API (stamped now) fits the replayed timeline
-                    [python, "-m", "siaga.cli", "replay", scenario, "--speed", str(speed),
-                     "--now"],
-                    logs / "replay.log",
-                    env=env,
-                )
+            # --now: the demo's events carry today's times (never the future), so what staff
+            # do through the API (stamped now) fits the replayed timeline
+            supervisor.add(
+                "replay",
+                child("replay", "replay", scenario, "--speed", str(speed), "--now"),
+                restart=False,
             )
         _say("press Ctrl-C to stop")
         while True:
-            for proc in started:
-                if proc.name != "replay" and not proc.alive():
-                    raise RuntimeError(
-                        f"{proc.name} exited with code {proc.proc.returncode}; "
-                        f"see {proc.log_path}"
-                    )
+            supervisor.poll()
             time.sleep(0.5)
     except _Stop:
         _say("stopping…")
@@ -137,11 +201,11 @@ def run(settings: Settings, scenario: str | None = None, speed: float = 60.0) ->
     finally:
         for sig in previous:
             signal.signal(sig, signal.SIG_IGN)
-        for proc in reversed(started):
-            proc.stop()
+        had_children = bool(supervisor.children)
+        supervisor.stop_all()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-        if started:
+        if had_children:
             _say("all processes stopped")
     return exit_code
 

@@ -37,15 +37,12 @@ def _start(tmp_path: Path, extra_env: dict[str, str] | None = None) -> tuple[
         stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
+    deadline = time.monotonic() + 200  # `siaga run` itself gives the worker 180 s
     while time.monotonic() < deadline:
         assert proc.poll() is None, (tmp_path / "run.out").read_text()
-        try:
-            if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
-                return proc, base
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.3)
+        if "Siaga is running" in (tmp_path / "run.out").read_text():
+            return proc, base
+        time.sleep(0.1)
     proc.kill()
     raise AssertionError((tmp_path / "run.out").read_text())
 
@@ -135,3 +132,123 @@ def test_sigterm_stops_everything_and_existing_services_are_used(
         _stop_and_check(proc, signal.SIGTERM, tmp_path)
     # the shared services it did not start are still running
     assert services.broker.alive() and services.redis.alive()
+
+
+def _incident(posko_id: str = "posko-lumajang") -> dict[str, object]:
+    return {
+        "event_id": str(uuid.uuid4()),
+        "incident_type": "eruption",
+        "location": {"lat": -8.10778, "lon": 112.92194},
+        "severity": 4,
+        "displaced": 2004,
+        "posko_id": posko_id,
+    }
+
+
+def _seconds_until_listed(base: str, auth: dict[str, str], event_id: str, timeout: float) -> float:
+    start = time.monotonic()
+    while time.monotonic() - start < timeout:
+        items = httpx.get(f"{base}/api/v1/incidents", headers=auth, timeout=5).json()["items"]
+        if any(item["incident_id"] == event_id for item in items):
+            return time.monotonic() - start
+        time.sleep(0.05)
+    raise AssertionError(f"incident {event_id} not listed within {timeout} s")
+
+
+def _shared_services_env(services: Services) -> dict[str, str]:
+    return {
+        "SIAGA_KAFKA_BOOTSTRAP_SERVERS": services.bootstrap,
+        "SIAGA_REDIS_URL": services.redis_url,
+        "SIAGA_KAFKA_PROFILE": "local",
+        "SIAGA_TOPIC_PREFIX": f"t{uuid.uuid4().hex[:8]}",
+        "SIAGA_APP_ID": f"run-{uuid.uuid4().hex[:8]}",
+    }
+
+
+def _child(proc: subprocess.Popen[bytes], role: str) -> psutil.Process:
+    for child in _descendants(proc.pid):
+        try:
+            if child.cmdline()[-2:] == ["siaga.cli", role]:
+                return child
+        except psutil.Error:
+            continue
+    raise AssertionError(f"no {role} process under siaga run")
+
+
+def test_running_means_ready_the_first_incident_is_listed_within_two_seconds(
+    tmp_path: Path, services: Services
+) -> None:
+    proc, base = _start(tmp_path, _shared_services_env(services))
+    try:
+        ready = httpx.get(f"{base}/readyz", timeout=5)
+        assert ready.status_code == 200, ready.text
+        assert ready.json()["worker"]["ready"] is True
+        auth = {"Authorization": f"Bearer {_admin_token(tmp_path)}"}
+        body = _incident()
+        assert httpx.post(f"{base}/api/v1/incidents", json=body, headers=auth).status_code == 202
+        assert _seconds_until_listed(base, auth, str(body["event_id"]), timeout=10) < 2.0
+    finally:
+        _stop_and_check(proc, signal.SIGTERM, tmp_path)
+
+
+def test_a_killed_worker_is_restarted_while_the_api_stays_up(
+    tmp_path: Path, services: Services
+) -> None:
+    proc, base = _start(tmp_path, _shared_services_env(services))
+    try:
+        auth = {"Authorization": f"Bearer {_admin_token(tmp_path)}"}
+        api_pid = _child(proc, "api").pid
+        worker = _child(proc, "worker")
+        worker.send_signal(signal.SIGKILL)
+        worker.wait(timeout=10)
+
+        deadline = time.monotonic() + 30
+        new_worker = None
+        while time.monotonic() < deadline and new_worker is None:
+            # the API answers all along: only the worker went down
+            assert httpx.get(f"{base}/healthz", timeout=5).status_code == 200
+            try:
+                candidate = _child(proc, "worker")
+                new_worker = candidate if candidate.pid != worker.pid else None
+            except AssertionError:
+                pass
+            time.sleep(0.2)
+        assert new_worker is not None, (tmp_path / "run.out").read_text()
+        output = (tmp_path / "run.out").read_text()
+        assert (
+            "worker was killed by SIGKILL (exit code -9)" in output
+        ), output
+        assert f"(log: {tmp_path / 'data' / 'logs' / 'worker.log'})" in output
+        assert "restarting it in 1 s" in output
+        assert "worker restarted (pid" in output
+        assert proc.poll() is None  # siaga run did not stop
+        assert _child(proc, "api").pid == api_pid
+
+        # the restarted worker processes what is posted now
+        body = _incident()
+        assert httpx.post(f"{base}/api/v1/incidents", json=body, headers=auth).status_code == 202
+        _seconds_until_listed(base, auth, str(body["event_id"]), timeout=90)
+    finally:
+        _stop_and_check(proc, signal.SIGTERM, tmp_path)
+
+
+def test_a_killed_api_is_restarted(tmp_path: Path, services: Services) -> None:
+    proc, base = _start(tmp_path, _shared_services_env(services))
+    try:
+        api = _child(proc, "api")
+        api.send_signal(signal.SIGKILL)
+        api.wait(timeout=10)
+        deadline = time.monotonic() + 60
+        healthy = False
+        while time.monotonic() < deadline and not healthy:
+            try:
+                healthy = httpx.get(f"{base}/healthz", timeout=2).status_code == 200
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        assert healthy, (tmp_path / "run.out").read_text()
+        assert _child(proc, "api").pid != api.pid
+        output = (tmp_path / "run.out").read_text()
+        assert "api was killed by SIGKILL" in output and "api restarted (pid" in output
+    finally:
+        _stop_and_check(proc, signal.SIGTERM, tmp_path)
