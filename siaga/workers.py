@@ -58,6 +58,12 @@ async def report_worker(
         await pipe.execute()
 
 
+async def remove_worker(redis: Any, worker_id: str) -> None:
+    """Forget ``worker_id`` at once (a worker stopping cleanly), instead of waiting for its
+    heartbeat to turn stale."""
+    await redis.hdel(WORKERS_KEY, worker_id)
+
+
 def _text(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
 

@@ -252,3 +252,38 @@ def test_a_killed_api_is_restarted(tmp_path: Path, services: Services) -> None:
         assert "api was killed by SIGKILL" in output and "api restarted (pid" in output
     finally:
         _stop_and_check(proc, signal.SIGTERM, tmp_path)
+
+
+def test_a_killed_embedded_redis_is_restarted_with_what_it_held(tmp_path: Path) -> None:
+    import re
+
+    from redis import Redis
+
+    from siaga import tokens
+
+    proc, base = _start(tmp_path)  # embedded broker and Redis
+    try:
+        admin = _admin_token(tmp_path)
+        auth = {"Authorization": f"Bearer {admin}"}
+        assert httpx.get(f"{base}/api/v1/me", headers=auth, timeout=5).status_code == 200
+        match = re.search(r"redis listening on (\S+)", (tmp_path / "run.out").read_text())
+        assert match
+        redis = next(p for p in _descendants(proc.pid) if "redis-server" in p.name())
+        redis.send_signal(signal.SIGKILL)  # no save on shutdown: only the AOF can keep it
+        redis.wait(timeout=10)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if "redis restarted (pid" in (tmp_path / "run.out").read_text():
+                break
+            time.sleep(0.1)
+        output = (tmp_path / "run.out").read_text()
+        assert "redis was killed by SIGKILL" in output and "redis restarted (pid" in output
+        assert any("redis-server" in p.name() for p in _descendants(proc.pid))
+        client = Redis.from_url(match.group(1))
+        try:
+            assert client.hexists(tokens.TOKENS_KEY, tokens.hash_token(admin))  # still there
+        finally:
+            client.close()
+        assert httpx.get(f"{base}/api/v1/me", headers=auth, timeout=5).status_code == 200
+    finally:
+        _stop_and_check(proc, signal.SIGTERM, tmp_path)

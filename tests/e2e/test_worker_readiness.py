@@ -114,3 +114,15 @@ async def test_readyz_is_503_until_a_worker_reports_ready_while_healthz_stays_20
         assert [w["worker_id"] for w in body["worker"]["workers"]] == ["w1"]
         health = (await client.get("/healthz")).json()
         assert health["ready"] is True and health["worker"]["ready"] is True
+
+
+@pytest.mark.integration
+async def test_a_removed_worker_no_longer_counts(redis: Redis) -> None:
+    from siaga.workers import remove_worker
+
+    app = _app()
+    await report_worker(redis, app, "w1", ready=True, partitions=4, lag=0)
+    await report_worker(redis, app, "w2", ready=True, partitions=4, lag=0)
+    await remove_worker(redis, "w1")
+    status = await worker_status(redis, app)
+    assert [e["worker_id"] for e in status["workers"]] == ["w2"] and status["stale"] == 0
