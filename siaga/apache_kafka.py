@@ -493,10 +493,22 @@ async def describe_cluster(bootstrap: str, timeout: float = 5.0) -> dict[str, ob
         await admin.close()
 
 
+async def metadata_brokers(bootstrap: str, timeout: float = 5.0) -> set[int]:
+    """Ids of the brokers listed in a metadata answer from the first reachable bootstrap
+    server (a KRaft broker lists only unfenced brokers)."""
+    from aiokafka.client import AIOKafkaClient
+
+    client = AIOKafkaClient(bootstrap_servers=bootstrap, request_timeout_ms=int(timeout * 1000))
+    try:
+        await asyncio.wait_for(client.bootstrap(), timeout)
+        return {int(b.nodeId) for b in client.cluster.brokers()}
+    finally:
+        await client.close()
+
+
 def alive_brokers(bootstrap: str, timeout: float = 5.0) -> set[int]:
-    """Ids of the brokers the cluster's metadata lists (fenced brokers are left out)."""
-    info = _run_async(lambda: describe_cluster(bootstrap, timeout))
-    return {int(b["node_id"]) for b in info["brokers"]}  # type: ignore[index,union-attr]
+    """Blocking :func:`metadata_brokers` (runs in a thread of its own; safe inside a loop)."""
+    return _run_async(lambda: metadata_brokers(bootstrap, timeout))  # type: ignore[return-value]
 
 
 def _wait_ready(
