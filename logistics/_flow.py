@@ -80,6 +80,10 @@ _COST_LIMIT = 2**60
 _PER_NODE = 8
 _WARM = True
 _CRASH = True
+#: bisection rounds refining the fair problem's warehouse prices before the crash basis
+_REFINE = 0
+#: weight bands per nearest warehouse in the fair problem's aggregated warm start
+_BANDS = 8
 
 
 @dataclass(frozen=True)
@@ -514,7 +518,7 @@ def _greedy_assign(aw: IntArray, as_: IntArray, key: IntArray, by_shelter: IntAr
 
 
 def _column_generation(net: _Network, cost: IntArray, chosen: BoolArray, per_node: int,
-                       max_rounds: int, crash: Crash | RankCrash | None = None,
+                       max_rounds: int, crash: Crash | RankCrash | FairCrash | None = None,
                        ) -> tuple[IntArray, IntArray, IntArray, IntArray, int]:
     """Price-and-solve until no reachable pair has a negative reduced cost.
 
@@ -531,7 +535,7 @@ def _column_generation(net: _Network, cost: IntArray, chosen: BoolArray, per_nod
 
 
 def _restricted_solve(net: _Network, cost: IntArray, chosen: BoolArray, per_node: int,
-                      max_rounds: int, crash: Crash | RankCrash | None = None,
+                      max_rounds: int, crash: Crash | RankCrash | FairCrash | None = None,
                       ) -> tuple[NetworkSimplex, int]:
     """Solve restricted problems until pricing proves the last one optimal for all pairs.
 
@@ -793,16 +797,16 @@ def _fair_costs(hours: FloatArray, per_hour: float, delay_weight: FloatArray, ho
     """out[w, s] = rint(scale x (per_hour h + delay_weight[s] min(h / horizon, max_share))), or
     the unreachable sentinel."""
     n_w, n_s = hours.shape
+    a = per_hour * scale
+    inv = 1.0 / horizon
+    b = delay_weight * scale
     for w in range(n_w):
         row = hours[w]
         dst = out[w]
-        for s in range(n_s):
+        for s in range(n_s):   # branch-free, so it vectorises; inf stays inf, then is replaced
             h = row[s]
-            if np.isfinite(h):
-                c = per_hour * h + delay_weight[s] * min(h / horizon, max_share)
-                dst[s] = np.int64(np.rint(c * scale))
-            else:
-                dst[s] = _UNREACHABLE
+            c = a * h + b[s] * min(h * inv, max_share)
+            dst[s] = np.int64(c + 0.5) if c < 4e18 else _UNREACHABLE
 
 
 def _fair_scale(seg_value: FloatArray, hours: FloatArray, per_hour: float,
@@ -816,6 +820,196 @@ def _fair_scale(seg_value: FloatArray, hours: FloatArray, per_hour: float,
         return 1.0
     target = min(2.0**40, 2.0**58 / (n_nodes + 2))
     return target / top
+
+
+@dataclass
+class FairCrash:
+    """A first basis for the fair network: each shelter's target is the segments whose relief
+    exceeds its cheapest candidate's cost + warehouse potential (the optimality condition, with
+    approximate warehouse prices ``pot_w``); shelters, most deprived first, take as many whole
+    top segments of it as fit from the cheapest candidate warehouse with stock left (see
+    :func:`_fair_greedy`), and the stock left over goes source -> sink. Speed only: the simplex
+    and pricing make it exact."""
+
+    pot_w: IntArray
+    seg_shelter: IntArray     # per segment arc (fixed arcs W + 1 ...), its shelter
+    seg_value: IntArray       # its relief per unit (minus its cost), decreasing within a shelter
+
+    def apply(self, ns: NetworkSimplex, net: _Network, aw: IntArray, as_: IntArray,
+              cost: IntArray) -> None:
+        n_w, n_s = net.n_w, net.n_s
+        src, snk = n_w + n_s, n_w + n_s + 1
+        total = int(net.supply[src])
+        key = cost[aw, as_] + self.pot_w[aw]
+        cheapest = np.full(n_s, np.iinfo(np.int64).max, dtype=np.int64)
+        np.minimum.at(cheapest, as_, key)
+        seg_caps = net.cap[n_w + 1:]
+        fill = self.seg_value > cheapest[self.seg_shelter]
+        target = np.bincount(self.seg_shelter[fill], weights=seg_caps[fill],
+                             minlength=n_s).astype(np.int64)
+        seg_start = np.searchsorted(self.seg_shelter, np.arange(n_s + 1)).astype(np.int64)
+        top = np.where(seg_start[1:] > seg_start[:-1],
+                       self.seg_value[np.maximum(seg_start[1:] - 1, 0)], 0)
+        order = np.nonzero(target > 0)[0].astype(np.int64)
+        order = order[np.argsort(-(top[order] - cheapest[order]), kind="stable")]
+        by_shelter = np.argsort(as_, kind="stable").astype(np.int64)
+        starts = np.searchsorted(as_[by_shelter], np.arange(n_s + 1)).astype(np.int64)
+        pick, amount = _fair_greedy(aw, key, by_shelter, starts, order, seg_start, seg_caps,
+                                    target, net.cap[:n_w].copy())
+        got = np.nonzero(pick >= 0)[0]
+        arcs = pick[got]
+        n_fixed = net.tail.shape[0]
+        flow = np.zeros(n_fixed + aw.shape[0], dtype=np.int64)
+        parent = np.full(net.n_nodes, net.n_nodes, dtype=np.int64)
+        pred = np.full(net.n_nodes, -1, dtype=np.int64)
+        flow[n_fixed + arcs] = amount[got]
+        parent[n_w + got] = aw[arcs]
+        pred[n_w + got] = n_fixed + arcs
+        f_w = np.bincount(aw[arcs], weights=amount[got], minlength=n_w).astype(np.int64)
+        used = np.nonzero(f_w > 0)[0]
+        flow[used] = f_w[used]
+        parent[used] = src
+        pred[used] = used
+        # a segment is filled iff it lies within the shelter's amount counted from its top
+        from_top = np.concatenate([np.cumsum(seg_caps[::-1])[::-1], [0]])
+        within = from_top[:-1] - from_top[seg_start[1:][self.seg_shelter]]
+        flow[n_w + 1 : n_w + 1 + seg_caps.shape[0]] = np.where(
+            within <= amount[self.seg_shelter], seg_caps, 0)
+        flow[n_w] = total - int(amount[got].sum())   # fixed arc src -> snk
+        parent[snk] = src
+        pred[snk] = n_w
+        ns.crash(parent, pred, flow)
+
+
+@njit(cache=True, nogil=True)
+def _fair_greedy(aw: IntArray, key: IntArray, by_shelter: IntArray, starts: IntArray,
+                 order: IntArray, seg_start: IntArray, seg_caps: IntArray, target: IntArray,
+                 supply: IntArray) -> tuple[IntArray, IntArray]:  # pragma: no cover
+    """Shelters of ``order`` in turn: the candidate of least ``key`` whose stock left holds at
+    least the shelter's top segment gives it as many whole top segments as fit, up to
+    ``target``; stock is never exhausted entirely (one unit at least stays source -> sink).
+    Returns per shelter the arc index (-1: none) and the units."""
+    left = supply.copy()
+    total_left = 0
+    for w in range(supply.shape[0]):
+        total_left += supply[w]
+    n_s = starts.shape[0] - 1
+    pick = np.full(n_s, -1, dtype=np.int64)
+    amount = np.zeros(n_s, dtype=np.int64)
+    for s in order:
+        top_cap = seg_caps[seg_start[s + 1] - 1]
+        best = -1
+        for i in range(starts[s], starts[s + 1]):
+            a = by_shelter[i]
+            if left[aw[a]] >= top_cap and (best < 0 or key[a] < key[best]):
+                best = a
+        if best < 0:
+            continue
+        room = min(target[s], left[aw[best]], total_left - 1)
+        got = 0
+        j = seg_start[s + 1] - 1
+        while j >= seg_start[s] and got + seg_caps[j] <= room:
+            got += seg_caps[j]
+            j -= 1
+        if got == 0:
+            continue
+        pick[s] = best
+        amount[s] = got
+        left[aw[best]] -= got
+        total_left -= got
+    return pick, amount
+
+
+def _fair_aggregate_potentials(cost: IntArray, sup: IntArray, seg_cap: IntArray,
+                               seg_value: IntArray, group: IntArray, n_groups: int) -> IntArray:
+    """Warehouse prices (potential minus the sink's) from the fair problem with shelters merged
+    by nearest warehouse: group costs are the members' rounded mean, and each group gets one
+    segment arc per segment index (units added, relief the units' rounded mean). Only a warm
+    start: exactness comes from pricing."""
+    n_w = cost.shape[0]
+    n_k = seg_cap.shape[1]
+    gcost = _group_costs(cost, group, n_groups)
+    caps = np.zeros((n_groups, n_k), dtype=np.float64)
+    vals = np.zeros((n_groups, n_k), dtype=np.float64)
+    np.add.at(caps, group, seg_cap.astype(np.float64))
+    np.add.at(vals, group, seg_cap * seg_value.astype(np.float64))
+    gg, kk = np.nonzero(caps > 0)
+    g_val = np.rint(vals[gg, kk] / caps[gg, kk]).astype(np.int64)
+    total = int(sup.sum())
+    src, snk = n_w + n_groups, n_w + n_groups + 1
+    n_nodes = n_w + n_groups + 2
+    node_supply = np.zeros(n_nodes, dtype=np.int64)
+    node_supply[src] = total
+    node_supply[snk] = -total
+    agg = _Network(
+        n_w, n_groups, n_nodes,
+        tail=np.concatenate([np.full(n_w, src), [src], n_w + gg]).astype(np.int64),
+        head=np.concatenate([np.arange(n_w), [snk], np.full(gg.shape[0], snk)]
+                            ).astype(np.int64),
+        cap=np.concatenate([sup, [total], caps[gg, kk].astype(np.int64)]).astype(np.int64),
+        cost=np.concatenate([np.zeros(n_w + 1, dtype=np.int64), -g_val]),
+        supply=node_supply,
+    )
+    ns, _ = _restricted_solve(agg, gcost, _initial_arcs(gcost, 8, 2), _PER_NODE, 1000)
+    pi = ns.potentials()
+    out: IntArray = pi[:n_w] - pi[snk]
+    return out
+
+
+@njit(cache=True, nogil=True)
+def _refine_prices(aw: IntArray, as_: IntArray, arc_cost: IntArray, n_w: int,
+                   seg_cap: IntArray, seg_val: IntArray, supply: IntArray, psi0: IntArray,
+                   iterations: int) -> IntArray:  # pragma: no cover - compiled
+    """Approximate warehouse prices of the fair problem by simultaneous bracketed bisection:
+    each shelter takes, from its candidate of least cost + price, the segments whose relief
+    exceeds that; a warehouse asked for more than its stock raises its price, one asked for less
+    lowers it (prices stay >= 0). Only a warm start for the crash basis (the simplex and the
+    pricing make the result exact); with the optimal prices the crash is nearly optimal."""
+    n_s, n_k = seg_cap.shape
+    psi = np.maximum(psi0.astype(np.float64), 0.0)
+    top = 0.0
+    for s in range(n_s):
+        for j in range(n_k):
+            top = max(top, float(seg_val[s, j]))
+    # brackets start close around the given prices and widen by ``width`` when a price leaves
+    width = 0.02 * psi + 1e-3 * top + 1.0
+    lo = np.maximum(psi - width, 0.0)
+    hi = psi + width
+    phi = np.empty(n_s)
+    best = np.empty(n_s, dtype=np.int64)
+    load = np.empty(n_w)
+    for _ in range(iterations):
+        phi[:] = np.inf
+        best[:] = -1
+        for a in range(aw.shape[0]):
+            w = aw[a]
+            s = as_[a]
+            key = arc_cost[a] + psi[w]
+            if key < phi[s]:
+                phi[s] = key
+                best[s] = w
+        load[:] = 0.0
+        for s in range(n_s):
+            w = best[s]
+            if w < 0:
+                continue
+            for j in range(n_k):
+                if seg_val[s, j] > phi[s]:
+                    load[w] += seg_cap[s, j]
+        for w in range(n_w):
+            if load[w] > supply[w]:
+                lo[w] = psi[w]
+                if hi[w] <= lo[w]:
+                    hi[w] = lo[w] + width[w]
+            else:
+                hi[w] = psi[w]
+                if lo[w] >= hi[w]:
+                    lo[w] = max(hi[w] - width[w], 0.0)
+            psi[w] = 0.5 * (lo[w] + hi[w])
+    out = np.empty(n_w, dtype=np.int64)
+    for w in range(n_w):
+        out[w] = np.int64(np.rint(hi[w]))   # the lowest price seen not to overload w
+    return out
 
 
 def _balance_identical(demand: IntArray, seg_cap: IntArray, seg_value: FloatArray,
@@ -924,8 +1118,9 @@ def solve_item_fair(
     _fair_costs(np.ascontiguousarray(hours), float(per_hour),
                 np.ascontiguousarray(delay_weight, dtype=np.float64), float(horizon),
                 float(max_share), scale, cost)
+    seg_int = np.rint(seg_value * scale).astype(np.int64)
     ss, kk = np.nonzero(seg_cap > 0)
-    seg_cost = -np.rint(seg_value[ss, kk] * scale).astype(np.int64)
+    seg_cost = -seg_int[ss, kk]
     node_supply = np.zeros(n_nodes, dtype=np.int64)
     node_supply[src] = total
     node_supply[snk] = -total
@@ -938,8 +1133,27 @@ def solve_item_fair(
         cost=np.concatenate([np.zeros(n_w + 1, dtype=np.int64), seg_cost]),
         supply=node_supply,
     )
-    chosen = _initial_arcs(cost, k, 2)
-    ns, rounds = _restricted_solve(net, cost, chosen, _PER_NODE, max_rounds)
+    pot_w = None
+    if n_s > 4 * n_w and n_w > k and _WARM:
+        # merge shelters by nearest warehouse and by weight band (values of a group alike)
+        bands = np.quantile(delay_weight, np.linspace(0, 1, _BANDS + 1)[1:-1])
+        nearest = _column_argmin(cost) * _BANDS + np.searchsorted(bands, delay_weight)
+        uniq, group = np.unique(nearest, return_inverse=True)
+        pot_w = _fair_aggregate_potentials(cost, sup, seg_cap.astype(np.int64), seg_int,
+                                           group.astype(np.int64), int(uniq.shape[0]))
+    chosen = _initial_arcs(cost, k, 2, pot_w)
+    if _REFINE and total > 0:
+        cw, cs = np.nonzero(chosen)
+        cw, cs = cw.astype(np.int64), cs.astype(np.int64)
+        pot_w = _refine_prices(cw, cs, cost[cw, cs], n_w, seg_cap.astype(np.int64), seg_int,
+                               sup, np.zeros(n_w, dtype=np.int64) if pot_w is None else pot_w,
+                               _REFINE)
+        chosen = _initial_arcs(cost, k, 2, pot_w)
+    crash = None
+    if _CRASH and total > 0:
+        crash = FairCrash(np.zeros(n_w, dtype=np.int64) if pot_w is None else pot_w,
+                          ss.astype(np.int64), -seg_cost)
+    ns, rounds = _restricted_solve(net, cost, chosen, _PER_NODE, max_rounds, crash)
     n_fixed = net.tail.shape[0]
     flows = ns.flows()
     first = ns.n + n_fixed

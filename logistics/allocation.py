@@ -23,7 +23,7 @@ from dataclasses import dataclass, field, fields
 from datetime import date, datetime, timedelta
 from functools import partial
 from operator import attrgetter
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -68,10 +68,11 @@ class BatchPick:
                    expiry=date_from_str(d.get("expiry")))
 
 
-@dataclass(frozen=True)
-class TradeOff:
+class TradeOff(NamedTuple):
     """Why a shelter got this much from this warehouse under the fair objective (person-day
-    equivalents per unit, see :mod:`logistics.deprivation`).
+    equivalents per unit, see :mod:`logistics.deprivation`). Immutable; a named tuple rather
+    than a frozen dataclass because a national plan builds hundreds of thousands of them and a
+    frozen dataclass's ``__init__`` costs several times more.
 
     The plan is optimal because, at every shelter, the relief of the last unit delivered minus
     what getting it there costs (arrival-time delay + logistics) is at least what a unit of that
@@ -97,13 +98,13 @@ class TradeOff:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-dict form (JSON-safe)."""
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+        return self._asdict()
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> TradeOff:
         """Inverse of :meth:`to_dict`."""
-        nums = {f.name: float(d[f.name]) for f in fields(cls)
-                if f.name in d and f.name != "alternative_warehouse_id"}
+        nums = {f: float(d[f]) for f in cls._fields
+                if f in d and f != "alternative_warehouse_id"}
         return cls(alternative_warehouse_id=str(d.get("alternative_warehouse_id", "")),
                    **nums)
 
@@ -898,9 +899,12 @@ class _LineBuilder:
         out: list[ShipmentProposal] = []
         cur_w = -1
         w_id = kind = id_prefix = ""
-        for wi, si, q, h, picks_t in zip(wi_a[emit].tolist(), si_a[emit].tolist(),
-                                         q_a[emit].tolist(), h_a[emit].tolist(),
-                                         [picks_of[i] for i in emit.tolist()], strict=True):
+        trades: list[TradeOff | None] = [None] * n_flows if trade is None else \
+            trade.lines(wi_a[emit], si_a[emit], h_a[emit])
+        for wi, si, q, h, picks_t, t_off in zip(wi_a[emit].tolist(), si_a[emit].tolist(),
+                                                q_a[emit].tolist(), h_a[emit].tolist(),
+                                                [picks_of[i] for i in emit.tolist()], trades,
+                                                strict=True):
             if wi != cur_w:
                 cur_w = wi
                 w_id = warehouse_ids[wi]
@@ -911,8 +915,7 @@ class _LineBuilder:
                 eta = eta_at[h] = planned_at + timedelta(hours=h + loading)
             s_id = shelter_ids[si]
             expl = Explanation(*_need_part(positive[si]), rules, w_id, kind, picks_t, h, h * q,
-                               reach[si], blocked, objective,
-                               None if trade is None else trade.line(wi, si, h))
+                               reach[si], blocked, objective, t_off)
             out.append(ShipmentProposal(f"{id_prefix}{s_id}", plan_id, w_id, s_id, item_id,
                                         unit, q, picks_t, h, eta, expl))
         return out
@@ -939,11 +942,14 @@ class _LineBuilder:
         unmet_l = unmet.tolist()
         id_prefix = f"{plan_id}:shortfall:{item_id}:"
         out: list[Shortfall] = []
-        for si in short:
+        short_a = np.array(short, dtype=np.int64)
+        trades: list[TradeOff | None] = [None] * len(short) if trade is None else trade.lines(
+            np.full(len(short), -1, dtype=np.int64), short_a, np.zeros(len(short)))
+        for si, t_off in zip(short, trades, strict=True):
             n, s_id, miss = positive[si], shelter_ids[si], unmet_l[si]
             # no warehouse, batches or travel: those fields get their default values
             expl = Explanation(*_need_part(n), rules, "", "", (), 0.0, 0.0, reach[si], blocked,
-                               objective, None if trade is None else trade.shortfall(si))
+                               objective, t_off)
             out.append(Shortfall(f"{id_prefix}{s_id}", plan_id, s_id, item_id, unit,
                                  n.quantity, n.quantity - miss, miss, expl))
         return out
@@ -963,40 +969,41 @@ class _TradeOffs:
         self.last = c.relief_of_unit(received, 0).tolist()
         self.next = c.relief_of_unit(received, 1).tolist()
         self.marginal = sol.shelter_value.tolist()
-        self.value = sol.warehouse_value.tolist()
-        self.delay_weight = c.delay_weight.tolist()
         best, second = best_two_sources(np.ascontiguousarray(prob.hours), c.per_hour,
                                         np.ascontiguousarray(c.delay_weight), c.horizon,
                                         c.max_delay_share,
                                         np.ascontiguousarray(sol.warehouse_value))
-        self.best, self.second = best.tolist(), second.tolist()
+        self.best_a, self.second_a = best, second
+        self.value_a = sol.warehouse_value
         self.hours = prob.hours
         self.warehouse_ids = prob.warehouse_ids
 
-    def _costs(self, si: int, h: float) -> tuple[float, float]:
+    def lines(self, wi: npt.NDArray[np.int64], si: npt.NDArray[np.int64],
+              h: npt.NDArray[np.float64]) -> list[TradeOff | None]:
+        """Trade-offs of the lines warehouse ``wi[i]`` -> shelter ``si[i]`` (vectorised);
+        ``wi[i]`` = -1 for a shortfall (no line: its best source is the alternative)."""
         c = self.cost
-        return (self.delay_weight[si] * min(h / c.horizon, c.max_delay_share), c.per_hour * h)
+        line = wi >= 0
+        best, second = self.best_a[si], self.second_a[si]
+        alt = np.where(best == wi, second, best)
+        delay = np.where(line, c.delay_cost(h, si), 0.0)
+        logistics = np.where(line, c.per_hour * h, 0.0)
+        value = np.where(line, self.value_a[np.maximum(wi, 0)], 0.0)
+        has_alt = alt >= 0
+        alt_h = np.where(has_alt, self.hours[np.maximum(alt, 0), si], 0.0)
+        alt_cost = np.where(has_alt, c.per_hour * alt_h + c.delay_cost(alt_h, si), 0.0)
+        alt_value = np.where(has_alt, self.value_a[np.maximum(alt, 0)], 0.0)
+        ids = self.warehouse_ids
+        alt_ids = [ids[a] if a >= 0 else "" for a in alt.tolist()]
+        share, unmet_share, last, nxt, marginal = (
+            self.share, self.unmet_share, self.last, self.next, self.marginal)
+        return [TradeOff(hh, share[s], unmet_share[s], last[s], nxt[s], marginal[s], d + lg, d,
+                         lg, v, a_id, a_h, a_c, a_v)
+                for hh, s, d, lg, v, a_id, a_h, a_c, a_v in zip(
+                    h.tolist(), si.tolist(), delay.tolist(), logistics.tolist(),
+                    value.tolist(), alt_ids, alt_h.tolist(), alt_cost.tolist(),
+                    alt_value.tolist(), strict=True)]
 
-    def _make(self, wi: int, si: int, h: float, alt: int) -> TradeOff:
-        delay, logistics = self._costs(si, h) if wi >= 0 else (0.0, 0.0)
-        alt_id, alt_h, alt_cost, alt_value = "", 0.0, 0.0, 0.0
-        if alt >= 0:
-            alt_id = self.warehouse_ids[alt]
-            alt_h = float(self.hours[alt, si])
-            alt_cost = sum(self._costs(si, alt_h))
-            alt_value = self.value[alt]
-        return TradeOff(h, self.share[si], self.unmet_share[si], self.last[si], self.next[si],
-                        self.marginal[si], delay + logistics, delay, logistics,
-                        self.value[wi] if wi >= 0 else 0.0, alt_id, alt_h, alt_cost, alt_value)
-
-    def line(self, wi: int, si: int, h: float) -> TradeOff:
-        """Trade-off of the line warehouse ``wi`` -> shelter ``si``."""
-        alt = self.second[si] if self.best[si] == wi else self.best[si]
-        return self._make(wi, si, h, alt)
-
-    def shortfall(self, si: int) -> TradeOff:
-        """Trade-off of a shelter's shortfall: its best source is the alternative."""
-        return self._make(-1, si, 0.0, self.best[si])
 
 
 def _reachable_stock(prob: ItemProblem) -> list[int]:
