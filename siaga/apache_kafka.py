@@ -36,6 +36,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from siaga.local import LocalServiceError, ManagedProcess, free_port, spawn, wait_for_port
 
@@ -224,9 +225,7 @@ def ensure_kafka_jars(progress: Progress | None = None, timeout: float = 900) ->
             cwd=libs.parent,
         )
         output: list[bytes] = []
-        reader = threading.Thread(
-            target=lambda: output.extend(proc.stdout or []), daemon=True
-        )
+        reader = threading.Thread(target=lambda: output.extend(proc.stdout or []), daemon=True)
         reader.start()
         last_note = started
         while proc.poll() is None:
@@ -475,7 +474,7 @@ def _run_async(coro_factory: Callable[[], object]) -> object:
     return result.get("value")
 
 
-async def describe_cluster(bootstrap: str, timeout: float = 5.0) -> dict[str, object]:
+async def describe_cluster(bootstrap: str, timeout: float = 5.0) -> dict[str, Any]:
     """aiokafka's DescribeCluster answer: ``{"cluster_id", "controller_id", "brokers": [...]}``.
 
     In KRaft mode ``controller_id`` is *not* the active controller (brokers answer with a
@@ -483,9 +482,7 @@ async def describe_cluster(bootstrap: str, timeout: float = 5.0) -> dict[str, ob
     """
     from aiokafka.admin import AIOKafkaAdminClient
 
-    admin = AIOKafkaAdminClient(
-        bootstrap_servers=bootstrap, request_timeout_ms=int(timeout * 1000)
-    )
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=int(timeout * 1000))
     await asyncio.wait_for(admin.start(), timeout)
     try:
         return dict(await asyncio.wait_for(admin.describe_cluster(), timeout))
@@ -511,9 +508,7 @@ def alive_brokers(bootstrap: str, timeout: float = 5.0) -> set[int]:
     return _run_async(lambda: metadata_brokers(bootstrap, timeout))  # type: ignore[return-value]
 
 
-def _wait_ready(
-    nodes: list[KafkaNode], bootstrap: str, expect: set[int], deadline: float
-) -> None:
+def _wait_ready(nodes: list[KafkaNode], bootstrap: str, expect: set[int], deadline: float) -> None:
     """Wait until every node listens and the metadata lists every broker in ``expect``."""
     for node in nodes:
         assert node.process is not None
@@ -785,9 +780,7 @@ def start_kafka_cluster(
     voters = ",".join(f"{n.node_id}@127.0.0.1:{n.controller_port}" for n in members.values())
     replication = min(3, nodes)
     for node in members.values():
-        _write_properties(
-            node.config_path, _server_properties(node, voters, replication, config)
-        )
+        _write_properties(node.config_path, _server_properties(node, voters, replication, config))
     state_path.write_text(
         json.dumps(
             {

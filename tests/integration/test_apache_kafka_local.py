@@ -121,7 +121,7 @@ class SingleNode:
     first_start_seconds: float
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="class")
 def single(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SingleNode]:
     _require_kafka()
     data_dir = tmp_path_factory.mktemp("kafka-single")
@@ -134,50 +134,58 @@ def single(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SingleNode]:
         node.process.stop()
 
 
-async def test_single_node_is_apache_kafka_and_round_trips_records(single: SingleNode) -> None:
-    info = await describe_cluster(single.bootstrap)
-    assert [b["node_id"] for b in info["brokers"]] == [1]  # type: ignore[union-attr]
-    assert (single.data_dir / "kafka" / "log" / "meta.properties").is_file()
-    assert f"Apache Kafka {KAFKA_VERSION}" in (single.data_dir / "logs" / "kafka.log").read_text()
-    topic = _topic("roundtrip")
-    records = [(f"k{i % 4}".encode(), f"v{i}".encode()) for i in range(200)]
-    await _produce(single.bootstrap, topic, records)  # auto-created topic, acks=all
-    got = await _consume(single.bootstrap, topic, expected=len(records))
-    assert sorted(got) == sorted(records)
+class TestSingleNode:
+    """One node, started once for this class (and stopped before the cluster starts)."""
 
+    async def test_single_node_is_apache_kafka_and_round_trips_records(
+        self, single: SingleNode
+    ) -> None:
+        info = await describe_cluster(single.bootstrap)
+        assert [b["node_id"] for b in info["brokers"]] == [1]
+        assert (single.data_dir / "kafka" / "log" / "meta.properties").is_file()
+        assert (
+            f"Apache Kafka {KAFKA_VERSION}" in (single.data_dir / "logs" / "kafka.log").read_text()
+        )
+        topic = _topic("roundtrip")
+        records = [(f"k{i % 4}".encode(), f"v{i}".encode()) for i in range(200)]
+        await _produce(single.bootstrap, topic, records)  # auto-created topic, acks=all
+        got = await _consume(single.bootstrap, topic, expected=len(records))
+        assert sorted(got) == sorted(records)
 
-async def test_records_and_committed_offsets_survive_sigkill_and_restart(
-    single: SingleNode,
-) -> None:
-    topic = _topic("durable")
-    group = f"g-{uuid.uuid4().hex[:8]}"
-    records = [(b"32", f"event-{i}".encode()) for i in range(500)]
-    await _produce(single.bootstrap, topic, records)
-    first = await _consume(single.bootstrap, topic, expected=500, group_id=group, commit_after=100)
-    assert first == records[:100]
+    async def test_records_and_committed_offsets_survive_sigkill_and_restart(
+        self, single: SingleNode
+    ) -> None:
+        topic = _topic("durable")
+        group = f"g-{uuid.uuid4().hex[:8]}"
+        records = [(b"32", f"event-{i}".encode()) for i in range(500)]
+        await _produce(single.bootstrap, topic, records)
+        first = await _consume(
+            single.bootstrap, topic, expected=500, group_id=group, commit_after=100
+        )
+        assert first == records[:100]
 
-    old_bootstrap = single.bootstrap
-    os.killpg(single.process.pid, signal.SIGKILL)
-    single.process.proc.wait(timeout=10)
-    single.process.stop()
-    assert not single.process.alive()
+        old_bootstrap = single.bootstrap
+        os.killpg(single.process.pid, signal.SIGKILL)
+        single.process.proc.wait(timeout=10)
+        single.process.stop()
+        assert not single.process.alive()
 
-    started = time.monotonic()
-    # no port given: the port of the last start on this data dir is reused
-    single.process, single.bootstrap = await asyncio.to_thread(start_kafka, single.data_dir)
-    restart_seconds = time.monotonic() - started
-    assert single.bootstrap == old_bootstrap
-    log_text = (single.data_dir / "logs" / "kafka.log").read_text()
-    assert log_text.count("--- siaga: formatting") == 1  # formatted on the first start only
+        started = time.monotonic()
+        # no port given: the port of the last start on this data dir is reused
+        single.process, single.bootstrap = await asyncio.to_thread(start_kafka, single.data_dir)
+        restart_seconds = time.monotonic() - started
+        assert single.bootstrap == old_bootstrap
+        log_text = (single.data_dir / "logs" / "kafka.log").read_text()
+        assert log_text.count("--- siaga: formatting") == 1  # formatted on the first start only
 
-    everything = await _consume(single.bootstrap, topic, expected=500)
-    assert everything == records  # one key, one partition: order kept, nothing lost
-    rest = await _consume(single.bootstrap, topic, expected=400, group_id=group)
-    assert rest == records[100:]  # the group resumes at its committed offset
-    print(
-        f"single node: first start {single.first_start_seconds:.1f} s, "
-        f"restart after SIGKILL {restart_seconds:.1f} s"
-    )
+        everything = await _consume(single.bootstrap, topic, expected=500)
+        assert everything == records  # one key, one partition: order kept, nothing lost
+        rest = await _consume(single.bootstrap, topic, expected=400, group_id=group)
+        assert rest == records[100:]  # the group resumes at its committed offset
+        print(
+            f"single node: first start {single.first_start_seconds:.1f} s, "
+            f"restart after SIGKILL {restart_seconds:.1f} s"
+        )
 
 
 # --------------------------------------------------------------------------- cluster
@@ -223,9 +231,7 @@ async def _isr(bootstrap: str, topic: str) -> dict[int, tuple[int, list[int]]]:
         [described] = await admin.describe_topics([topic])
     finally:
         await admin.close()
-    return {
-        p["partition"]: (p["leader"], sorted(p["isr"])) for p in described["partitions"]
-    }
+    return {p["partition"]: (p["leader"], sorted(p["isr"])) for p in described["partitions"]}
 
 
 async def _wait_fully_in_sync(
