@@ -3,11 +3,18 @@
     python -m bench.allocation --quick     # < 1 minute
     python -m bench.allocation             # full run (national 10,000 x 700 x 20)
 
-Each allocation is compared, on the same instance, with an independent exact reference (OR-Tools'
+Each case plans the same instance three ways, side by side in one run: the **fair** objective
+(the default: deprivation + arrival delay + logistics cost, logistics/deprivation.py), the
+**lexicographic** one (priority-weighted coverage first, travel second) and nearest-warehouse-first.
+All three are scored with the same yardsticks: deprivation cost left unrelieved, relief lost to
+arrival time and logistics cost (default parameter set), the spread of coverage between shelters
+(Gini, min / max / 10th and 90th percentile of the share of need covered, share of needs left
+with nothing), people-days covered and ton-hours; ``ratios`` divides fair by the other two. The
+lexicographic plan is also checked against an independent exact reference (OR-Tools'
 cost-scaling SimpleMinCostFlow on the *full* arc set, integer centi-hours and centi-priorities,
-lexicographic by a provably large weight; the core is its own network simplex with column
-generation, see logistics/_flow.py) and with nearest-warehouse-first. The solver is compiled
-(numba) before timing; the compile / cache-load time is reported separately as
+lexicographic by a provably large weight); the fair objective's cross-check against an
+independent LP is in tests/unit/logistics/test_fair_allocation.py. The solver is compiled (numba)
+before timing; the compile / cache-load time is reported separately as
 ``solver_warm_up_seconds``. The last printed line is JSON.
 """
 
@@ -40,8 +47,11 @@ from logistics import (
     priority,
     warm_up,
 )
-from logistics.allocation import ItemProblem, prepare
+from logistics.allocation import ItemProblem, Plan, prepare, problem_cost
 from logistics.baseline import nearest_warehouse_first
+from logistics.deprivation import DeprivationParams, load_deprivation_params, social_cost
+
+Lines = tuple[np.ndarray, np.ndarray, np.ndarray]   # shelter index, travel hours, units
 
 PLAN_DATE = date(2022, 11, 22)
 PLANNED_AT = datetime(2022, 11, 22, 6, 0, tzinfo=UTC)
@@ -165,49 +175,153 @@ def mcf_reference(problem: ItemProblem) -> tuple[float, float, float]:
     return wc, uh, time.perf_counter() - t0
 
 
+def nearest_first_lines(problem: ItemProblem) -> Lines:
+    """Nearest-warehouse-first with its lines (the rule of logistics.baseline, which reports
+    totals only; the totals are checked equal by the caller)."""
+    left = problem.supply.astype(np.int64).copy()
+    si: list[int] = []
+    hs: list[float] = []
+    qs: list[int] = []
+    for j in range(len(problem.shelter_ids)):
+        need = int(problem.demand[j])
+        if need == 0 or not problem.hours.size:
+            continue
+        col = problem.hours[:, j]
+        order = np.argsort(col, kind="stable")
+        order = order[np.isfinite(col[order])]
+        avail = left[order]
+        before = np.cumsum(avail) - avail
+        take = np.clip(need - before, 0, avail)
+        left[order] -= take
+        nz = np.nonzero(take)[0]
+        si += [j] * nz.shape[0]
+        hs += col[order[nz]].tolist()
+        qs += take[nz].tolist()
+    return (np.array(si, dtype=np.int64), np.array(hs, dtype=np.float64),
+            np.array(qs, dtype=np.int64))
+
+
+def plan_lines(plan: Plan, problems: list[ItemProblem]) -> dict[str, Lines]:
+    """Each item's lines of a plan, indexed like the item's prepared shelters."""
+    index = {p.item_id: {s: i for i, s in enumerate(p.shelter_ids)} for p in problems}
+    acc: dict[str, tuple[list[int], list[float], list[int]]] = {
+        p.item_id: ([], [], []) for p in problems}
+    for pr in plan.proposals:
+        a = acc[pr.item_id]
+        a[0].append(index[pr.item_id][pr.shelter_id])
+        a[1].append(pr.travel_hours)
+        a[2].append(pr.quantity)
+    return {k: (np.array(v[0], dtype=np.int64), np.array(v[1], dtype=np.float64),
+                np.array(v[2], dtype=np.int64)) for k, v in acc.items()}
+
+
+def gini(x: np.ndarray) -> float:
+    """Gini coefficient of non-negative values (0 = all equal)."""
+    x = np.sort(np.asarray(x, dtype=np.float64))
+    n, tot = x.shape[0], float(x.sum())
+    if n == 0 or tot == 0:
+        return 0.0
+    return float(2 * np.dot(np.arange(1, n + 1), x) / (n * tot) - (n + 1) / n)
+
+
+def score(problems: list[ItemProblem], lines: dict[str, Lines],
+          params: DeprivationParams) -> dict[str, Any]:
+    """The yardsticks of one plan (see the module doc)."""
+    cat = default_catalogue()
+    dep = delay = logi = full = pd = th = wc = 0.0
+    ginis, mins, maxs, p10s, p90s = [], [], [], [], []
+    zero = needs = 0
+    for prob in problems:
+        if not prob.shelter_ids:
+            continue
+        si, h, q = lines[prob.item_id]
+        sc = social_cost(problem_cost(prob, params), si, h, q)
+        dep += sc.deprivation
+        delay += sc.delay
+        logi += sc.logistics
+        full += sc.full_deprivation
+        received = np.bincount(si, weights=q, minlength=len(prob.shelter_ids))
+        share = received / prob.demand
+        ginis.append(gini(share))
+        mins.append(float(share.min()))
+        maxs.append(float(share.max()))
+        p10s.append(float(np.quantile(share, 0.1)))
+        p90s.append(float(np.quantile(share, 0.9)))
+        zero += int(np.count_nonzero(received == 0))
+        needs += share.shape[0]
+        pd += float(q.sum()) / RATES[prob.item_id]
+        th += float(np.dot(h, q)) * cat.get(prob.item_id).unit_mass_kg / 1000.0
+        wc += float(np.dot(received, prob.priority))
+    return {
+        "deprivation_cost": round(dep), "delay_cost": round(delay),
+        "logistics_cost": round(logi), "social_cost": round(dep + delay + logi),
+        "relief": round(full - dep - delay - logi), "full_deprivation": round(full),
+        "coverage_gini": round(float(np.mean(ginis)), 4),
+        "coverage_min": round(float(np.mean(mins)), 4),
+        "coverage_p10": round(float(np.mean(p10s)), 4),
+        "coverage_p90": round(float(np.mean(p90s)), 4),
+        "coverage_max": round(float(np.mean(maxs)), 4),
+        "needs_left_with_nothing": round(zero / max(needs, 1), 4),
+        "people_days": round(pd), "ton_hours": round(th, 1), "weighted_coverage": round(wc, 2),
+    }
+
+
+def _ratios(a: dict[str, Any], b: dict[str, Any]) -> dict[str, float | None]:
+    keys = ("deprivation_cost", "social_cost", "delay_cost", "coverage_gini", "coverage_p10",
+            "needs_left_with_nothing", "people_days", "ton_hours", "weighted_coverage")
+    return {k: (round(a[k] / b[k], 4) if b[k] else None) for k in keys}
+
+
 def allocation_case(name: str, n_s: int, n_w: int, n_items: int, span_km: float,
                     islands: int, reference: bool, workers: int, repeats: int,
                     max_travel_hours: float | None = None) -> dict[str, Any]:
     needs, stock, whs, travel, rules = instance(42, n_s, n_w, n_items, span_km, islands)
     if max_travel_hours is not None:  # road cuts: pairs beyond the limit become unreachable
         rules = dataclasses.replace(rules, max_travel_hours=max_travel_hours)
-    times = []
-    plan = None
-    for r in range(repeats):
-        t0 = time.perf_counter()
-        plan = allocate(f"{name}-{r}", PLANNED_AT, needs, stock, whs, travel, rules,
-                        workers=workers)
-        times.append(time.perf_counter() - t0)
-    assert plan is not None
+    params = load_deprivation_params()
+    times: dict[str, list[float]] = {"fair": [], "lexicographic": []}
+    plans: dict[str, Plan] = {}
+    for r in range(repeats):   # interleaved, so both see the same machine load
+        for objective in ("fair", "lexicographic"):
+            t0 = time.perf_counter()
+            plans[objective] = allocate(f"{name}-{r}", PLANNED_AT, needs, stock, whs, travel,
+                                        rules, workers=workers, objective=objective)
+            times[objective].append(time.perf_counter() - t0)
     # the optimiser's own peak (instance included), before the full-arc reference runs
     peak_after_optimiser = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
     problems = prepare(needs, stock, whs, travel, rules)
-    cat = default_catalogue()
-    out: dict[str, Any] = {
-        "shelters": n_s, "warehouses": n_w, "items": n_items,
-        "seconds": round(min(times), 3), "seconds_median": round(float(np.median(times)), 3),
-        "seconds_all": [round(t, 3) for t in times],
-        "proposals": len(plan.proposals), "shortfalls": len(plan.shortfalls),
-        "peak_rss_mb_after_optimiser": peak_after_optimiser,
-        "rounds_max": max(s.phase1_rounds + s.phase2_rounds for s in plan.stats),
-        "columns_max": max(s.columns for s in plan.stats),
-    }
-    opt_pd = base_pd = opt_th = base_th = 0.0
-    opt_wc = base_wc = 0.0
-    ref_wc = ref_uh = ref_s = 0.0
+    out: dict[str, Any] = {"shelters": n_s, "warehouses": n_w, "items": n_items,
+                           "objective": plans["fair"].objective,
+                           "peak_rss_mb_after_optimiser": peak_after_optimiser}
+    for objective, plan in plans.items():
+        ts = times[objective]
+        out[objective] = {
+            "seconds": round(min(ts), 3), "seconds_median": round(float(np.median(ts)), 3),
+            "seconds_all": [round(t, 3) for t in ts],
+            "proposals": len(plan.proposals), "shortfalls": len(plan.shortfalls),
+            "rounds_max": max(s.phase1_rounds + s.phase2_rounds for s in plan.stats),
+            "columns_max": max(s.columns for s in plan.stats),
+            **score(problems, plan_lines(plan, problems), params),
+        }
+    out["fair_over_lexicographic_time"] = round(min(times["fair"]) / min(times["lexicographic"]),
+                                                2)
     t0 = time.perf_counter()
-    baselines = [nearest_warehouse_first(p) for p in problems]
-    out["baseline_seconds"] = round(time.perf_counter() - t0, 3)
-    for prob, st, bl in zip(problems, plan.stats, baselines, strict=True):
-        rate = RATES[prob.item_id] * (1 if prob.item_id not in DAILY else 1)
-        mass = cat.get(prob.item_id).unit_mass_kg / 1000.0
-        opt_pd += st.covered / rate
-        base_pd += bl.covered / rate
-        opt_th += st.unit_hours * mass
-        base_th += bl.unit_hours * mass
-        opt_wc += st.weighted_coverage
-        base_wc += bl.weighted_coverage
-        if reference:
+    nf_lines = {p.item_id: nearest_first_lines(p) for p in problems}
+    out["nearest_first_seconds"] = round(time.perf_counter() - t0, 3)
+    for prob in problems:   # same rule as logistics.baseline (which gives totals only)
+        bl = nearest_warehouse_first(prob)
+        _, h, q = nf_lines[prob.item_id]
+        assert bl.covered == int(q.sum()) and abs(bl.unit_hours - float(np.dot(h, q))) <= \
+            1e-6 * max(1.0, bl.unit_hours)
+    out["nearest_first"] = score(problems, nf_lines, params)
+    out["ratios"] = {
+        "fair_over_lexicographic": _ratios(out["fair"], out["lexicographic"]),
+        "fair_over_nearest_first": _ratios(out["fair"], out["nearest_first"]),
+    }
+    if reference:
+        lex = plans["lexicographic"]
+        ref_wc = ref_uh = ref_s = 0.0
+        for prob, st in zip(problems, lex.stats, strict=True):
             wc, uh, secs = mcf_reference(prob)
             ref_wc += wc
             ref_uh += uh
@@ -215,18 +329,12 @@ def allocation_case(name: str, n_s: int, n_w: int, n_items: int, span_km: float,
             if abs(wc - st.weighted_coverage) > 1e-6 * max(1.0, wc) or \
                     abs(uh - st.unit_hours) > 1e-6 * max(1.0, uh):
                 out.setdefault("mismatch_items", []).append(prob.item_id)
-    out.update({
-        "optimiser": {"weighted_coverage": round(opt_wc, 2), "people_days": round(opt_pd),
-                      "ton_hours": round(opt_th, 1)},
-        "nearest_first": {"weighted_coverage": round(base_wc, 2), "people_days": round(base_pd),
-                          "ton_hours": round(base_th, 1)},
-    })
-    if reference:
-        out["reference_mcf"] = {"weighted_coverage": round(ref_wc, 2),
+        out["reference_mcf"] = {"of": "lexicographic", "weighted_coverage": round(ref_wc, 2),
                                 "unit_hours": round(ref_uh, 2), "seconds": round(ref_s, 2),
                                 "matches": "mismatch_items" not in out,
                                 # > 1: the optimiser is that many times faster than the reference
-                                "reference_over_optimiser_time": round(ref_s / min(times), 2)}
+                                "reference_over_optimiser_time": round(
+                                    ref_s / min(times["lexicographic"]), 2)}
     return out
 
 
