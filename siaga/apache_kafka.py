@@ -508,6 +508,46 @@ def alive_brokers(bootstrap: str, timeout: float = 5.0) -> set[int]:
     return _run_async(lambda: metadata_brokers(bootstrap, timeout))  # type: ignore[return-value]
 
 
+async def topic_replicas(bootstrap: str, topic: str) -> dict[int, tuple[int, list[int]]]:
+    """``partition -> (leader, sorted in-sync replicas)`` of ``topic`` (empty while unknown)."""
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        described = await admin.describe_topics([topic])
+    finally:
+        await admin.close()
+    if not described or described[0].get("error_code"):
+        return {}
+    return {
+        int(p["partition"]): (int(p["leader"]), sorted(int(r) for r in p["isr"]))
+        for p in described[0]["partitions"]
+    }
+
+
+async def wait_in_sync(
+    bootstrap: str,
+    topic: str,
+    replicas: set[int],
+    partitions: int | None = None,
+    timeout: float = 60,
+) -> dict[int, tuple[int, list[int]]]:
+    """Wait until every partition of ``topic`` (``partitions`` of them, when given) has
+    exactly ``replicas`` in sync — after a create, or after a restarted broker caught up."""
+    deadline = time.monotonic() + timeout
+    state: dict[int, tuple[int, list[int]]] = {}
+    wanted = sorted(replicas)
+    while time.monotonic() < deadline:
+        with contextlib.suppress(Exception):
+            state = await topic_replicas(bootstrap, topic)
+            complete = len(state) == partitions if partitions is not None else bool(state)
+            if complete and all(isr == wanted for _, isr in state.values()):
+                return state
+        await asyncio.sleep(0.5)
+    raise LocalServiceError(f"{topic} not in sync on {wanted} after {timeout:.0f} s: {state}")
+
+
 def _wait_ready(nodes: list[KafkaNode], bootstrap: str, expect: set[int], deadline: float) -> None:
     """Wait until every node listens and the metadata lists every broker in ``expect``."""
     for node in nodes:

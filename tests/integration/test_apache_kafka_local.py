@@ -25,11 +25,14 @@ from siaga.apache_kafka import (
     KafkaCluster,
     alive_brokers,
     describe_cluster,
+    find_java,
     kafka_available,
     start_kafka,
     start_kafka_cluster,
+    topic_replicas,
+    wait_in_sync,
 )
-from siaga.local import ManagedProcess
+from siaga.local import LocalServiceError, ManagedProcess
 
 pytestmark = pytest.mark.integration
 
@@ -108,6 +111,27 @@ async def _consume(
     finally:
         await consumer.stop()
     return got
+
+
+# --------------------------------------------------------------------------- finding Java
+
+
+def test_an_old_java_is_refused_naming_what_to_install(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake = tmp_path / "jdk11" / "bin" / "java"
+    fake.parent.mkdir(parents=True)
+    fake.write_text("#!/bin/sh\necho 'openjdk version \"11.0.2\" 2019-01-15' >&2\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("JAVA_HOME", str(fake.parent.parent))
+    monkeypatch.setenv("PATH", str(fake.parent))
+    with pytest.raises(LocalServiceError, match=r"needs Java >= 17.*Java 11.*apt-get install"):
+        find_java()
+    monkeypatch.setenv("PATH", str(tmp_path / "nothing"))
+    monkeypatch.delenv("JAVA_HOME")
+    with pytest.raises(LocalServiceError, match="no java found"):
+        find_java()
+    assert "no java found" in (kafka_available() or "")
 
 
 # --------------------------------------------------------------------------- single node
@@ -225,27 +249,13 @@ async def _create_replicated_topic(bootstrap: str, partitions: int = 3) -> str:
 
 async def _isr(bootstrap: str, topic: str) -> dict[int, tuple[int, list[int]]]:
     """partition -> (leader, in-sync replicas)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        [described] = await admin.describe_topics([topic])
-    finally:
-        await admin.close()
-    return {p["partition"]: (p["leader"], sorted(p["isr"])) for p in described["partitions"]}
+    return await topic_replicas(bootstrap, topic)
 
 
 async def _wait_fully_in_sync(
     bootstrap: str, topic: str, timeout: float = 60, partitions: int | None = None
 ) -> None:
-    deadline = time.monotonic() + timeout
-    state: dict[int, tuple[int, list[int]]] = {}
-    while time.monotonic() < deadline:
-        state = await _isr(bootstrap, topic)
-        complete = len(state) == partitions if partitions is not None else bool(state)
-        if complete and all(isr == [1, 2, 3] for _, isr in state.values()):
-            return
-        await asyncio.sleep(0.5)
-    raise AssertionError(f"{topic} not back in sync after {timeout:.0f} s: {state}")
+    await wait_in_sync(bootstrap, topic, {1, 2, 3}, partitions=partitions, timeout=timeout)
 
 
 def _batch(tag: str, n: int) -> list[tuple[bytes, bytes]]:
