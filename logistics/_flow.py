@@ -1,4 +1,7 @@
-"""Exact lexicographic allocation of one item as an integer min-cost flow (network simplex).
+"""Exact allocation of one item as an integer min-cost flow (network simplex), for either
+objective: the fair one (:func:`solve_item_fair`, deprivation + arrival delay + logistics cost,
+see :mod:`logistics.deprivation` and the section at the end of this module) or the lexicographic
+one (:func:`solve_item`, described first).
 
 Model (one item; whole catalogue units)::
 
@@ -80,8 +83,6 @@ _COST_LIMIT = 2**60
 _PER_NODE = 8
 _WARM = True
 _CRASH = True
-#: bisection rounds refining the fair problem's warehouse prices before the crash basis
-_REFINE = 0
 #: weight bands per nearest warehouse in the fair problem's aggregated warm start
 _BANDS = 8
 
@@ -769,10 +770,10 @@ def _solve_flow(d: IntArray, priority: FloatArray, sup: IntArray, hours: FloatAr
 
 def warm_up() -> float:
     """Compile (or load from numba's on-disk cache) every compiled routine of the solver by
-    solving two tiny items, one fully reachable (closed form, warm start, crash basis) and one
-    not (rank-weighted flow). Returns the seconds it took: about 10 s the first time on a
-    machine, well under 1 s once cached. Workers call this before taking traffic so that the
-    first re-plan does not stall the event loop."""
+    solving tiny items, one fully reachable (closed form, warm start, crash basis) and one not
+    (rank-weighted flow), each also under the fair objective. Returns the seconds it took:
+    about 15 s the first time on a machine, well under 1 s once cached. Workers call this before
+    taking traffic so that the first re-plan does not stall the event loop."""
     import time
 
     t0 = time.perf_counter()
@@ -783,8 +784,14 @@ def warm_up() -> float:
     prio = np.round(1 + rng.random(n_s), 1)
     supply = np.full(n_w, int(demand.sum()) // 4, dtype=np.int64)
     solve_item(demand, prio, supply, hours, k=1)
+    # the fair objective: two segments per shelter, warm start and crash basis (n_s > 4 n_w)
+    seg_cap = np.stack([demand // 2, demand - demand // 2], axis=1).astype(np.int64)
+    seg_value = np.stack([prio, 3 * prio], axis=1)
+    solve_item_fair(demand, prio, supply, hours, seg_cap, seg_value, 0.001, prio, 72.0, 0.9, k=1)
     hours[0, :5] = np.inf
     solve_item(demand, prio, supply, hours, k=1)
+    solve_item_fair(demand, prio, supply, hours, seg_cap, seg_value, 0.001, prio, 72.0, 0.9, k=1)
+    best_two_sources(hours, 0.001, prio, 72.0, 0.9, np.zeros(n_w))
     return time.perf_counter() - t0
 
 
@@ -956,62 +963,6 @@ def _fair_aggregate_potentials(cost: IntArray, sup: IntArray, seg_cap: IntArray,
     return out
 
 
-@njit(cache=True, nogil=True)
-def _refine_prices(aw: IntArray, as_: IntArray, arc_cost: IntArray, n_w: int,
-                   seg_cap: IntArray, seg_val: IntArray, supply: IntArray, psi0: IntArray,
-                   iterations: int) -> IntArray:  # pragma: no cover - compiled
-    """Approximate warehouse prices of the fair problem by simultaneous bracketed bisection:
-    each shelter takes, from its candidate of least cost + price, the segments whose relief
-    exceeds that; a warehouse asked for more than its stock raises its price, one asked for less
-    lowers it (prices stay >= 0). Only a warm start for the crash basis (the simplex and the
-    pricing make the result exact); with the optimal prices the crash is nearly optimal."""
-    n_s, n_k = seg_cap.shape
-    psi = np.maximum(psi0.astype(np.float64), 0.0)
-    top = 0.0
-    for s in range(n_s):
-        for j in range(n_k):
-            top = max(top, float(seg_val[s, j]))
-    # brackets start close around the given prices and widen by ``width`` when a price leaves
-    width = 0.02 * psi + 1e-3 * top + 1.0
-    lo = np.maximum(psi - width, 0.0)
-    hi = psi + width
-    phi = np.empty(n_s)
-    best = np.empty(n_s, dtype=np.int64)
-    load = np.empty(n_w)
-    for _ in range(iterations):
-        phi[:] = np.inf
-        best[:] = -1
-        for a in range(aw.shape[0]):
-            w = aw[a]
-            s = as_[a]
-            key = arc_cost[a] + psi[w]
-            if key < phi[s]:
-                phi[s] = key
-                best[s] = w
-        load[:] = 0.0
-        for s in range(n_s):
-            w = best[s]
-            if w < 0:
-                continue
-            for j in range(n_k):
-                if seg_val[s, j] > phi[s]:
-                    load[w] += seg_cap[s, j]
-        for w in range(n_w):
-            if load[w] > supply[w]:
-                lo[w] = psi[w]
-                if hi[w] <= lo[w]:
-                    hi[w] = lo[w] + width[w]
-            else:
-                hi[w] = psi[w]
-                if lo[w] >= hi[w]:
-                    lo[w] = max(hi[w] - width[w], 0.0)
-            psi[w] = 0.5 * (lo[w] + hi[w])
-    out = np.empty(n_w, dtype=np.int64)
-    for w in range(n_w):
-        out[w] = np.int64(np.rint(hi[w]))   # the lowest price seen not to overload w
-    return out
-
-
 def _balance_identical(demand: IntArray, seg_cap: IntArray, seg_value: FloatArray,
                        delay_weight: FloatArray, hours: FloatArray, aw: IntArray,
                        as_: IntArray, aq: IntArray) -> tuple[IntArray, IntArray, IntArray]:
@@ -1142,13 +1093,6 @@ def solve_item_fair(
         pot_w = _fair_aggregate_potentials(cost, sup, seg_cap.astype(np.int64), seg_int,
                                            group.astype(np.int64), int(uniq.shape[0]))
     chosen = _initial_arcs(cost, k, 2, pot_w)
-    if _REFINE and total > 0:
-        cw, cs = np.nonzero(chosen)
-        cw, cs = cw.astype(np.int64), cs.astype(np.int64)
-        pot_w = _refine_prices(cw, cs, cost[cw, cs], n_w, seg_cap.astype(np.int64), seg_int,
-                               sup, np.zeros(n_w, dtype=np.int64) if pot_w is None else pot_w,
-                               _REFINE)
-        chosen = _initial_arcs(cost, k, 2, pot_w)
     crash = None
     if _CRASH and total > 0:
         crash = FairCrash(np.zeros(n_w, dtype=np.int64) if pot_w is None else pot_w,
