@@ -425,6 +425,212 @@ async def main(quick: bool) -> dict[str, Any]:
     return results
 
 
+# ---------------------------------------------------------------- province size (issue 10)
+
+
+def _rss_mb(pid: int) -> float:
+    import psutil
+
+    try:
+        proc = psutil.Process(pid)
+        return sum(p.memory_info().rss for p in [proc, *proc.children(recursive=True)]) / 2**20
+    except psutil.Error:
+        return 0.0
+
+
+async def _visible(redis: Redis, want: dict[str, int]) -> int:
+    """How many shelters show their wanted headcount total."""
+    ids = list(want)
+    pipe = redis.pipeline(transaction=False)
+    for sid in ids:
+        pipe.hget(f"siaga:shelter:{sid}", "json")
+    shown = 0
+    for sid, raw in zip(ids, await pipe.execute(), strict=True):
+        if raw and (json.loads(raw).get("headcount") or {}).get("total") == want[sid]:
+            shown += 1
+    return shown
+
+
+async def bench_province_size(stack: Stack, shelters: int, updates: int, rate: float,
+                              latency_events: int, db: int) -> dict[str, Any]:
+    """One province of ``shelters``: throughput of ``updates`` headcounts produced at once
+    (produced → every read model shows its last total), then p50/p99 latency of
+    ``latency_events`` headcounts offered at ``rate``/s; peak worker RSS throughout."""
+    from siaga.synthetic import province_disaster
+
+    settings = stack.settings(db)
+    redis = Redis.from_url(settings.redis_url or "")
+    await redis.flushdb()
+    await ensure_topics(settings)
+    disaster = province_disaster("32", shelters, updates=updates + latency_events,
+                                 warehouses=6, teams=20, tag=f"b{shelters}")
+    proc = start_worker(settings, f"size{shelters}")
+    peak = [0.0]
+    sampling = True
+
+    async def sample() -> None:
+        while sampling:
+            peak[0] = max(peak[0], _rss_mb(proc.pid))
+            await asyncio.sleep(0.5)
+
+    sampler = asyncio.create_task(sample())
+    try:
+        await produce(settings, disaster.setup)
+        first = {e.shelter_id: e.total for e in disaster.setup
+                 if isinstance(e, ev.ShelterHeadcountReported)}
+        setup_start = time.perf_counter()
+        while await _visible(redis, first) < len(first):
+            await asyncio.sleep(0.2)
+        setup_seconds = time.perf_counter() - setup_start
+        await asyncio.sleep(2)
+        burst = disaster.headcounts[:updates]
+        want = {h.shelter_id: h.total for h in burst}
+        start = time.perf_counter()
+        await produce(settings, burst)
+        while await _visible(redis, want) < len(want):
+            await asyncio.sleep(0.05)
+        elapsed = time.perf_counter() - start
+        await asyncio.sleep(2)
+        # latency at a steady rate: produced -> the shelter's read model shows it
+        events = disaster.headcounts[updates:]
+        last_id = (await redis.xinfo_stream(FEED))["last-generated-id"]
+        pending = {str(h.event_id): h for h in events}
+        by_shelter: dict[str, list[tuple[int, str]]] = {}
+        for h in events:
+            by_shelter.setdefault(h.shelter_id, []).append((h.total, str(h.event_id)))
+        sent_at: dict[str, float] = {}
+        latencies: list[float] = []
+        done = asyncio.Event()
+
+        async def watch() -> None:
+            nonlocal last_id
+            deadline = None
+            while pending:
+                if done.is_set():
+                    deadline = deadline or time.perf_counter() + 60
+                    if time.perf_counter() > deadline:
+                        return
+                reply = await redis.xread({FEED: last_id}, count=1000, block=200)
+                now = time.perf_counter()
+                for _, entries in reply or []:
+                    for entry_id, fields in entries:
+                        last_id = entry_id
+                        if fields[b"entity"] != b"shelter":
+                            continue
+                        data = json.loads(fields[b"json"])
+                        total = (data.get("headcount") or {}).get("total")
+                        queue = by_shelter.get(data["shelter_id"], [])
+                        # totals are random: the report is shown once its total is
+                        while queue and total == queue[0][0]:
+                            _, event_id = queue.pop(0)
+                            pending.pop(event_id, None)
+                            if event_id in sent_at:
+                                latencies.append(now - sent_at[event_id])
+
+        watcher = asyncio.create_task(watch())
+        await produce(settings, events, rate=rate, sent=sent_at)
+        done.set()
+        await watcher
+    finally:
+        sampling = False
+        await sampler
+        replans = proc.log_path.read_text(errors="ignore").count("re-planned province") \
+            if proc.log_path else 0
+        proc.stop()
+        await redis.aclose()
+    latencies.sort()
+    return {
+        "shelters": shelters,
+        "setup_events": len(disaster.setup),
+        "setup_seconds": setup_seconds,
+        "updates": updates,
+        "seconds": elapsed,
+        "events_per_s": updates / elapsed,
+        "latency_offered_per_s": rate,
+        "latency_observed": len(latencies),
+        "p50_ms": 1000 * statistics.median(latencies) if latencies else float("nan"),
+        "p99_ms": 1000 * latencies[int(0.99 * (len(latencies) - 1))] if latencies
+        else float("nan"),
+        "peak_worker_rss_mb": peak[0],
+        "replans": replans,
+    }
+
+
+async def bench_recovery(stack: Stack, total_shelters: int, db: int) -> dict[str, Any]:
+    """20,000 shelters across the 38 provinces: load, then restart the worker and time until
+    it reports itself ready again (tables recovered from their changelogs, caught up)."""
+    from siaga.synthetic import all_provinces, province_disaster
+    from siaga.workers import worker_status
+
+    settings = stack.settings(db)
+    redis = Redis.from_url(settings.redis_url or "")
+    await redis.flushdb()
+    await ensure_topics(settings)
+    provinces = all_provinces()
+    per = total_shelters // len(provinces) + 1
+    setup: list[ev.Envelope] = []
+    want: dict[str, int] = {}
+    for province in provinces:
+        d = province_disaster(province, per, warehouses=2, teams=3, tag="rec")
+        setup += d.setup
+        want.update({e.shelter_id: e.total for e in d.setup
+                     if isinstance(e, ev.ShelterHeadcountReported)})
+    proc = start_worker(settings, "recovery-a")
+    try:
+        start = time.perf_counter()
+        await produce(settings, setup)
+        while await _visible(redis, want) < len(want):
+            await asyncio.sleep(0.5)
+        load_seconds = time.perf_counter() - start
+        rss_loaded = _rss_mb(proc.pid)
+    finally:
+        proc.stop()
+    await redis.delete("siaga:workers")
+    start = time.perf_counter()
+    proc = start_worker(settings, "recovery-b")
+    try:
+        while not (await worker_status(redis, settings.app_id))["ready"]:
+            await asyncio.sleep(0.2)
+        recovered = time.perf_counter() - start
+        rss_recovered = _rss_mb(proc.pid)
+    finally:
+        proc.stop()
+        await redis.aclose()
+    return {"shelters": len(want), "provinces": len(provinces), "events": len(setup),
+            "load_seconds": load_seconds, "restart_to_ready_seconds": recovered,
+            "worker_rss_mb_loaded": rss_loaded, "worker_rss_mb_after_recovery": rss_recovered}
+
+
+async def main_province_sizes(sizes: list[int], quick: bool) -> dict[str, Any]:
+    data_dir = Path(os.environ.get("TMPDIR", "/tmp")) / f"siaga-bench-{uuid.uuid4().hex[:6]}"
+    stack = Stack(data_dir)
+    results: dict[str, Any] = {"sizes": {}}
+    updates = 1000 if quick else 4000
+    latency_events = 200 if quick else 1000
+    try:
+        for i, n in enumerate(sizes):
+            r = await bench_province_size(stack, n, updates, 100.0, latency_events, db=5 + i)
+            results["sizes"][str(n)] = r
+            say(f"{n} shelters in one province: {r['events_per_s']:,.0f} headcounts/s, "
+                f"p50 {r['p50_ms']:.0f} ms / p99 {r['p99_ms']:.0f} ms at 100/s, peak worker "
+                f"RSS {r['peak_worker_rss_mb']:.0f} MB, {r['replans']} re-plans")
+        if not quick:
+            results["recovery"] = await bench_recovery(stack, 20_000, db=12)
+            r = results["recovery"]
+            say(f"recovery at {r['shelters']} shelters: restart to ready "
+                f"{r['restart_to_ready_seconds']:.1f} s (load {r['load_seconds']:.0f} s)")
+    finally:
+        stack.stop()
+    base = results["sizes"][str(sizes[0])]["events_per_s"]
+    for n in sizes:
+        results["sizes"][str(n)]["throughput_ratio_vs_smallest"] = (
+            results["sizes"][str(n)]["events_per_s"] / base)
+    results["machine"] = {"cpus": os.cpu_count(), "python": platform.python_version(),
+                          "date": datetime.now(UTC).date().isoformat()}
+    results["quick"] = quick
+    return results
+
+
 if __name__ == "__main__":
     import signal
 
@@ -432,7 +638,20 @@ if __name__ == "__main__":
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small run (under two minutes)")
+    parser.add_argument(
+        "--province-shelters", type=int, nargs="*", metavar="N",
+        help="instead: throughput and latency with one province of N shelters, for each N "
+        "side by side (default 25 500 2000), and recovery at 20,000 shelters (not in --quick)")
     args = parser.parse_args()
+    if args.province_shelters is not None:
+        sizes = args.province_shelters or [25, 500, 2000]
+        out = asyncio.run(main_province_sizes(sizes, args.quick))
+        for n, r in out["sizes"].items():
+            say(f"{n:>5} shelters: {r['events_per_s']:,.0f}/s "
+                f"(x{r['throughput_ratio_vs_smallest']:.2f} of {sizes[0]}), "
+                f"p99 {r['p99_ms']:.0f} ms")
+        print(json.dumps(out, default=float))
+        sys.exit(0)
     out = asyncio.run(main(args.quick))
     say(f"ratio 1 worker / pass-through: {out['ratio_1_worker_vs_passthrough']:.2f}; "
         f"/ raw aiokafka: {out['ratio_1_worker_vs_raw']:.3f}; "

@@ -21,6 +21,7 @@ from redis.asyncio import Redis
 PREFIX = "siaga"
 FEED = f"{PREFIX}:feed"
 FEED_MAXLEN = 100_000
+GEO_LAT_LIMIT = 85.05112878  # the latitudes a Redis geo set can hold
 
 # Compare-and-set so that a redelivered or out-of-order change never moves an
 # entity backwards, and the feed gets exactly one entry per applied change.
@@ -74,6 +75,11 @@ def _script_args(change: dict[str, Any]) -> tuple[list[str], list[str]]:
     location = data.get("location") or {}
     lon = location.get("lon")
     lat = location.get("lat")
+    if lon is not None and lat is not None and not (
+        -180 <= float(lon) <= 180 and -GEO_LAT_LIMIT <= float(lat) <= GEO_LAT_LIMIT
+    ):
+        # refused before anything is written, so the change fails the same way every time
+        raise ValueError(f"location: {entity} {entity_id} at lat {lat}, lon {lon} is not on Earth")
     keys = [
         entity_key(entity, entity_id),
         index_key(entity),

@@ -27,12 +27,61 @@ class StreamContext:
     tables: dict[str, Any] = field(default_factory=dict)
     health: Any = None
     _redis: Redis | None = None
+    _producer: Any = None
+    _producer_lock: Any = None
 
     @property
     def redis(self) -> Redis:
         if self._redis is None:
             self._redis = Redis.from_url(self.redis_url)
         return self._redis
+
+    async def send(self, short_name: str, key: bytes | None, value: bytes) -> Any:
+        """Send one of Siaga's own records (outputs, state changes, re-plan requests, dead
+        letters); returns the future of the broker's acknowledgement.
+
+        Siaga's records go through a producer of their own that batches normally (faust's
+        producer carries the table changelogs, and the local profile restricts it to one
+        record per request — see docs/local-broker.md): a re-plan's thousands of records
+        then travel in a few requests on either broker.
+        """
+        producer = self._producer or await self._start_producer()
+        return await producer.send(self.settings.topic(short_name), value=value, key=key)
+
+    async def _start_producer(self) -> Any:
+        import asyncio
+
+        from aiokafka import AIOKafkaProducer
+
+        if self._producer_lock is None:
+            self._producer_lock = asyncio.Lock()
+        async with self._producer_lock:
+            if self._producer is None:
+                bootstrap, _ = self.settings.require_services()
+                producer = AIOKafkaProducer(
+                    bootstrap_servers=bootstrap,
+                    acks="all",
+                    # idempotent on Apache Kafka (a retried request is not written twice);
+                    # Tansu cannot (InitProducerId fails): the local profile goes without
+                    enable_idempotence=self.settings.kafka_profile == "production",
+                    linger_ms=5,
+                    max_batch_size=256 * 1024,
+                    max_request_size=1024 * 1024,
+                    request_timeout_ms=60_000,
+                )
+                await producer.start()
+                self._producer = producer
+        return self._producer
+
+    async def close(self) -> None:
+        if self._producer is not None:
+            try:
+                await self._producer.stop()
+            finally:
+                self._producer = None
+        if self._redis is not None:
+            await self._redis.aclose()
+            self._redis = None
 
     def raw_topic(self, short_name: str) -> Any:
         if short_name not in self.topics:
@@ -151,8 +200,7 @@ def create_app(settings: Settings) -> tuple[faust.App, StreamContext]:
     readiness.register(ctx)
 
     @app.on_before_shutdown.connect  # type: ignore[arg-type]
-    async def _close_redis(app: faust.App, **kwargs: Any) -> None:
-        if ctx._redis is not None:
-            await ctx._redis.aclose()
+    async def _close_clients(app: faust.App, **kwargs: Any) -> None:
+        await ctx.close()
 
     return app, ctx

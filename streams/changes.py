@@ -64,3 +64,33 @@ def decode_changes(raw: bytes) -> list[dict[str, Any]]:
     if isinstance(payload, dict) and isinstance(payload.get("changes"), list):
         return [_check(change) for change in payload["changes"]]
     return [_check(payload)]
+
+
+MAX_RECORD_BYTES = 48 * 1024  # every record Siaga writes stays far under Kafka's 1 MB
+
+
+def pack(items: list[dict[str, Any]], limit: int = MAX_RECORD_BYTES) -> list[bytes]:
+    """Entities packed into records ``{"records": [...]}`` of at most ``limit`` bytes (one
+    entity that is larger travels alone): a re-plan's many small messages take a few
+    produce requests instead of thousands."""
+    out: list[bytes] = []
+    batch: list[bytes] = []
+    size = 0
+    for item in items:
+        one = json.dumps(item, separators=(",", ":"), sort_keys=True).encode()
+        if batch and size + len(one) + 1 > limit - 16:
+            out.append(b'{"records":[' + b",".join(batch) + b"]}")
+            batch, size = [], 0
+        batch.append(one)
+        size += len(one) + 1
+    if batch:
+        out.append(b'{"records":[' + b",".join(batch) + b"]}")
+    return out
+
+
+def unpack(raw: bytes) -> list[Any]:
+    """The entities of a record made by :func:`pack` (or a single JSON object)."""
+    payload = json.loads(raw)
+    if isinstance(payload, dict) and isinstance(payload.get("records"), list):
+        return list(payload["records"])
+    return [payload]

@@ -35,9 +35,11 @@ async def park(ctx: Any, event: Any, reason: str) -> None:
     log.warning(
         "dead-lettered %s[%s]@%s: %s", message.topic, message.partition, message.offset, reason
     )
-    await ctx.raw_topic(DEADLETTER).send(
-        key=event.key,
-        value=deadletter_record(
+    future = await ctx.send(
+        DEADLETTER,
+        event.key,
+        deadletter_record(
             reason, message.topic, message.partition, message.offset, event.key, event.value
         ),
     )
+    await future

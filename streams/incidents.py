@@ -55,7 +55,7 @@ def register(ctx: Any) -> None:
                 report.incident_id,
                 report.province_code,
                 incident["version"],
-                incident,
+                {k: v for k, v in incident.items() if k != "accepted_at"},
                 score=report.occurred_at.timestamp(),
             ),
         )

@@ -304,7 +304,10 @@ def apply_shipment_status(state: State, event: ev.ShipmentStatusChanged) -> dict
 
     current = state.get(event.shipment_id)
     if current is None:
-        raise InvalidRecord(f"shipment_id: unknown shipment {event.shipment_id!r}")
+        raise InvalidRecord(
+            f"shipment_id: no open shipment {event.shipment_id!r} (unknown, or already "
+            "delivered, cancelled or rejected)"
+        )
     if event.warehouse_id != current["warehouse_id"]:
         raise InvalidRecord(
             f"warehouse_id: shipment {event.shipment_id} belongs to {current['warehouse_id']}, "
@@ -358,7 +361,10 @@ def apply_shipment_status(state: State, event: ev.ShipmentStatusChanged) -> dict
 def apply_shipment_hold(state: State, event: ev.ShipmentHoldChanged) -> dict[str, Any] | None:
     current = state.get(event.shipment_id)
     if current is None:
-        raise InvalidRecord(f"shipment_id: unknown shipment {event.shipment_id!r}")
+        raise InvalidRecord(
+            f"shipment_id: no open shipment {event.shipment_id!r} (unknown, or already "
+            "delivered, cancelled or rejected)"
+        )
     if current["status"] != "proposed" and event.held:
         raise InvalidRecord(f"held: only a proposed shipment can be held ({current['status']})")
     version = _version(event)

@@ -353,6 +353,7 @@ def _comparable(rows: dict[str, Any]) -> dict[str, Any]:
 
 
 def register(ctx: Any) -> None:
+    from streams.changes import pack, unpack
     from streams.entities import entity_table
     from streams.plumbing import Writes, park, run_batch
 
@@ -369,30 +370,34 @@ def register(ctx: Any) -> None:
         changed = False
         for event in events:
             try:
-                rec = json.loads(event.value)
-                key = f"{ESC}|{rec['province_code']}|{rec['kind']}|{rec['id']}"
-                seq = int(rec["seq"])
-                if rec["kind"] not in _LISTS:
-                    raise ValueError(f"unknown kind {rec['kind']!r}")
+                records = []
+                for rec in unpack(event.value):
+                    if rec["kind"] not in _LISTS:
+                        raise ValueError(f"unknown kind {rec['kind']!r}")
+                    records.append((f"{ESC}|{rec['province_code']}|{rec['kind']}|{rec['id']}",
+                                    int(rec["seq"]), rec))
             except (ValueError, KeyError, TypeError) as exc:
                 await park(ctx, event, f"undecodable escalation: {exc}")
                 continue
-            current = writes.get(TABLE, NATIONAL_KEY, key)
-            if current is not None and int(current["seq"]) > seq:
-                continue
-            value = None if rec["data"] is None else {
-                "seq": seq, "planned_at": rec["planned_at"], "data": rec["data"]}
-            if (current or {}).get("data") != (value or {}).get("data"):
-                changed = True
-            writes.put(TABLE, NATIONAL_KEY, key, value)
+            for key, seq, rec in records:
+                current = writes.get(TABLE, NATIONAL_KEY, key)
+                if current is not None and int(current["seq"]) > seq:
+                    continue
+                value = None if rec["data"] is None else {
+                    "seq": seq, "planned_at": rec["planned_at"], "data": rec["data"]}
+                if (current or {}).get("data") != (value or {}).get("data"):
+                    changed = True
+                writes.put(TABLE, NATIONAL_KEY, key, value)
         writes.flush()
         if not changed:
             return
         rows = dict(table.rows(NATIONAL_KEY))
         national, sends, provinces = await asyncio.to_thread(plan_in_thread, rows)
-        topic = ctx.raw_topic(NATIONAL_RESULTS)
-        futures = [await topic.send(key=p.encode(), value=json.dumps(r).encode())
-                   for p, r in sends]
+        by_province: dict[str, list[dict[str, Any]]] = {}
+        for province, result in sends:
+            by_province.setdefault(province, []).append(result)
+        futures = [await ctx.send(NATIONAL_RESULTS, p.encode(), record)
+                   for p, results in sorted(by_province.items()) for record in pack(results)]
         await asyncio.gather(*futures)
         for key, value in national.items():
             if value is None:

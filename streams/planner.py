@@ -13,15 +13,14 @@ losing them. Every record stays small: read-model changes travel in records of a
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from siaga.catalogue import ESCALATIONS, NATIONAL_RESULTS
-from streams.changes import encode_changes, make_change
+from siaga.catalogue import ESCALATIONS, NATIONAL_RESULTS, STATE_CHANGES
+from streams.changes import MAX_RECORD_BYTES, encode_changes, make_change, pack, unpack
 from streams.deadletter import deadletter_record
 from streams.entities import entity_table
 from streams.outputs import output_record, output_topic
@@ -40,8 +39,6 @@ log = logging.getLogger(__name__)
 
 COALESCE_SECONDS = 0.2
 NATIONAL_KEY = "00"
-# Every record Siaga writes stays well under Kafka's 1 MB default (tests enforce 64 KB).
-MAX_RECORD_BYTES = 48 * 1024
 # Table writes yield to the event loop every so many rows.
 WRITE_CHUNK = 500
 
@@ -165,22 +162,16 @@ async def replan_province(ctx: Any, province: str, opts: PlanningOptions) -> boo
     at = datetime.fromisoformat(outcome.plan["planned_at"])
     key = province.encode()
     futures = []
-    from siaga.catalogue import STATE_CHANGES
-
+    # read-model changes first: what the dashboard shows does not wait for the rest
     for record in done.changes:
-        futures.append(await ctx.raw_topic(STATE_CHANGES).send(key=key, value=record))
+        futures.append(await ctx.send(STATE_CHANGES, key, record))
     for event in outcome.events:
         futures.append(
-            await ctx.raw_topic(output_topic(event["type"])).send(
-                key=key, value=output_record(event, plan_id, province, at)
-            )
+            await ctx.send(output_topic(event["type"]), key,
+                           output_record(event, plan_id, province, at))
         )
-    for record in done.writes.escalation:
-        futures.append(
-            await ctx.raw_topic(ESCALATIONS).send(
-                key=NATIONAL_KEY.encode(), value=json.dumps(record).encode()
-            )
-        )
+    for record in pack(done.writes.escalation):
+        futures.append(await ctx.send(ESCALATIONS, NATIONAL_KEY.encode(), record))
     await asyncio.gather(*futures)
     written = await write_back(ctx, province, done)
     log.info(
@@ -244,20 +235,20 @@ def register(ctx: Any) -> None:
         provinces: set[str] = set()
         for event in events:
             try:
-                result = json.loads(event.value)
-                province = str(result["province_code"])
-                seq = int(result["seq"])
-                entity_id = f"{result['kind']}|{result['id']}"
-                data = result["data"]
+                results = [
+                    (str(r["province_code"]), int(r["seq"]), f"{r['kind']}|{r['id']}", r["data"])
+                    for r in unpack(event.value)
+                ]
             except (ValueError, KeyError, TypeError) as exc:
                 await park(ctx, event, f"undecodable national result: {exc}")
                 continue
-            current = writes.get("national", province, entity_id)
-            if current is not None and int(current["seq"]) >= seq:
-                continue
-            writes.put("national", province, entity_id,
-                       None if data is None else {"seq": seq, "data": data})
-            provinces.add(province)
+            for province, seq, entity_id, data in results:
+                current = writes.get("national", province, entity_id)
+                if current is not None and int(current["seq"]) >= seq:
+                    continue
+                writes.put("national", province, entity_id,
+                           None if data is None else {"seq": seq, "data": data})
+                provinces.add(province)
         writes.flush()
         if provinces:
             await request_replan(ctx, provinces, "national")

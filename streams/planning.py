@@ -108,17 +108,21 @@ def _dt(text: str | None) -> datetime:
 
 
 def _accepted(row: dict[str, Any], field: str) -> datetime:
-    """When the receiving side accepted the row's newest event (``accepted_at``), falling back
-    to the event's own time for rows made before that was kept."""
-    return _dt(row.get("accepted_at") or row.get(field))
+    """The row's time for the plan clock: its newest event's own time, but never later than
+    when the receiving side accepted that event (``accepted_at``, kept with the row)."""
+    at = _dt(row.get(field))
+    accepted = row.get("accepted_at")
+    return min(at, _dt(accepted)) if accepted else at
 
 
 def plan_time(state: ProvinceState) -> datetime:
-    """The plan's deterministic 'now': the newest time an input was *accepted*.
+    """The plan's deterministic 'now': the newest input time, each bounded by when the
+    receiving side accepted it.
 
     Accepted times come from the receiving side (the Kafka record's timestamp, never later
     than the worker's clock), so one report stamped in the future by a phone with a wrong
-    clock cannot move the province's clock.
+    clock cannot move the province's clock; a replay of a past disaster keeps its own
+    timeline (its events are older than when they were accepted).
     """
     times = [EPOCH]
     for shelter in state.shelters.values():

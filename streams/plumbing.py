@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -56,7 +57,10 @@ def is_transient(exc: BaseException) -> bool:
     from redis import exceptions as redis_errors
 
     if isinstance(exc, redis_errors.ResponseError):
-        return str(exc).split(" ", 1)[0].upper() in _TRANSIENT_REDIS_REPLIES
+        # pipelines and scripts wrap the server's reply ("Command # 1 (EVALSHA …) of
+        # pipeline caused error: (… NOREPLICAS Not enough good replicas …)")
+        words = set(re.findall(r"[A-Z]{3,}", str(exc)))
+        return bool(words & set(_TRANSIENT_REDIS_REPLIES))
     if isinstance(exc, redis_errors.RedisError | KafkaError | OSError | asyncio.TimeoutError):
         return True
     return False
@@ -154,11 +158,6 @@ async def park_reliably(ctx: Any, event: Any, reason: str) -> None:
             delay = min(BACKOFF_MAX, delay * 2)
 
 
-async def send_acked(topic: Any, key: bytes, value: bytes) -> Any:
-    """Send and return the future of the broker's acknowledgement."""
-    return await topic.send(key=key, value=value)
-
-
 def accepted_time(event: Any) -> datetime:
     """When the receiving side got the record: the Kafka record's timestamp, never later
     than this worker's clock (a client may set a record's timestamp too)."""
@@ -172,22 +171,27 @@ def accepted_time(event: Any) -> datetime:
 
 def decode_for(event: Any, allowed: tuple[str, ...]) -> Envelope:
     """Decode a faust event's value, check its key is its province code and its time is not
-    in the future of when it was received."""
+    more than the tolerance ahead of when it was received (then it counts as received)."""
     decoded = decode_event(event.value, allowed=allowed)
     province = getattr(decoded, "province_code", None)
     if event.key is None or province is None or event.key != province.encode():
         raise InvalidRecord(
             f"key: record key {event.key!r} must equal province_code {province!r}"
         )
-    check_not_future(decoded.occurred_at, accepted_time(event))
+    accepted = accepted_time(event)
+    check_not_future(decoded.occurred_at, accepted)
+    if decoded.occurred_at > accepted:
+        # A clock a little ahead (within the tolerance) must not let this report outrank
+        # the ones after it: it counts as of when it was received.
+        decoded = decoded.model_copy(update={"occurred_at": accepted})
     return decoded
 
 
 async def request_replan(ctx: Any, provinces: set[str], cause: str) -> None:
-    topic = ctx.raw_topic(REPLAN)
     futures = [
-        await topic.send(
-            key=province.encode(), value=json.dumps({"province": province, "cause": cause}).encode()
+        await ctx.send(
+            REPLAN, province.encode(),
+            json.dumps({"province": province, "cause": cause}).encode(),
         )
         for province in sorted(provinces)
     ]
@@ -195,9 +199,7 @@ async def request_replan(ctx: Any, provinces: set[str], cause: str) -> None:
 
 
 async def send_change(ctx: Any, change: dict[str, Any]) -> Any:
-    return await ctx.raw_topic(STATE_CHANGES).send(
-        key=change["province_code"].encode(), value=encode_change(change)
-    )
+    return await ctx.send(STATE_CHANGES, change["province_code"].encode(), encode_change(change))
 
 
 class Writes:

@@ -91,3 +91,12 @@ def register(ctx: Any) -> None:
             last_ready[0] = now["ready"]
             log.info("worker %s", "ready (caught up)" if now["ready"] else
                      f"not ready: {now['detail']} lag {now['lag']}")
+
+    @ctx.app.on_before_shutdown.connect  # type: ignore[arg-type]
+    async def _forget(app: Any, **kwargs: Any) -> None:
+        from siaga.workers import remove_worker
+
+        try:
+            await asyncio.wait_for(remove_worker(ctx.redis, worker_id), timeout=2)
+        except Exception as exc:  # noqa: BLE001 - best effort on the way out
+            log.info("could not remove the worker's readiness entry: %s", exc)

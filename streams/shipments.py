@@ -99,9 +99,8 @@ def register(ctx: Any) -> None:
                                record_delivery(shelter, row))
         # The other province's departure is acknowledged before this one's tables change
         # (a retried batch sends it again; recording it is idempotent by shipment id).
-        topic = ctx.raw_topic(STOCK_MOVES)
         acks = [
-            await topic.send(key=home.encode(), value=json.dumps({
+            await ctx.send(STOCK_MOVES, home.encode(), json.dumps({
                 "province_code": home, "shipment_id": row["shipment_id"],
                 "warehouse_id": row["warehouse_id"], "batches": row.get("batches", []),
                 "dispatched_at": row["dispatched_at"],

@@ -95,9 +95,17 @@ async def test_sigkill_of_one_of_two_workers_mid_stream_loses_and_doubles_nothin
     restarted = None
     try:
         feeding = asyncio.create_task(_replay_all(faulty, speed=40_000))
-        await asyncio.sleep(4)
+        # kill mid-stream: once the first worker has processed input, while more is coming
+        redis = Redis.from_url(faulty.redis_url or "")
+        deadline = asyncio.get_running_loop().time() + 30
+        while await redis.xlen("siaga:feed") < 50:
+            assert asyncio.get_running_loop().time() < deadline, "no input processed"
+            await asyncio.sleep(0.2)
+        await redis.aclose()
+        assert not feeding.done(), "the input must still be flowing when the worker is killed"
         os.kill(first.pid, signal.SIGKILL)
         first.proc.wait(timeout=10)
+        assert not feeding.done(), "the input must still be flowing after the kill"
         await asyncio.sleep(2)
         restarted = start_worker(faulty, "worker-a2")
         await feeding

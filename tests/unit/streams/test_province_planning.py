@@ -133,9 +133,9 @@ def test_national_tier_covers_what_the_province_cannot(semeru_events: list[Any])
     second = _plan(state, first.plan)
     national = [s for s in second.shipments.values() if s["tier"] == "national"]
     regional = {w for w, d in state.warehouses.items() if d["kind"] == "regional"}
-    if first.escalation["regional_stock"]:
-        assert national
-        assert {s["warehouse_id"] for s in national} <= regional
+    assert first.escalation["regional_stock"], "semeru-2021 has a regional warehouse"
+    assert national, "the regional warehouse must cover some of the escalated shortfalls"
+    assert {s["warehouse_id"] for s in national} <= regional
     # and the national plan is stable when nothing changed
     record2, results2 = plan_national({"35": second.escalation}, record)
     assert results2["35"]["proposals"] == results["35"]["proposals"]
