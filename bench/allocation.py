@@ -406,7 +406,7 @@ def main(argv: list[str] | None = None) -> None:
         label = "national-lite 2000x140x5"
     else:
         n = allocation_case("national", 10000, 700, 20, 4500.0, 6, not args.no_reference,
-                            args.workers, repeats=1, max_travel_hours=args.max_travel_hours)
+                            args.workers, repeats=2, max_travel_hours=args.max_travel_hours)
         label = "national 10000x700x20"
         if args.max_travel_hours is not None:
             n["max_travel_hours"] = args.max_travel_hours

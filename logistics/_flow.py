@@ -928,10 +928,12 @@ def _fair_greedy(aw: IntArray, key: IntArray, by_shelter: IntArray, starts: IntA
 
 
 def _fair_aggregate_potentials(cost: IntArray, sup: IntArray, seg_cap: IntArray,
-                               seg_value: IntArray, group: IntArray, n_groups: int) -> IntArray:
+                               seg_value: IntArray, group: IntArray, n_groups: int,
+                               pot_w: IntArray | None = None) -> IntArray:
     """Warehouse prices (potential minus the sink's) from the fair problem with shelters merged
-    by nearest warehouse: group costs are the members' rounded mean, and each group gets one
-    segment arc per segment index (units added, relief the units' rounded mean). Only a warm
+    into groups: group costs are the members' rounded mean, and each group gets one segment arc
+    per segment index (units added, relief the units' rounded mean). Given prices ``pot_w``
+    (from a coarser grouping), they rank the candidates and seed a crash basis. Only a warm
     start: exactness comes from pricing."""
     n_w = cost.shape[0]
     n_k = seg_cap.shape[1]
@@ -957,7 +959,9 @@ def _fair_aggregate_potentials(cost: IntArray, sup: IntArray, seg_cap: IntArray,
         cost=np.concatenate([np.zeros(n_w + 1, dtype=np.int64), -g_val]),
         supply=node_supply,
     )
-    ns, _ = _restricted_solve(agg, gcost, _initial_arcs(gcost, 8, 2), _PER_NODE, 1000)
+    crash = None if pot_w is None or not _CRASH else FairCrash(pot_w, gg.astype(np.int64), g_val)
+    ns, _ = _restricted_solve(agg, gcost, _initial_arcs(gcost, 8, 2, pot_w), _PER_NODE, 1000,
+                              crash)
     pi = ns.potentials()
     out: IntArray = pi[:n_w] - pi[snk]
     return out
@@ -1087,11 +1091,17 @@ def solve_item_fair(
     pot_w = None
     if n_s > 4 * n_w and n_w > k and _WARM:
         # merge shelters by nearest warehouse and by weight band (values of a group alike)
-        bands = np.quantile(delay_weight, np.linspace(0, 1, _BANDS + 1)[1:-1])
-        nearest = _column_argmin(cost) * _BANDS + np.searchsorted(bands, delay_weight)
+        # (first by nearest warehouse only: its prices seed the finer problem's crash basis)
+        nearest = _column_argmin(cost)
+        caps64 = seg_cap.astype(np.int64)
         uniq, group = np.unique(nearest, return_inverse=True)
-        pot_w = _fair_aggregate_potentials(cost, sup, seg_cap.astype(np.int64), seg_int,
-                                           group.astype(np.int64), int(uniq.shape[0]))
+        pot_w = _fair_aggregate_potentials(cost, sup, caps64, seg_int, group.astype(np.int64),
+                                           int(uniq.shape[0]))
+        bands = np.quantile(delay_weight, np.linspace(0, 1, _BANDS + 1)[1:-1])
+        uniq, group = np.unique(nearest * _BANDS + np.searchsorted(bands, delay_weight),
+                                return_inverse=True)
+        pot_w = _fair_aggregate_potentials(cost, sup, caps64, seg_int, group.astype(np.int64),
+                                           int(uniq.shape[0]), pot_w)
     chosen = _initial_arcs(cost, k, 2, pot_w)
     crash = None
     if _CRASH and total > 0:
