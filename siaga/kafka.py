@@ -1,4 +1,22 @@
-"""Kafka admin helpers: create the catalogue's topics, check the broker is reachable."""
+"""Kafka admin helpers: create the catalogue's topics with explicit configurations, check
+the broker is reachable.
+
+Topic configurations (:func:`topic_configs`), set when a topic is created and brought back
+into line by :func:`ensure_topics` when an existing topic differs:
+
+- input topics (incidents, shelters, warehouses, teams, shipments) keep every record
+  forever: they are the system of record, replayed to rebuild state;
+- ``state-changes`` too: ``siaga rebuild-readmodels`` re-applies it from the beginning,
+  so a time limit would silently drop every entity not changed within it;
+- ``stock-moves`` too: a departure from another province's warehouse is a stock fact;
+- ``deadletter`` forever: a parked record waits for a human;
+- the other internal and output topics (re-plan triggers, escalations, national results,
+  plans, dispatch, shortfalls) are derived and re-emitted by the planners: 7 days;
+- ``min.insync.replicas`` 2 wherever the replication factor is 3 or more, else 1;
+- faust's table changelogs (:func:`changelog_topic_configs`): compacted, same min ISR.
+
+Tansu (the light local broker) accepts and ignores topic configurations.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +24,24 @@ import asyncio
 import logging
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
+from aiokafka.errors import KafkaError, TopicAlreadyExistsError, for_code
 
-from siaga.catalogue import INTERNAL_TOPICS, TOPICS
+from siaga.catalogue import (
+    DEADLETTER,
+    INTERNAL_TOPICS,
+    STATE_CHANGES,
+    STOCK_MOVES,
+    TOPICS,
+)
 from siaga.settings import Settings
 
 log = logging.getLogger(__name__)
+
+FOREVER = "-1"
+DERIVED_RETENTION_MS = str(7 * 24 * 3600 * 1000)
+#: topics besides the input topics whose records are kept forever (see the module docstring)
+KEPT_FOREVER = frozenset({STATE_CHANGES, STOCK_MOVES, DEADLETTER})
 
 
 def topic_names(settings: Settings) -> list[str]:
@@ -20,29 +50,122 @@ def topic_names(settings: Settings) -> list[str]:
     ]
 
 
+def min_insync_replicas(settings: Settings) -> str:
+    """2 when the replication factor is 3 or more (one broker may be down and every write
+    is still on two), else 1 (a smaller factor could not accept writes with a broker down)."""
+    return "2" if settings.replication_factor >= 3 else "1"
+
+
+def topic_configs(settings: Settings, short_name: str) -> dict[str, str]:
+    """The configuration of catalogue topic ``short_name`` (``incidents``, ``replan`` …)."""
+    inputs = {spec.name for spec in TOPICS}
+    if short_name not in inputs and short_name not in INTERNAL_TOPICS:
+        raise KeyError(f"{short_name!r} is not a catalogue topic")
+    configs = {
+        "cleanup.policy": "delete",
+        "min.insync.replicas": min_insync_replicas(settings),
+    }
+    if short_name in inputs or short_name in KEPT_FOREVER:
+        configs["retention.ms"] = FOREVER
+        configs["retention.bytes"] = FOREVER
+    else:
+        configs["retention.ms"] = DERIVED_RETENTION_MS
+        configs["retention.bytes"] = FOREVER  # bounded by time, not size
+    return configs
+
+
+def changelog_topic_configs(settings: Settings) -> dict[str, str]:
+    """Extra configuration of faust's table changelog topics (faust makes them compacted
+    already; said again here so no broker default can change it)."""
+    return {
+        "cleanup.policy": "compact",
+        "min.insync.replicas": min_insync_replicas(settings),
+    }
+
+
+async def _align_configs(
+    admin: AIOKafkaAdminClient, wanted: dict[str, dict[str, str]]
+) -> list[str]:
+    """Alter the existing topics whose configuration differs from ``wanted``; returns those
+    altered. A broker that does not answer config requests (Tansu) is left alone."""
+    if not wanted:
+        return []
+    names = sorted(wanted)
+    try:
+        responses = await admin.describe_configs(
+            [ConfigResource(ConfigResourceType.TOPIC, name) for name in names]
+        )
+    except Exception as exc:  # noqa: BLE001 - Tansu and other non-Kafka brokers
+        log.info("topic configurations not checked (%s: %s)", type(exc).__name__, exc)
+        return []
+    current: dict[str, dict[str, str]] = {}
+    for response in responses:
+        for error_code, _msg, _type, name, entries in response.resources:
+            if error_code == 0:
+                current[name] = {entry[0]: entry[1] for entry in entries}
+    stale = [
+        name
+        for name in names
+        if name in current
+        and any(current[name].get(key) != value for key, value in wanted[name].items())
+    ]
+    if not stale:
+        return []
+    try:
+        # AlterConfigs replaces a topic's dynamic configuration: send the whole of it
+        await admin.alter_configs(
+            [ConfigResource(ConfigResourceType.TOPIC, name, wanted[name]) for name in stale]
+        )
+    except Exception as exc:  # noqa: BLE001 - keep running; the topics still work
+        log.warning("could not update the configuration of %s: %s", ", ".join(stale), exc)
+        return []
+    log.info("topic configuration updated: %s", ", ".join(stale))
+    return stale
+
+
 async def ensure_topics(settings: Settings, timeout: float = 30) -> list[str]:
-    """Create every catalogue topic that does not exist yet; returns those created."""
+    """Create every catalogue topic that does not exist yet, with :func:`topic_configs`;
+    bring existing ones to those configurations; returns the topics created."""
     bootstrap = settings.require_kafka()
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=int(timeout * 1000))
     await admin.start()
     try:
         existing = set(await admin.list_topics())
-        wanted = [name for name in topic_names(settings) if name not in existing]
+        shorts = [spec.name for spec in TOPICS] + list(INTERNAL_TOPICS)
+        missing = [short for short in shorts if settings.topic(short) not in existing]
         created = []
-        for name in wanted:
-            try:
-                await admin.create_topics(
-                    [
-                        NewTopic(
-                            name,
-                            num_partitions=settings.partitions,
-                            replication_factor=settings.replication_factor,
-                        )
-                    ]
-                )
-                created.append(name)
-            except TopicAlreadyExistsError:
-                pass
+        if missing:
+            response = await admin.create_topics(
+                [
+                    NewTopic(
+                        settings.topic(short),
+                        num_partitions=settings.partitions,
+                        replication_factor=settings.replication_factor,
+                        topic_configs=topic_configs(settings, short),
+                    )
+                    for short in missing
+                ]
+            )
+            # errors come back per topic in the response, not as exceptions
+            failed = []
+            for name, code, *rest in response.topic_errors:
+                if code == 0:
+                    created.append(name)
+                elif code == TopicAlreadyExistsError.errno:
+                    existing.add(name)
+                else:
+                    message = rest[0] if rest and rest[0] else for_code(code).__name__
+                    failed.append(f"{name}: {message}")
+            if failed:
+                raise KafkaError(f"could not create topics: {'; '.join(failed)}")
+        await _align_configs(
+            admin,
+            {
+                settings.topic(short): topic_configs(settings, short)
+                for short in shorts
+                if settings.topic(short) in existing
+            },
+        )
         return created
     finally:
         await admin.close()

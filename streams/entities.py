@@ -26,6 +26,8 @@ from typing import Any
 import faust
 from aiokafka.partitioner import murmur2
 
+from siaga.kafka import changelog_topic_configs
+
 log = logging.getLogger(__name__)
 
 SEPARATOR = "/"
@@ -137,6 +139,7 @@ def entity_table(ctx: Any, name: str) -> EntityTable:
                 key_type=bytes,
                 # the changelog's partition comes from the key's province (see above)
                 use_partitioner=False,
+                extra_topic_configs=changelog_topic_configs(ctx.settings),
             )
         )
     return ctx.tables[name]  # type: ignore[no-any-return]
