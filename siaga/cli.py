@@ -21,7 +21,7 @@ def _configure_logging(level: str) -> None:
 def cmd_run(args: argparse.Namespace) -> int:
     from siaga.runner import run
 
-    return run(get_settings(), scenario=args.scenario, speed=args.speed)
+    return run(get_settings(), scenario=args.scenario, speed=args.speed, broker=args.broker)
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
@@ -110,8 +110,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "run",
-        help="run the whole system on this machine (embedded broker and Redis unless "
-        "SIAGA_KAFKA_BOOTSTRAP_SERVERS / SIAGA_REDIS_URL are set)",
+        help="run the whole system on this machine, supervised (its own broker and Redis "
+        "unless SIAGA_KAFKA_BOOTSTRAP_SERVERS / SIAGA_REDIS_URL are set)",
+    )
+    p.add_argument(
+        "--broker",
+        choices=("kafka", "tansu"),
+        default=None,
+        help="the local broker: kafka = Apache Kafka, durable under <data dir>/kafka (the "
+        "default when Java >= 17 is there); tansu = in memory, keeps nothing across a restart",
     )
     p.add_argument("--scenario", help="replay a real past disaster once running, e.g. cianjur-2022")
     p.add_argument("--speed", type=float, default=60.0, help="replay speed (x real time)")

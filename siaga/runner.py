@@ -1,11 +1,18 @@
 """`siaga run`: the whole system on one machine, kept up, and a clean stop.
 
-Starts (unless configured to use existing ones) a local Kafka-protocol broker
-and Redis, creates the topics, then the stream worker and the API as child
-processes, and says "Siaga is running" only once ``/readyz`` answers 200 (the
-worker holds its partitions and has caught up). A child that dies is restarted
-with backoff (see :mod:`siaga.supervisor`) instead of stopping the system.
-Ctrl-C or SIGTERM stops every process it started, newest first.
+Starts (unless configured to use existing ones) a local broker and Redis, creates
+the topics, then the stream worker and the API as child processes, and says "Siaga
+is running" only once ``/readyz`` answers 200 (the worker holds its partitions and has
+caught up). A child that dies is restarted with backoff (see :mod:`siaga.supervisor`)
+instead of stopping the system. Ctrl-C or SIGTERM stops every process it started,
+newest first.
+
+The local broker is Apache Kafka (:mod:`siaga.apache_kafka`, its log under
+``<data dir>/kafka``) whenever Java >= 17 and its jars can be had, and the worker then
+runs the production profile; otherwise Tansu, which keeps everything in memory (the
+worker runs the local profile). ``--broker kafka|tansu`` chooses. On Apache Kafka, with
+Redis's append-only file under ``<data dir>/redis``, the same ``siaga run`` on the same
+data dir after a power cut finds everything again.
 """
 
 from __future__ import annotations
@@ -41,6 +48,35 @@ def _say(message: str) -> None:
 
 class _Stop(Exception):
     pass
+
+
+#: heap of the local Apache Kafka broker (2-core, 24 GB machines; idle RSS ~250 MB)
+KAFKA_HEAP = "512m"
+
+TANSU_WARNING = (
+    "WARNING: the broker is Tansu, which keeps everything in memory: NOTHING will be kept "
+    "across a restart (incidents, shelters, stock, shipments and plans are lost when this "
+    "command stops or the machine loses power). For a durable local run use Apache Kafka: "
+    "`siaga run --broker kafka` (needs Java >= 17 and Maven; `python3 dev.py setup` installs them)."
+)
+
+
+def choose_broker(wanted: str | None) -> str:
+    """``kafka`` or ``tansu``: ``wanted`` when given (``kafka`` must be able to run here),
+    else Apache Kafka when :func:`siaga.apache_kafka.kafka_available`, else Tansu."""
+    from siaga.apache_kafka import kafka_available
+
+    if wanted not in (None, "kafka", "tansu"):
+        raise ValueError(f"unknown broker {wanted!r}: kafka or tansu")
+    if wanted == "tansu":
+        return "tansu"
+    reason = kafka_available()
+    if reason is None:
+        return "kafka"
+    if wanted == "kafka":
+        raise RuntimeError(f"--broker kafka: Apache Kafka cannot run here: {reason}")
+    _say(f"Apache Kafka cannot run here ({reason}); falling back to Tansu")
+    return "tansu"
 
 
 def _readyz(url: str) -> tuple[int | None, dict[str, Any] | None]:
@@ -100,6 +136,7 @@ def run(
     scenario: str | None = None,
     speed: float = 60.0,
     ready_timeout: float = READY_TIMEOUT,
+    broker: str | None = None,
 ) -> int:
     data_dir = settings.data_dir
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -115,7 +152,31 @@ def run(
     try:
         bootstrap = settings.kafka_bootstrap_servers
         own_broker = not bootstrap
-        if own_broker:
+        kind = choose_broker(broker) if own_broker else None
+        if not own_broker and broker:
+            _say(f"--broker {broker} ignored: SIAGA_KAFKA_BOOTSTRAP_SERVERS={bootstrap} is used")
+        if kind == "kafka":
+            from siaga.apache_kafka import start_kafka
+
+            # its progress is said through _say; its log records would say it twice
+            logging.getLogger("siaga.apache_kafka").setLevel(logging.WARNING)
+            _say(f"starting Apache Kafka (log: {logs / 'kafka.log'}, data: {data_dir / 'kafka'})…")
+            first: dict[str, str] = {}
+
+            def first_start() -> ManagedProcess:
+                proc, first["bootstrap"] = start_kafka(data_dir, heap=KAFKA_HEAP, progress=_say)
+                return proc
+
+            supervisor.add("kafka", first_start)
+            bootstrap = first["bootstrap"]
+            kafka_port = int(bootstrap.rsplit(":", 1)[1])
+            # a restart keeps the port (clients know this address) and the data
+            supervisor.children["kafka"].start_fn = lambda: start_kafka(
+                data_dir, port=kafka_port, heap=KAFKA_HEAP, progress=_say
+            )[0]
+            env["SIAGA_KAFKA_PROFILE"] = "production"
+        elif kind == "tansu":
+            _say(TANSU_WARNING)
             _say("starting the embedded Kafka-protocol broker (Tansu)…")
             broker_port = free_port()  # kept across restarts: clients know this address
             bootstrap = f"127.0.0.1:{broker_port}"
@@ -141,7 +202,7 @@ def run(
                 "kafka_profile": env.get("SIAGA_KAFKA_PROFILE", settings.kafka_profile),
             }
         )
-        if own_broker:
+        if kind == "tansu":
 
             def restart_broker() -> ManagedProcess:
                 proc, _ = start_broker(data_dir, port=broker_port)

@@ -15,6 +15,7 @@ import httpx
 import psutil
 import pytest
 
+from siaga.apache_kafka import kafka_available
 from siaga.local import free_port
 from tests.conftest import Services
 from tests.support import ROOT
@@ -22,29 +23,34 @@ from tests.support import ROOT
 pytestmark = pytest.mark.e2e
 
 
-def _start(tmp_path: Path, extra_env: dict[str, str] | None = None) -> tuple[
-    subprocess.Popen[bytes], str
-]:
+def _start(
+    tmp_path: Path,
+    extra_env: dict[str, str] | None = None,
+    args: tuple[str, ...] = (),
+    port: int | None = None,
+    out: str = "run.out",
+) -> tuple[subprocess.Popen[bytes], str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SIAGA_")}
-    port = free_port()
+    port = port or free_port()
     env.update(SIAGA_API_PORT=str(port), SIAGA_DATA_DIR=str(tmp_path / "data"))
     env.update(extra_env or {})
+    output = tmp_path / out
     proc = subprocess.Popen(
-        [sys.executable, "-m", "siaga.cli", "run"],
+        [sys.executable, "-m", "siaga.cli", "run", *args],
         env=env,
         cwd=ROOT,
-        stdout=open(tmp_path / "run.out", "wb"),  # noqa: SIM115
+        stdout=open(output, "wb"),  # noqa: SIM115
         stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 200  # `siaga run` itself gives the worker 180 s
     while time.monotonic() < deadline:
-        assert proc.poll() is None, (tmp_path / "run.out").read_text()
-        if "Siaga is running" in (tmp_path / "run.out").read_text():
+        assert proc.poll() is None, output.read_text()
+        if "Siaga is running" in output.read_text():
             return proc, base
         time.sleep(0.1)
     proc.kill()
-    raise AssertionError((tmp_path / "run.out").read_text())
+    raise AssertionError(output.read_text())
 
 
 def _admin_token(tmp_path: Path) -> str:
@@ -59,24 +65,44 @@ def _descendants(pid: int) -> list[psutil.Process]:
     return psutil.Process(pid).children(recursive=True)
 
 
-def _stop_and_check(proc: subprocess.Popen[bytes], sig: int, tmp_path: Path) -> None:
+def _stop_and_check(
+    proc: subprocess.Popen[bytes], sig: int, tmp_path: Path, out: str = "run.out"
+) -> None:
     children = _descendants(proc.pid)
     names = " ".join(p.name() for p in children)
     assert len(children) >= 2, names
     proc.send_signal(sig)
-    assert proc.wait(timeout=60) == 0, (tmp_path / "run.out").read_text()
+    assert proc.wait(timeout=60) == 0, (tmp_path / out).read_text()
     gone, alive = psutil.wait_procs(children, timeout=10)
     assert not alive, f"left behind: {[(p.pid, p.name()) for p in alive]}"
-    assert "all processes stopped" in (tmp_path / "run.out").read_text()
+    assert "all processes stopped" in (tmp_path / out).read_text()
+
+
+def _require_kafka() -> None:
+    reason = kafka_available()
+    if reason is None:
+        return
+    if os.environ.get("CI"):
+        pytest.fail(f"Apache Kafka cannot run in CI: {reason}")
+    pytest.skip(f"Apache Kafka cannot run here: {reason}")
 
 
 def test_run_serves_incidents_and_ctrl_c_leaves_no_process(tmp_path: Path) -> None:
+    durable = kafka_available() is None  # the default broker: Apache Kafka when it can run
     proc, base = _start(tmp_path)
     try:
         health = httpx.get(f"{base}/healthz", timeout=5).json()
         assert health["broker"]["connected"] and health["redis"]["connected"]
         children = _descendants(proc.pid)
-        assert any("tansu" in p.name() for p in children)
+        output = (tmp_path / "run.out").read_text()
+        if durable:
+            assert any(p.name() == "java" for p in children)
+            assert not any("tansu" in p.name() for p in children)
+            assert "nothing will be kept" not in output.lower()
+            assert (tmp_path / "data" / "kafka" / "log" / "meta.properties").is_file()
+        else:
+            assert any("tansu" in p.name() for p in children)
+            assert "NOTHING will be kept across a restart" in output
         assert any("redis-server" in p.name() for p in children)
 
         auth = {"Authorization": f"Bearer {_admin_token(tmp_path)}"}
@@ -117,15 +143,17 @@ def test_sigterm_stops_everything_and_existing_services_are_used(
         {
             "SIAGA_KAFKA_BOOTSTRAP_SERVERS": services.bootstrap,
             "SIAGA_REDIS_URL": services.redis_url,
-            "SIAGA_KAFKA_PROFILE": "local",
+            "SIAGA_KAFKA_PROFILE": _profile(services),
             "SIAGA_TOPIC_PREFIX": f"t{uuid.uuid4().hex[:8]}",
             "SIAGA_APP_ID": f"run-{uuid.uuid4().hex[:8]}",
         },
+        args=("--broker", "tansu"),  # ignored: the shared broker is used
     )
     try:
         children = _descendants(proc.pid)
-        assert not any("tansu" in p.name() for p in children)
+        assert not any("tansu" in p.name() or p.name() == "java" for p in children)
         assert not any("redis-server" in p.name() for p in children)
+        assert "--broker tansu ignored" in (tmp_path / "run.out").read_text()
         health = httpx.get(f"{base}/healthz", timeout=5).json()
         assert health["broker"]["bootstrap_servers"] == services.bootstrap
     finally:
@@ -155,11 +183,16 @@ def _seconds_until_listed(base: str, auth: dict[str, str], event_id: str, timeou
     raise AssertionError(f"incident {event_id} not listed within {timeout} s")
 
 
+def _profile(services: Services) -> str:
+    """The worker profile that goes with the shared broker (production on Apache Kafka)."""
+    return str(getattr(services, "profile", "local"))
+
+
 def _shared_services_env(services: Services) -> dict[str, str]:
     return {
         "SIAGA_KAFKA_BOOTSTRAP_SERVERS": services.bootstrap,
         "SIAGA_REDIS_URL": services.redis_url,
-        "SIAGA_KAFKA_PROFILE": "local",
+        "SIAGA_KAFKA_PROFILE": _profile(services),
         "SIAGA_TOPIC_PREFIX": f"t{uuid.uuid4().hex[:8]}",
         "SIAGA_APP_ID": f"run-{uuid.uuid4().hex[:8]}",
     }
@@ -261,8 +294,9 @@ def test_a_killed_embedded_redis_is_restarted_with_what_it_held(tmp_path: Path) 
 
     from siaga import tokens
 
-    proc, base = _start(tmp_path)  # embedded broker and Redis
+    proc, base = _start(tmp_path, args=("--broker", "tansu"))  # the light one, and Redis
     try:
+        assert "NOTHING will be kept across a restart" in (tmp_path / "run.out").read_text()
         admin = _admin_token(tmp_path)
         auth = {"Authorization": f"Bearer {admin}"}
         assert httpx.get(f"{base}/api/v1/me", headers=auth, timeout=5).status_code == 200
@@ -287,3 +321,75 @@ def test_a_killed_embedded_redis_is_restarted_with_what_it_held(tmp_path: Path) 
         assert httpx.get(f"{base}/api/v1/me", headers=auth, timeout=5).status_code == 200
     finally:
         _stop_and_check(proc, signal.SIGTERM, tmp_path)
+
+
+def _power_cut(proc: subprocess.Popen[bytes]) -> None:
+    """SIGKILL `siaga run` and every process under it at the same moment (each child has
+    a process group of its own, so the whole tree is collected first)."""
+    victims = [psutil.Process(proc.pid), *_descendants(proc.pid)]
+    assert any(p.name() == "java" for p in victims), [p.name() for p in victims]
+    for victim in victims:
+        try:
+            victim.send_signal(signal.SIGKILL)
+        except psutil.NoSuchProcess:
+            pass
+    gone, alive = psutil.wait_procs(victims, timeout=15)
+    assert not alive, alive
+    proc.wait(timeout=5)
+
+
+def test_after_a_power_cut_the_same_command_brings_everything_back_on_apache_kafka(
+    tmp_path: Path,
+) -> None:
+    _require_kafka()
+    port = free_port()
+    proc, base = _start(tmp_path, args=("--broker", "kafka"), port=port)
+    try:
+        output = (tmp_path / "run.out").read_text()
+        assert "first start: storage formatted" in output
+        admin = _admin_token(tmp_path)
+        auth = {"Authorization": f"Bearer {admin}"}
+        body = _incident("posko-before-the-cut")
+        assert httpx.post(f"{base}/api/v1/incidents", json=body, headers=auth).status_code == 202
+        _seconds_until_listed(base, auth, str(body["event_id"]), timeout=30)
+        time.sleep(1.5)  # Redis fsyncs its append-only file every second
+    except BaseException:
+        _power_cut(proc)
+        raise
+    _power_cut(proc)
+    with pytest.raises(httpx.HTTPError):
+        httpx.get(f"{base}/healthz", timeout=2)  # nothing is left answering
+
+    proc, base = _start(tmp_path, args=("--broker", "kafka"), port=port, out="run2.out")
+    try:
+        output = (tmp_path / "run2.out").read_text()
+        assert "(restart)" in output and "topics ready (0 created)" in output
+        # the token minted before the cut still works, and the incident is there
+        assert httpx.get(f"{base}/api/v1/me", headers=auth, timeout=5).status_code == 200
+        _seconds_until_listed(base, auth, str(body["event_id"]), timeout=30)
+
+        # a killed broker is restarted by the supervisor on its port and data
+        kafka = next(p for p in _descendants(proc.pid) if p.name() == "java")
+        kafka.send_signal(signal.SIGKILL)
+        kafka.wait(timeout=10)
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            if "kafka restarted (pid" in (tmp_path / "run2.out").read_text():
+                break
+            time.sleep(0.2)
+        output = (tmp_path / "run2.out").read_text()
+        assert "kafka was killed by SIGKILL" in output and "kafka restarted (pid" in output
+        after = _incident("posko-after-the-broker-restart")
+        deadline = time.monotonic() + 60
+        status = None
+        while time.monotonic() < deadline and status != 202:
+            status = httpx.post(
+                f"{base}/api/v1/incidents", json=after, headers=auth, timeout=15
+            ).status_code
+            time.sleep(0.5)
+        assert status == 202
+        _seconds_until_listed(base, auth, str(after["event_id"]), timeout=90)
+        _seconds_until_listed(base, auth, str(body["event_id"]), timeout=5)
+    finally:
+        if proc.poll() is None:
+            _stop_and_check(proc, signal.SIGTERM, tmp_path, out="run2.out")
