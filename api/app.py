@@ -15,7 +15,9 @@ from redis.asyncio import BlockingConnectionPool, Redis
 from api.auth import TokenCache
 from api.limits import BodySizeLimit
 from api.live import FeedHub
-from api.routes import command_posts, coordinators, health, pages, warehouses
+from api.publish import producer_options
+from api.routes import command_posts, coordinators, health, pages, session, warehouses
+from api.security import RefuseTokensInUrls, SecurityHeaders, install_log_redaction
 from siaga import __version__
 from siaga.settings import Settings, get_settings
 
@@ -48,6 +50,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             acks="all",
             linger_ms=2,
             request_timeout_ms=15000,
+            **producer_options(settings),
         )
         await producer.start()
         # A blocking pool: under a burst (500 dashboards reconnecting at once) requests
@@ -78,8 +81,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         "warehouse staff and TAGANA coordinators.",
         lifespan=lifespan,
     )
+    install_log_redaction()
+    # Starlette runs the last added outermost: headers go on every answer, 401s and 413s too.
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RefuseTokensInUrls)
+    app.add_middleware(SecurityHeaders)
     app.include_router(health.router)
+    app.include_router(session.router)
     app.include_router(command_posts.router)
     app.include_router(warehouses.router)
     app.include_router(coordinators.router)

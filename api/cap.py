@@ -3,9 +3,10 @@
 The first profile is BMKG InaTEWS earthquake alerts: ``<event>Gempabumi</event>``,
 ``<parameter>`` Magnitude and EventDepth/Depth, ``<area>`` with a ``<circle>``
 ("lat,lon radius_km"), a ``<point>`` ("lat,lon", or KML ``<coordinates>lon,lat``)
-or a ``<polygon>`` (its vertices' mean). Parsing uses the standard library; a
-document with a DOCTYPE or ENTITY declaration is refused before parsing, which
-rules out entity-expansion bombs and external entities.
+or a ``<polygon>`` (its vertices' mean). Parsing uses defusedxml with DTDs
+forbidden: a document with a DOCTYPE (hence any ENTITY declaration) is refused
+whatever its encoding (UTF-8, UTF-16, …), which rules out entity-expansion bombs and
+external entities. Coordinates that are not numbers are a :class:`CapError` (422).
 
 Severity 1–5 is the larger of two readings:
 
@@ -22,6 +23,9 @@ import uuid
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+
+import defusedxml
+import defusedxml.ElementTree as SafeET
 
 CAP_NS = "urn:oasis:names:tc:emergency:cap:1.2"
 # Stable namespace for event ids derived from CAP identifiers (uuid5), so the same
@@ -161,10 +165,13 @@ def _lat_lon(first: float, second: float, field_name: str) -> tuple[float, float
     return lat, lon
 
 
+_COORDINATE = re.compile(r"[-+]?\d+(?:\.\d+)?")
+
+
 def _pair(text: str, field_name: str) -> tuple[float, float]:
-    numbers = [float(n) for n in re.findall(r"[-+]?\d+(?:\.\d+)?", text)]
+    numbers = [float(n) for n in _COORDINATE.findall(text)]
     if len(numbers) < 2:
-        raise CapError(field_name, f"{text!r} is not 'lat,lon'")
+        raise CapError(field_name, f"{text[:80]!r} is not 'lat,lon'")
     return _lat_lon(numbers[0], numbers[1], field_name)
 
 
@@ -177,8 +184,12 @@ def _location(area: ET.Element) -> tuple[float, float]:
     if point is not None:
         coordinates = point.find("{*}coordinates")
         if coordinates is not None and (coordinates.text or "").strip():
-            lon, lat = (float(n) for n in (coordinates.text or "").split(",")[:2])  # KML order
-            return _lat_lon(lat, lon, "info.area.point.coordinates")
+            where = "info.area.point.coordinates"
+            text = (coordinates.text or "").strip()
+            numbers = [float(n) for n in _COORDINATE.findall(text)]
+            if len(numbers) < 2:
+                raise CapError(where, f"{text[:80]!r} is not KML 'lon,lat'")
+            return _lat_lon(numbers[1], numbers[0], where)  # KML order: lon,lat
         if (point.text or "").strip():
             return _pair((point.text or "").strip(), "info.area.point")
     polygon = _child(area, "polygon")
@@ -231,10 +242,19 @@ def severity_for(magnitude: float | None, depth_km: float | None, cap_severity: 
     return max(from_cap or 1, from_magnitude)
 
 
-def _refuse_declarations(document: bytes) -> None:
-    head = document.lower()
-    if b"<!doctype" in head or b"<!entity" in head:
-        raise CapError("document", "DOCTYPE/ENTITY declarations are not accepted in CAP alerts")
+def _parse(document: bytes) -> ET.Element:
+    """The document's root, parsed by defusedxml with every DTD refused (any encoding)."""
+    try:
+        root: ET.Element = SafeET.fromstring(
+            document, forbid_dtd=True, forbid_entities=True, forbid_external=True
+        )
+    except defusedxml.DefusedXmlException:
+        raise CapError(
+            "document", "DOCTYPE/ENTITY declarations are not accepted in CAP alerts"
+        ) from None
+    except (ET.ParseError, ValueError, LookupError) as exc:
+        raise CapError("document", f"not well-formed XML: {exc}") from None
+    return root
 
 
 def parse_cap(document: bytes) -> CapAlert:
@@ -243,11 +263,7 @@ def parse_cap(document: bytes) -> CapAlert:
         raise CapError("document", f"larger than {MAX_CAP_BYTES} bytes")
     if not document.strip():
         raise CapError("document", "empty body; send a CAP 1.2 XML alert")
-    _refuse_declarations(document)
-    try:
-        root = ET.fromstring(document)
-    except ET.ParseError as exc:
-        raise CapError("document", f"not well-formed XML: {exc}") from None
+    root = _parse(document)
     if root.tag != f"{{{CAP_NS}}}alert":
         raise CapError(
             "alert", f"root element is {root.tag!r}; expected <alert xmlns=\"{CAP_NS}\"> (CAP 1.2)"

@@ -9,7 +9,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials
 from redis.asyncio import Redis
 
-from api.auth import authenticate, bearer, require_role
+from api.auth import authenticate, bearer, count_write, require_role
 from api.publish import Publisher
 from siaga.settings import Settings
 from siaga.tokens import Principal, Role
@@ -50,14 +50,33 @@ def _with_role(*roles: Role) -> object:
     return Depends(dependency)
 
 
+def _writer(*roles: Role) -> object:
+    """A write: the role must fit, and the token's writes per minute are counted."""
+
+    async def dependency(
+        request: Request, principal: Annotated[Principal, Depends(_principal)]
+    ) -> Principal:
+        require_role(principal, roles)
+        await count_write(request, principal)
+        return principal
+
+    return Depends(dependency)
+
+
+READERS: tuple[Role, ...] = ("command_post", "warehouse_staff", "coordinator", "admin")
+
+
 SettingsDep = Annotated[Settings, Depends(_settings)]
 ProducerDep = Annotated[AIOKafkaProducer, Depends(_producer)]
 RedisDep = Annotated[Redis, Depends(_redis)]
 PublisherDep = Annotated[Publisher, Depends(_publisher)]
 
-# Any valid token: the operational picture is shared by every role.
-ReaderDep = Annotated[Principal, Depends(_principal)]
+# Any valid credential, whatever its role (the token's own description: /me).
+AnyPrincipalDep = Annotated[Principal, Depends(_principal)]
+# The operational picture is shared by every role of people; an alert feed only posts.
+ReaderDep = Annotated[Principal, _with_role(*READERS)]
 # Writers per audience; the route then checks the scope of what is written.
-CommandPostDep = Annotated[Principal, _with_role("command_post", "coordinator", "admin")]
-WarehouseStaffDep = Annotated[Principal, _with_role("warehouse_staff", "admin")]
-CoordinatorDep = Annotated[Principal, _with_role("coordinator", "admin")]
+CommandPostDep = Annotated[Principal, _writer("command_post", "coordinator", "admin")]
+WarehouseStaffDep = Annotated[Principal, _writer("warehouse_staff", "admin")]
+CoordinatorDep = Annotated[Principal, _writer("coordinator", "admin")]
+AlertFeedDep = Annotated[Principal, _writer("alert_feed", "admin")]

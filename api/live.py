@@ -71,6 +71,7 @@ class FeedHub:
     def __init__(self, redis_url: str) -> None:
         self._redis_url = redis_url
         self._subscribers: set[asyncio.Queue[Entry | None]] = set()
+        self._connections: dict[str, int] = {}
         self._task: asyncio.Task[None] | None = None
         self._reader: Redis | None = None
         self._started = asyncio.Event()
@@ -78,6 +79,21 @@ class FeedHub:
     @property
     def subscribers(self) -> int:
         return len(self._subscribers)
+
+    def acquire(self, subject: str, limit: int) -> bool:
+        """Count a live connection of one token; False when it already holds ``limit``."""
+        held = self._connections.get(subject, 0)
+        if held >= limit:
+            return False
+        self._connections[subject] = held + 1
+        return True
+
+    def release(self, subject: str) -> None:
+        held = self._connections.get(subject, 0) - 1
+        if held > 0:
+            self._connections[subject] = held
+        else:
+            self._connections.pop(subject, None)
 
     async def start(self) -> None:
         # XREAD BLOCK holds its connection, so the reader gets a client of its own.
@@ -128,12 +144,17 @@ class FeedHub:
             queue.get_nowait()
         queue.put_nowait(None)
 
-    async def stream(self, redis: Redis, after: str | None) -> AsyncIterator[str]:
-        """SSE frames from just after ``after`` (None: from now), then live, forever."""
-        await asyncio.wait_for(self._started.wait(), timeout=10)
+    async def stream(
+        self, redis: Redis, after: str | None, release: str | None = None
+    ) -> AsyncIterator[str]:
+        """SSE frames from just after ``after`` (None: from now), then live, forever.
+
+        ``release``: the subject whose connection (see :meth:`acquire`) ends with it.
+        """
         queue: asyncio.Queue[Entry | None] = asyncio.Queue(maxsize=QUEUE_LIMIT)
-        self._subscribers.add(queue)
         try:
+            await asyncio.wait_for(self._started.wait(), timeout=10)
+            self._subscribers.add(queue)
             yield "retry: 2000\n\n"
             sent: StreamId = (0, 0)
             if after is None:
@@ -178,6 +199,8 @@ class FeedHub:
                     yield "".join(frames)
         finally:
             self._subscribers.discard(queue)
+            if release is not None:
+                self.release(release)
 
 
 def _next(stream_id: StreamId) -> StreamId:

@@ -34,3 +34,14 @@ def locate(
             province_code,
         )
     return region.province_code, kabupaten_code or region.kabupaten_code
+
+
+def resolved_kabupaten(lat: float, lon: float) -> str | None:
+    """The kabupaten a point is in, from geo alone (what a client sends is not trusted for
+    a territory check); None when geo cannot tell (``locate`` has refused such points)."""
+    import geo
+
+    try:
+        return geo.resolve(lat, lon).kabupaten_code
+    except geo.GeoError:
+        return None

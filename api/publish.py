@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from typing import Any
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
@@ -19,7 +20,7 @@ from redis.asyncio import Redis
 
 from siaga.catalogue import topic_for_event_type
 from siaga.events import Envelope, encode_event
-from siaga.settings import Settings
+from siaga.settings import Settings, kafka_client_options
 
 ACCEPTED_PREFIX = "siaga:api:accepted:"
 ACCEPTED_TTL_SECONDS = 7 * 24 * 3600
@@ -68,3 +69,8 @@ class Publisher:
         await self.redis.set(
             f"{ACCEPTED_PREFIX}{event.event_id}", request_fingerprint, ex=ACCEPTED_TTL_SECONDS
         )
+
+
+def producer_options(settings: Settings) -> dict[str, Any]:
+    """The API producer's authentication (SASL/SCRAM, TLS) from settings."""
+    return kafka_client_options(settings)

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -43,12 +43,55 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=256 * 1024, ge=1024)
     log_level: str = "INFO"
 
+    # Security (issue 12). CAP alerts are accepted only from these senders (comma-separated
+    # CAP <sender> values); BMKG InaTEWS by default.
+    cap_allowed_senders: str = "info_inatews@bmkg.go.id"
+    # Token lifetimes: `siaga tokens create` default, and the demo tokens of `siaga run`.
+    token_ttl_days: float = Field(default=90.0, gt=0, le=3650)
+    demo_token_ttl_hours: float = Field(default=72.0, gt=0, le=24 * 90)
+    # A page's session cookie (exchanged once for the token; never longer than the token).
+    session_ttl_hours: float = Field(default=12.0, gt=0, le=24 * 30)
+    # Throttles: failed authentications per client address per minute; writes per token
+    # per minute; live-feed connections per token (per API process).
+    auth_failures_per_minute: int = Field(default=20, ge=1)
+    writes_per_minute: int = Field(default=300, ge=1)
+    live_connections_per_token: int = Field(default=10, ge=1)
+
+    # Authenticated Kafka (production): PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL, the SASL
+    # mechanism and credentials, and the CA file that signed the brokers' certificates.
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = (
+        "PLAINTEXT"
+    )
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = "SCRAM-SHA-512"
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: str | None = None
+    kafka_ssl_cafile: str | None = None
+    # Authenticated Redis: an ACL user and password, either in SIAGA_REDIS_URL
+    # (redis://user:password@host:6379/0) or here; these are merged into redis_url.
+    redis_username: str | None = None
+    redis_password: str | None = None
+
     @field_validator("kafka_bootstrap_servers", "redis_url", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         if isinstance(value, str) and not value.strip():
             return None
         return value
+
+    @model_validator(mode="after")
+    def _redis_credentials_in_url(self) -> Settings:
+        """Put SIAGA_REDIS_USERNAME/PASSWORD into the Redis URL, which every client uses."""
+        if self.redis_url and self.redis_password:
+            from urllib.parse import quote, urlsplit, urlunsplit
+
+            parts = urlsplit(self.redis_url)
+            if parts.password is None:
+                user = quote(self.redis_username or "", safe="")
+                netloc = f"{user}:{quote(self.redis_password, safe='')}@{parts.hostname or ''}"
+                if parts.port:
+                    netloc += f":{parts.port}"
+                self.redis_url = urlunsplit(parts._replace(netloc=netloc))
+        return self
 
     def topic(self, name: str) -> str:
         """Full topic name for a short catalogue name, e.g. ``incidents``."""
@@ -94,3 +137,34 @@ class Settings(BaseSettings):
 def get_settings() -> Settings:
     """The process's settings; tests override by clearing the cache or passing their own."""
     return Settings()
+
+
+def kafka_client_options(settings: Settings) -> dict[str, Any]:
+    """Keyword arguments that authenticate an aiokafka client (producer, consumer, admin).
+
+    Empty for PLAINTEXT (the embedded broker, tests). ``SASL_SSL``/``SASL_PLAINTEXT`` add
+    the SASL mechanism (SCRAM-SHA-512 by default) and credentials; ``SSL``/``SASL_SSL`` add
+    an SSL context trusting ``SIAGA_KAFKA_SSL_CAFILE`` (the system CAs when unset). faust
+    takes the same values as ``broker_credentials=faust.SASLCredentials(username=…,
+    password=…, mechanism=…, ssl_context=…)``.
+    """
+    protocol = settings.kafka_security_protocol
+    if protocol == "PLAINTEXT":
+        return {}
+    options: dict[str, Any] = {"security_protocol": protocol}
+    if protocol in ("SSL", "SASL_SSL"):
+        from aiokafka.helpers import create_ssl_context
+
+        options["ssl_context"] = create_ssl_context(cafile=settings.kafka_ssl_cafile)
+    if protocol.startswith("SASL_"):
+        if not settings.kafka_sasl_username or not settings.kafka_sasl_password:
+            raise SystemExit(
+                f"SIAGA_KAFKA_SECURITY_PROTOCOL={protocol} needs SIAGA_KAFKA_SASL_USERNAME "
+                "and SIAGA_KAFKA_SASL_PASSWORD"
+            )
+        options.update(
+            sasl_mechanism=settings.kafka_sasl_mechanism,
+            sasl_plain_username=settings.kafka_sasl_username,
+            sasl_plain_password=settings.kafka_sasl_password,
+        )
+    return options

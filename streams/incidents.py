@@ -17,9 +17,25 @@ def merge_incident(
 
     Reports are snapshots: the newest (by event time, then event id) wins, so the
     same report twice, or reports replayed in any order, give the same incident.
+    An incident belongs to the posko that reported it first: a report that would change
+    it from another posko raises :class:`InvalidRecord` (``posko_id``) unless it is a
+    coordinator's transfer; one that changes nothing (a duplicate) is still ignored.
     """
+    from siaga.events import InvalidRecord
+
     version = version_of(report.occurred_at, str(report.event_id))
     reported_at = report.occurred_at.isoformat()
+    owner = current.get("posko_id") if current is not None else None
+    if owner and owner != report.posko_id and not report.source.startswith("transfer:"):
+        if current is not None and current["version"] >= version and (
+            reported_at >= current["first_reported_at"]
+        ):
+            return None  # changes nothing (e.g. the old owner's report redelivered)
+        # transfers are written only by the API's coordinator route, with source "transfer:…"
+        raise InvalidRecord(
+            f"posko_id: incident {report.incident_id} belongs to posko {owner}, not "
+            f"{report.posko_id} (a coordinator can transfer it)"
+        )
     if current is not None and current["version"] >= version:
         # An older report arriving late can only move the first-report time earlier.
         if reported_at < current["first_reported_at"]:

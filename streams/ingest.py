@@ -58,6 +58,15 @@ def apply_shelter_registered(state: State, event: ev.ShelterRegistered) -> dict[
     version = _version(event)
     if not _newer(shelter, "registration_version", version):
         return None
+    # A shelter belongs to the posko that registered it: another posko's registration is
+    # parked, unless it is a coordinator's transfer (source "transfer:…", written only by
+    # the API's transfer route).
+    owner = (shelter or {}).get("posko_id")
+    if owner and owner != event.posko_id and not event.source.startswith("transfer:"):
+        raise InvalidRecord(
+            f"posko_id: shelter {event.shelter_id} belongs to posko {owner}, not "
+            f"{event.posko_id} (a coordinator can transfer it)"
+        )
     shelter = dict(shelter or {"headcount": None, "headcount_version": "", "received": {}})
     shelter.update(
         shelter_id=event.shelter_id,
@@ -80,6 +89,13 @@ def apply_headcount(state: State, event: ev.ShelterHeadcountReported) -> dict[st
     version = _version(event)
     if not _newer(shelter, "headcount_version", version):
         return None
+    # Only the shelter's own posko counts its people (a transfer is a registration).
+    owner = (shelter or {}).get("posko_id")
+    if owner and owner != event.posko_id:
+        raise InvalidRecord(
+            f"posko_id: shelter {event.shelter_id} belongs to posko {owner}, not "
+            f"{event.posko_id} (a coordinator can transfer it)"
+        )
     shelter = dict(
         shelter
         or {

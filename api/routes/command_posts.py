@@ -1,7 +1,13 @@
-"""Command posts (posko): incidents, shelters, headcounts, delivery receipts, CAP alerts.
+"""Command posts (posko): incidents, shelters, headcounts, delivery receipts; CAP alerts.
 
-Writes need a ``command_post`` token for the posko named in the body (or a
-coordinator's for that province, or an admin's). Every write carries a
+Writes need a ``command_post`` token for the posko named in the body (it defaults to the
+token's posko) and inside the token's territory, or a coordinator's for that province,
+or an admin's. A shelter or an incident belongs to the posko that registered it: another
+posko's registration, update or headcount of it is refused (403; a coordinator can
+transfer it, see ``/transfer`` in coordinators.py). The stream worker enforces the same
+rule (such an event goes to the dead-letter topic), because the read model this check
+uses lags behind a just-registered entity. Official CAP alerts come only from an
+``alert_feed`` token (or an admin's), from an allowed sender. Every write carries a
 client-generated ``event_id``; a retry with the same id counts once.
 """
 
@@ -15,17 +21,48 @@ from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from api import cap
-from api.auth import authorize_posko, authorize_province, forbidden
-from api.deps import CommandPostDep, PublisherDep, RedisDep
-from api.locate import locate
+from api.auth import authorize_posko, forbidden
+from api.deps import AlertFeedDep, CommandPostDep, PublisherDep, RedisDep, SettingsDep
+from api.locate import locate, resolved_kabupaten
 from api.publish import fingerprint
 from api.schemas import Accepted, EventIdField, build, id_path
 from api.shipments import check_transition, load_shipment
 from siaga import events as ev
 from siaga import readmodel
+from siaga.tokens import Principal
 
 router = APIRouter(prefix="/api/v1", tags=["command posts"])
 
+PoskoField: Any = Field(
+    default=None, description="The reporting posko; defaults to the command post token's own"
+)
+
+
+def posko_for(principal: Principal, given: str | None, owner: str | None) -> str:
+    """The posko a write is for: as given, else the token's posko, else the entity's owner."""
+    posko_id = given or principal.posko_id or owner
+    if not posko_id:
+        raise HTTPException(
+            status_code=422,
+            detail=[
+                {
+                    "loc": ["body", "posko_id"],
+                    "msg": "posko_id is required with a coordinator or admin token",
+                    "type": "missing",
+                }
+            ],
+        )
+    return posko_id
+
+
+def check_owner(field: str, kind: str, entity_id: str, owner: str | None, posko_id: str) -> None:
+    """403 when an entity registered by one posko is written for another."""
+    if owner and owner != posko_id:
+        raise forbidden(
+            field,
+            f"{kind} {entity_id} belongs to posko {owner}, not {posko_id}; a coordinator can "
+            f"transfer it (POST /api/v1/{kind}s/{entity_id}/transfer)",
+        )
 
 
 class CapAccepted(Accepted):
@@ -65,7 +102,7 @@ class IncidentReport(BaseModel):
     injured: ev.Count = 0
     dead: ev.Count = 0
     observed_needs: list[ev.ObservedNeed] = Field(default_factory=list, max_length=100)
-    posko_id: ev.Identifier
+    posko_id: ev.Identifier | None = PoskoField
     description: str | None = Field(default=None, max_length=2000)
     occurred_at: ev.UtcDatetime | None = Field(
         default=None, description="When observed (with timezone); defaults to now"
@@ -74,20 +111,28 @@ class IncidentReport(BaseModel):
 
 @router.post("/incidents", status_code=202, response_model=Accepted)
 async def report_incident(
-    body: IncidentReport, principal: CommandPostDep, publisher: PublisherDep
+    body: IncidentReport, principal: CommandPostDep, publisher: PublisherDep, redis: RedisDep
 ) -> Accepted:
     """Report an incident or an update to one (with the needs seen on site)."""
     province_code, kabupaten_code = locate(
         body.location.lat, body.location.lon, body.province_code, body.kabupaten_code
     )
-    authorize_posko(principal, body.posko_id, province_code)
-    request_fp = fingerprint("incident", body.model_dump_json())
+    incident_id = body.incident_id or str(body.event_id)
+    current = await readmodel.get_entity(redis, "incident", incident_id)
+    owner = (current or {}).get("posko_id")
+    posko_id = posko_for(principal, body.posko_id, owner)
+    authorize_posko(
+        principal, posko_id, province_code, resolved_kabupaten(body.location.lat,
+                                                              body.location.lon)
+    )
+    check_owner("incident_id", "incident", incident_id, owner, posko_id)
+    request_fp = fingerprint("incident", posko_id, body.model_dump_json())
     if await publisher.already_accepted(body.event_id, request_fp):
         return Accepted(event_id=body.event_id)
     event = build(
         ev.IncidentReported,
-        **_envelope(body.event_id, body.posko_id, body.occurred_at),
-        incident_id=body.incident_id or str(body.event_id),
+        **_envelope(body.event_id, posko_id, body.occurred_at),
+        incident_id=incident_id,
         incident_type=body.incident_type,
         location=body.location,
         province_code=province_code,
@@ -98,7 +143,7 @@ async def report_incident(
         injured=body.injured,
         dead=body.dead,
         observed_needs=body.observed_needs,
-        posko_id=body.posko_id,
+        posko_id=posko_id,
         description=body.description,
     )
     await publisher.publish(event, request_fp)
@@ -118,25 +163,32 @@ class ShelterRegistration(BaseModel):
     kabupaten_code: ev.KabupatenCode | None = None
     incident_id: ev.Identifier | None = None
     capacity: ev.Count | None = None
-    posko_id: ev.Identifier
+    posko_id: ev.Identifier | None = PoskoField
     occurred_at: ev.UtcDatetime | None = None
 
 
 @router.post("/shelters", status_code=202, response_model=Accepted)
 async def register_shelter(
-    body: ShelterRegistration, principal: CommandPostDep, publisher: PublisherDep
+    body: ShelterRegistration, principal: CommandPostDep, publisher: PublisherDep, redis: RedisDep
 ) -> Accepted:
-    """Register a shelter site (or correct its details)."""
+    """Register a shelter site (or correct its details: only its own posko may)."""
     province_code, kabupaten_code = locate(
         body.location.lat, body.location.lon, body.province_code, body.kabupaten_code
     )
-    authorize_posko(principal, body.posko_id, province_code)
-    request_fp = fingerprint("shelter", body.model_dump_json())
+    current = await readmodel.get_entity(redis, "shelter", body.shelter_id)
+    owner = (current or {}).get("posko_id")
+    posko_id = posko_for(principal, body.posko_id, owner)
+    authorize_posko(
+        principal, posko_id, province_code, resolved_kabupaten(body.location.lat,
+                                                              body.location.lon)
+    )
+    check_owner("shelter_id", "shelter", body.shelter_id, owner, posko_id)
+    request_fp = fingerprint("shelter", posko_id, body.model_dump_json())
     if await publisher.already_accepted(body.event_id, request_fp):
         return Accepted(event_id=body.event_id)
     event = build(
         ev.ShelterRegistered,
-        **_envelope(body.event_id, body.posko_id, body.occurred_at),
+        **_envelope(body.event_id, posko_id, body.occurred_at),
         shelter_id=body.shelter_id,
         name=body.name,
         location=body.location,
@@ -144,7 +196,7 @@ async def register_shelter(
         kabupaten_code=kabupaten_code,
         incident_id=body.incident_id,
         capacity=body.capacity,
-        posko_id=body.posko_id,
+        posko_id=posko_id,
     )
     await publisher.publish(event, request_fp)
     return Accepted(event_id=event.event_id)
@@ -165,7 +217,7 @@ class HeadcountReport(BaseModel):
     elderly: ev.Count = Field(default=0, description="60 years and over")
     pregnant_lactating: ev.Count = 0
     disabled: ev.Count = Field(default=0, description="People with disabilities")
-    posko_id: ev.Identifier
+    posko_id: ev.Identifier | None = PoskoField
     occurred_at: ev.UtcDatetime | None = None
 
 
@@ -183,6 +235,8 @@ async def report_headcount(
     """People in a shelter now, with the vulnerable groups among them."""
     shelter = await readmodel.get_entity(redis, "shelter", shelter_id)
     province_code = body.province_code
+    owner = (shelter or {}).get("posko_id")
+    posko_id = posko_for(principal, body.posko_id, owner)
     if shelter is not None:
         known = shelter.get("province_code")
         if province_code is not None and province_code != known:
@@ -197,22 +251,20 @@ async def report_headcount(
                 ],
             )
         province_code = known
-        owner = shelter.get("posko_id")
-        if principal.role == "command_post" and owner and owner != principal.posko_id:
-            raise forbidden("shelter_id", f"shelter {shelter_id} belongs to posko {owner}")
+        check_owner("shelter_id", "shelter", shelter_id, owner, posko_id)
     if province_code is None:
         raise HTTPException(
             status_code=404,
             detail=f"shelter_id: no shelter {shelter_id!r} yet; send province_code to report "
             "a headcount for a shelter still on its way",
         )
-    authorize_posko(principal, body.posko_id, province_code)
-    request_fp = fingerprint("headcount", shelter_id, body.model_dump_json())
+    authorize_posko(principal, posko_id, province_code, (shelter or {}).get("kabupaten_code"))
+    request_fp = fingerprint("headcount", shelter_id, posko_id, body.model_dump_json())
     if await publisher.already_accepted(body.event_id, request_fp):
         return Accepted(event_id=body.event_id)
     event = build(
         ev.ShelterHeadcountReported,
-        **_envelope(body.event_id, body.posko_id, body.occurred_at),
+        **_envelope(body.event_id, posko_id, body.occurred_at),
         shelter_id=shelter_id,
         province_code=province_code,
         total=body.total,
@@ -221,7 +273,7 @@ async def report_headcount(
         elderly=body.elderly,
         pregnant_lactating=body.pregnant_lactating,
         disabled=body.disabled,
-        posko_id=body.posko_id,
+        posko_id=posko_id,
     )
     await publisher.publish(event, request_fp)
     return Accepted(event_id=event.event_id)
@@ -231,7 +283,9 @@ class DeliveryReceipt(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     event_id: uuid.UUID = EventIdField
-    posko_id: ev.Identifier = Field(description="The receiving command post")
+    posko_id: ev.Identifier | None = Field(
+        default=None, description="The receiving command post; defaults to the token's posko"
+    )
     quantity_received: float = Field(
         ge=0, le=1e9, allow_inf_nan=False, description="What actually arrived, in item units"
     )
@@ -252,20 +306,20 @@ async def confirm_delivery(
 ) -> Accepted:
     """The receiving post confirms a delivery with the quantity actually received."""
     shipment = await load_shipment(redis, shipment_id)
-    authorize_posko(principal, body.posko_id, shipment["province_code"])
     shelter_id = shipment.get("shelter_id")
-    if principal.role == "command_post" and shelter_id:
-        shelter = await readmodel.get_entity(redis, "shelter", shelter_id)
-        owner = (shelter or {}).get("posko_id")
-        if owner and owner != principal.posko_id:
-            raise forbidden("shipment_id", f"shipment {shipment_id} goes to posko {owner}")
-    request_fp = fingerprint("receipt", shipment_id, body.model_dump_json())
+    shelter = await readmodel.get_entity(redis, "shelter", shelter_id) if shelter_id else None
+    owner = (shelter or {}).get("posko_id")
+    posko_id = posko_for(principal, body.posko_id, owner)
+    authorize_posko(principal, posko_id, shipment["province_code"])
+    if principal.role == "command_post" and owner and owner != principal.posko_id:
+        raise forbidden("shipment_id", f"shipment {shipment_id} goes to posko {owner}")
+    request_fp = fingerprint("receipt", shipment_id, posko_id, body.model_dump_json())
     if await publisher.already_accepted(body.event_id, request_fp):
         return Accepted(event_id=body.event_id)
     check_transition(shipment, "delivered")
     event = build(
         ev.ShipmentStatusChanged,
-        **_envelope(body.event_id, body.posko_id, body.occurred_at),
+        **_envelope(body.event_id, posko_id, body.occurred_at),
         shipment_id=shipment_id,
         province_code=shipment["province_code"],
         warehouse_id=shipment["warehouse_id"],
@@ -296,9 +350,11 @@ CAP_BODY = {
     summary="Ingest an official CAP 1.2 alert (BMKG InaTEWS earthquakes) as an incident",
 )
 async def ingest_cap_alert(
-    request: Request, principal: CommandPostDep, publisher: PublisherDep
+    request: Request, principal: AlertFeedDep, publisher: PublisherDep, settings: SettingsDep
 ) -> CapAccepted:
-    """The same alert (same sender and identifier) posted twice counts once; an Update
+    """Official alerts only: an ``alert_feed`` token (the BMKG feed integration) or an
+    admin's, and a ``<sender>`` on the allow-list (``SIAGA_CAP_ALLOWED_SENDERS``). The same
+    alert (same sender and identifier) posted twice counts once; an Update
     (``<references>``) updates the incident of the alert it references."""
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type not in ("application/xml", "text/xml", "application/cap+xml"):
@@ -314,14 +370,18 @@ async def ingest_cap_alert(
             status_code=422,
             detail=[{"loc": ["body", *exc.field.split(".")], "msg": exc.message, "type": "cap"}],
         ) from None
+    allowed = {s.strip().lower() for s in settings.cap_allowed_senders.split(",") if s.strip()}
+    if alert.sender.lower() not in allowed:
+        raise forbidden(
+            "sender",
+            f"{alert.sender!r} is not an allowed CAP sender (SIAGA_CAP_ALLOWED_SENDERS)",
+        )
     try:
         province_code, kabupaten_code = locate(alert.lat, alert.lon, None, None)
     except HTTPException as exc:
         detail: Any = exc.detail
         detail[0]["loc"] = ["body", "info", "area"]
         raise
-    if principal.role == "coordinator":
-        authorize_province(principal, province_code)
     event = build(
         ev.IncidentReported,
         event_id=alert.event_id,

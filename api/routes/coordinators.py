@@ -1,7 +1,9 @@
 """Coordinators: the live picture (read from Redis projections only), holds and overrides.
 
-Reads need any valid token (the picture is shared by every role); holds,
-dispatch overrides and emergency declarations need a coordinator token for the
+Reads need any valid token of a person's role (the picture is shared by every role;
+lists paginate with ``limit`` and ``cursor``; the situation snapshot of a provincial
+coordinator covers its province); holds, dispatch overrides, emergency declarations and
+transfers of a shelter or incident to another posko need a coordinator token for the
 province (or national), or an admin's.
 """
 
@@ -17,9 +19,17 @@ from fastapi.responses import PlainTextResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from api import hxl
-from api.auth import authorize_province
-from api.deps import CoordinatorDep, PublisherDep, ReaderDep, RedisDep
+from api.auth import authorize_province, too_many
+from api.deps import (
+    AnyPrincipalDep,
+    CoordinatorDep,
+    PublisherDep,
+    ReaderDep,
+    RedisDep,
+    SettingsDep,
+)
 from api.live import FeedHub, last_id, parse_id
+from api.pagination import CursorQuery, listing, page
 from api.publish import fingerprint
 from api.schemas import Accepted, EventIdField, build, id_path
 from api.shipments import load_shipment
@@ -39,9 +49,9 @@ async def list_incidents(
     redis: RedisDep,
     province_code: ev.ProvinceCode | None = Query(default=None),
     limit: int = Query(default=500, ge=1, le=5000),
+    cursor: str | None = CursorQuery,
 ) -> dict[str, Any]:
-    items = await readmodel.list_entities(redis, "incident", province_code, limit)
-    return {"count": len(items), "items": items}
+    return listing(*await page(redis, "incident", province_code, limit, cursor))
 
 
 @router.get("/incidents/{incident_id}", summary="One incident")
@@ -53,7 +63,7 @@ async def get_incident(incident_id: str, principal: ReaderDep, redis: RedisDep) 
 
 
 @router.get("/me", summary="The calling token's role and scope")
-async def whoami(principal: ReaderDep) -> dict[str, Any]:
+async def whoami(principal: AnyPrincipalDep) -> dict[str, Any]:
     return {"role": principal.role, "scope": principal.scope, "label": principal.label}
 
 
@@ -65,7 +75,12 @@ async def situation(
     limit: int = Query(default=5000, ge=1, le=20000),
 ) -> dict[str, Any]:
     """``cursor`` is the feed position read *before* the entities: resume the live stream
-    from it (``/api/v1/live?after=cursor``) and no change is missed."""
+    from it (``/api/v1/live?after=cursor``) and no change is missed. A provincial
+    coordinator's snapshot covers its own province (another province: 403)."""
+    if principal.role == "coordinator" and principal.province_code is not None:
+        if province_code is not None:
+            authorize_province(principal, province_code)
+        province_code = principal.province_code
     cursor = await last_id(redis)
     lists = await asyncio.gather(
         *(readmodel.list_entities(redis, e, province_code, limit) for e in ENTITIES)
@@ -99,6 +114,7 @@ async def live(
     request: Request,
     principal: ReaderDep,
     redis: RedisDep,
+    settings: SettingsDep,
     after: str | None = Query(
         default=None,
         pattern=r"^\d{1,20}-\d{1,20}$",
@@ -119,8 +135,13 @@ async def live(
                 status_code=422, detail=f"Last-Event-ID: {resume!r} is not a feed id"
             ) from None
     hub: FeedHub = request.app.state.feed_hub
+    limit = settings.live_connections_per_token
+    if not hub.acquire(principal.subject, limit):
+        raise too_many(
+            f"live: this token already holds {limit} live connections; close one", 15
+        )
     return StreamingResponse(
-        hub.stream(redis, resume),
+        hub.stream(redis, resume, release=principal.subject),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
@@ -131,10 +152,13 @@ async def list_shortfalls(
     principal: ReaderDep,
     redis: RedisDep,
     province_code: ev.ProvinceCode | None = Query(default=None),
+    limit: int = Query(default=1000, ge=1, le=5000),
+    cursor: str | None = CursorQuery,
 ) -> dict[str, Any]:
-    items = await readmodel.list_entities(redis, "shortfall", province_code, 5000)
+    """Newest first page by page; within a page, largest shortfall first."""
+    items, next_cursor = await page(redis, "shortfall", province_code, limit, cursor)
     items.sort(key=lambda s: -(s.get("missing") or 0))
-    return {"count": len(items), "items": items}
+    return listing(items, next_cursor)
 
 
 @router.get("/shipments", summary="Shipments, optionally only those in flight")
@@ -143,13 +167,17 @@ async def list_shipments(
     redis: RedisDep,
     province_code: ev.ProvinceCode | None = Query(default=None),
     in_flight: bool = Query(default=False, description="Only confirmed or dispatched"),
+    limit: int = Query(default=1000, ge=1, le=5000),
+    cursor: str | None = CursorQuery,
 ) -> dict[str, Any]:
-    items = await readmodel.list_entities(redis, "shipment", province_code, 5000)
+    """``limit`` bounds the shipments examined per page; the filters (in flight, a warehouse
+    staff token's own warehouse) apply within it, so a page may hold fewer."""
+    items, next_cursor = await page(redis, "shipment", province_code, limit, cursor)
     if principal.role == "warehouse_staff":
         items = [s for s in items if s.get("warehouse_id") == principal.warehouse_id]
     if in_flight:
         items = [s for s in items if s.get("status") in IN_FLIGHT]
-    return {"count": len(items), "items": items}
+    return listing(items, next_cursor)
 
 
 class HoldRequest(BaseModel):
@@ -287,6 +315,94 @@ async def declare_emergency(
         kabupaten_code=body.kabupaten_code,
         declared_by=body.declared_by,
         reference=body.reference,
+    )
+    await publisher.publish(event, request_fp)
+    return Accepted(event_id=event.event_id)
+
+
+class Transfer(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    event_id: uuid.UUID = EventIdField
+    posko_id: ev.Identifier = Field(description="The posko that takes it over")
+
+
+def _transfer_source(principal: Principal) -> str:
+    # "transfer:" marks the one kind of event the stream worker lets change an owner
+    return f"transfer:{principal.role}:{_coordinator_name(principal)}"[:200]
+
+
+@router.post("/shelters/{shelter_id}/transfer", status_code=202, response_model=Accepted)
+async def transfer_shelter(
+    body: Transfer,
+    principal: CoordinatorDep,
+    publisher: PublisherDep,
+    redis: RedisDep,
+    shelter_id: str = id_path("The shelter"),
+) -> Accepted:
+    """Hand a shelter over to another posko (its registration, re-issued for the new one)."""
+    shelter = await readmodel.get_entity(redis, "shelter", shelter_id)
+    if shelter is None:
+        raise HTTPException(status_code=404, detail=f"shelter_id: no shelter {shelter_id!r}")
+    authorize_province(principal, shelter["province_code"])
+    if not shelter.get("location"):
+        raise HTTPException(
+            status_code=409,
+            detail=f"location: shelter {shelter_id} has headcounts but no registration yet",
+        )
+    request_fp = fingerprint("transfer-shelter", shelter_id, body.model_dump_json())
+    if await publisher.already_accepted(body.event_id, request_fp):
+        return Accepted(event_id=body.event_id)
+    event = build(
+        ev.ShelterRegistered,
+        event_id=body.event_id,
+        occurred_at=ev.utcnow(),
+        source=_transfer_source(principal),
+        schema_version=ev.SCHEMA_VERSION,
+        shelter_id=shelter_id,
+        name=shelter.get("name") or shelter_id,
+        location=shelter["location"],
+        province_code=shelter["province_code"],
+        kabupaten_code=shelter.get("kabupaten_code"),
+        incident_id=shelter.get("incident_id"),
+        capacity=shelter.get("capacity"),
+        posko_id=body.posko_id,
+    )
+    await publisher.publish(event, request_fp)
+    return Accepted(event_id=event.event_id)
+
+
+INCIDENT_FIELDS = (
+    "incident_type", "location", "province_code", "kabupaten_code", "severity", "affected",
+    "displaced", "injured", "dead", "observed_needs", "description",
+)
+
+
+@router.post("/incidents/{incident_id}/transfer", status_code=202, response_model=Accepted)
+async def transfer_incident(
+    body: Transfer,
+    principal: CoordinatorDep,
+    publisher: PublisherDep,
+    redis: RedisDep,
+    incident_id: str = id_path("The incident"),
+) -> Accepted:
+    """Hand an incident over to another posko (its latest report, re-issued for the new one)."""
+    incident = await readmodel.get_entity(redis, "incident", incident_id)
+    if incident is None:
+        raise HTTPException(status_code=404, detail=f"incident_id: no incident {incident_id!r}")
+    authorize_province(principal, incident["province_code"])
+    request_fp = fingerprint("transfer-incident", incident_id, body.model_dump_json())
+    if await publisher.already_accepted(body.event_id, request_fp):
+        return Accepted(event_id=body.event_id)
+    event = build(
+        ev.IncidentReported,
+        event_id=body.event_id,
+        occurred_at=ev.utcnow(),
+        source=_transfer_source(principal),
+        schema_version=ev.SCHEMA_VERSION,
+        incident_id=incident_id,
+        posko_id=body.posko_id,
+        **{k: incident[k] for k in INCIDENT_FIELDS if incident.get(k) is not None},
     )
     await publisher.publish(event, request_fp)
     return Accepted(event_id=event.event_id)

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.auth import authorize_warehouse, may_read_warehouse
 from api.deps import PublisherDep, ReaderDep, RedisDep, WarehouseStaffDep
+from api.pagination import CursorQuery, listing, page
 from api.picking import suggest_batches
 from api.publish import fingerprint
 from api.schemas import Accepted, EventIdField, build, id_path
@@ -35,11 +36,12 @@ async def list_warehouses(
     redis: RedisDep,
     province_code: ev.ProvinceCode | None = Query(default=None),
     limit: int = Query(default=1000, ge=1, le=5000),
+    cursor: str | None = CursorQuery,
 ) -> dict[str, Any]:
-    items = await readmodel.list_entities(redis, "warehouse", province_code, limit)
+    items, next_cursor = await page(redis, "warehouse", province_code, limit, cursor)
     if principal.role == "warehouse_staff":
         items = [w for w in items if w.get("warehouse_id") == principal.warehouse_id]
-    return {"count": len(items), "items": items}
+    return listing(items, next_cursor)
 
 
 @router.get("/warehouses/{warehouse_id}", summary="One warehouse with its stock")
@@ -53,11 +55,13 @@ async def get_warehouse(
     return item
 
 
-async def _warehouse_shipments(redis: Any, warehouse_id: str) -> list[dict[str, Any]]:
+async def _warehouse_shipments(
+    redis: Any, warehouse_id: str, limit: int, cursor: str | None
+) -> tuple[list[dict[str, Any]], str | None]:
     # A warehouse's shipments may go to any province, so filter the newest shipments
     # (the read model keeps no per-warehouse index; shipments in play are few).
-    shipments = await readmodel.list_entities(redis, "shipment", None, 5000)
-    return [s for s in shipments if s.get("warehouse_id") == warehouse_id]
+    shipments, next_cursor = await page(redis, "shipment", None, limit, cursor)
+    return [s for s in shipments if s.get("warehouse_id") == warehouse_id], next_cursor
 
 
 @router.get(
@@ -69,9 +73,13 @@ async def warehouse_shipments(
     redis: RedisDep,
     warehouse_id: str = WarehouseIdPath,
     status: str | None = Query(default=None, pattern="^(" + "|".join(STATUSES) + ")$"),
+    limit: int = Query(
+        default=5000, ge=1, le=5000, description="Newest shipments examined on this page"
+    ),
+    cursor: str | None = CursorQuery,
 ) -> dict[str, Any]:
     may_read_warehouse(principal, warehouse_id)
-    shipments = await _warehouse_shipments(redis, warehouse_id)
+    shipments, next_cursor = await _warehouse_shipments(redis, warehouse_id, limit, cursor)
     by_status: dict[str, list[dict[str, Any]]] = {s: [] for s in STATUSES}
     for shipment in shipments:
         by_status.setdefault(shipment.get("status", "proposed"), []).append(shipment)
@@ -81,6 +89,7 @@ async def warehouse_shipments(
         "warehouse_id": warehouse_id,
         "counts": {k: len(v) for k, v in by_status.items()},
         "by_status": by_status,
+        "next_cursor": next_cursor,
     }
 
 

@@ -1,4 +1,6 @@
-/* Siaga pages: language (Bahasa Indonesia by default, English toggle), token, API calls. */
+/* Siaga pages: language (Bahasa Indonesia by default, English toggle), sign-in, API calls.
+   The token is typed into the sign-in form once and exchanged for an HttpOnly session
+   cookie (POST /api/v1/session); the page never keeps it, and never puts it in a URL. */
 "use strict";
 
 const Siaga = (() => {
@@ -7,6 +9,8 @@ const Siaga = (() => {
       app: "Siaga", tagline: "Logistik tanggap bencana Kemensos",
       dashboard: "Dasbor koordinator", fieldForm: "Formulir posko", desk: "Meja gudang",
       login: "Masuk", logout: "Keluar", tokenLabel: "Token akses", tokenHint: "Tempel token dari `siaga tokens create` (atau demo-tokens.json).",
+      badToken: "Token tidak dikenal, sudah kedaluwarsa, atau sudah dicabut.", tooMany: "Terlalu banyak percobaan gagal; coba lagi dalam", seconds: "detik",
+      forbiddenHere: "Tidak diizinkan", fix: "Ubah", retry: "Kirim ulang", discard: "Hapus", fixHint: "Ditolak server: perbaiki lalu kirim ulang, atau hapus.",
       live: "Langsung", reconnecting: "Menyambung ulang…", offline: "Luring", online: "Daring",
       incidents: "Kejadian", shelters: "Pengungsian", warehouses: "Gudang", teams: "Tim TAGANA",
       shipments: "Pengiriman", shortfalls: "Kekurangan yang perlu keputusan", inFlight: "Pengiriman dalam perjalanan",
@@ -42,6 +46,8 @@ const Siaga = (() => {
       app: "Siaga", tagline: "Kemensos disaster-response logistics",
       dashboard: "Coordinators' dashboard", fieldForm: "Command post form", desk: "Warehouse desk",
       login: "Sign in", logout: "Sign out", tokenLabel: "Access token", tokenHint: "Paste a token from `siaga tokens create` (or demo-tokens.json).",
+      badToken: "Unknown, expired or revoked token.", tooMany: "Too many failed attempts; retry in", seconds: "seconds",
+      forbiddenHere: "Not allowed", fix: "Edit", retry: "Send again", discard: "Delete", fixHint: "Refused by the server: fix and send again, or delete.",
       live: "Live", reconnecting: "Reconnecting…", offline: "Offline", online: "Online",
       incidents: "Incidents", shelters: "Shelters", warehouses: "Warehouses", teams: "TAGANA teams",
       shipments: "Shipments", shortfalls: "Shortfalls needing a decision", inFlight: "Shipments in flight",
@@ -95,27 +101,38 @@ const Siaga = (() => {
     document.dispatchEvent(new Event("siaga:lang"));
   }
 
-  function token() {
-    const url = new URL(window.location.href);
-    const given = url.searchParams.get("token");
-    if (given) {
-      localStorage.setItem("siaga.token", given);
-      url.searchParams.delete("token");
-      history.replaceState(null, "", url.pathname + url.search + url.hash);
-    }
-    return localStorage.getItem("siaga.token") || "";
+  // Older pages kept the token in localStorage: forget it.
+  localStorage.removeItem("siaga.token");
+
+  /** Exchange a token for the session cookie; resolves with {role, scope, label}. */
+  async function signIn(tokenValue) {
+    const response = await fetch("/api/v1/session", {
+      method: "POST", credentials: "same-origin",
+      headers: { Accept: "application/json", Authorization: `Bearer ${tokenValue}` },
+    });
+    const data = await response.json().catch(() => null);
+    if (!response.ok) throw new ApiError(response.status, data && data.detail !== undefined ? data.detail : data, response.headers.get("Retry-After"));
+    return data;
   }
 
-  function setToken(value) {
-    if (value) localStorage.setItem("siaga.token", value); else localStorage.removeItem("siaga.token");
+  async function signOut() {
+    await fetch("/api/v1/session", { method: "DELETE", credentials: "same-origin" }).catch(() => {});
   }
 
   class ApiError extends Error {
-    constructor(status, detail) {
+    constructor(status, detail, retryAfter) {
       super(typeof detail === "string" ? detail : JSON.stringify(detail));
       this.status = status;
       this.detail = detail;
+      this.retryAfter = retryAfter || null;
     }
+  }
+
+  /** What to tell a person about a refused sign-in, in their language. */
+  function signInError(err) {
+    if (err.status === 401) return t("badToken");
+    if (err.status === 429) return `${t("tooMany")} ${err.retryAfter || 60} ${t("seconds")}.`;
+    return `${t("error")}: ${describeDetail(err.detail || err.message)}`;
   }
 
   function describeDetail(detail) {
@@ -128,20 +145,18 @@ const Siaga = (() => {
   async function api(path, options) {
     const opts = options || {};
     const headers = Object.assign({ Accept: "application/json" }, opts.headers || {});
-    const tok = token();
-    if (tok) headers.Authorization = `Bearer ${tok}`;
     let body = opts.body;
     if (body !== undefined && typeof body !== "string") {
       body = JSON.stringify(body);
       headers["Content-Type"] = "application/json";
     }
-    const response = await fetch(path, { method: opts.method || "GET", headers, body });
+    const response = await fetch(path, { method: opts.method || "GET", headers, body, credentials: "same-origin" });
     const text = await response.text();
     let data = null;
     try { data = text ? JSON.parse(text) : null; } catch (_) { data = text; }
     if (!response.ok) {
       if (response.status === 401) document.dispatchEvent(new Event("siaga:unauthorized"));
-      throw new ApiError(response.status, data && data.detail !== undefined ? data.detail : data);
+      throw new ApiError(response.status, data && data.detail !== undefined ? data.detail : data, response.headers.get("Retry-After"));
     }
     return data;
   }
@@ -179,7 +194,7 @@ const Siaga = (() => {
   /** The header bar every page shares: title, language toggle, sign-in/out. */
   function header(titleKey, extra) {
     const langBtn = el("button", { type: "button", class: "lang", onclick: toggleLang, "data-i18n": "language" }, t("language"));
-    const out = el("button", { type: "button", class: "logout", onclick: () => { setToken(""); location.reload(); }, "data-i18n": "logout" }, t("logout"));
+    const out = el("button", { type: "button", class: "logout", onclick: async () => { await signOut(); location.reload(); }, "data-i18n": "logout" }, t("logout"));
     return el("header", { class: "bar" },
       el("a", { href: "/", class: "brand" }, "Siaga"),
       el("h1", { "data-i18n": titleKey }, t(titleKey)),
@@ -197,13 +212,13 @@ const Siaga = (() => {
         el("button", { type: "submit", "data-i18n": "login" }, t("login")), msg);
       box.addEventListener("submit", async (e) => {
         e.preventDefault();
-        setToken(input.value.trim());
         try {
-          const me = await api("/api/v1/me");
+          const me = await signIn(input.value.trim());
+          input.value = "";
           box.remove();
           resolve(me);
         } catch (err) {
-          msg.textContent = `${t("error")}: ${describeDetail(err.detail || err.message)}`;
+          msg.textContent = signInError(err);
         }
       });
       document.body.append(box);
@@ -211,13 +226,11 @@ const Siaga = (() => {
     });
   }
 
-  /** Who the stored token belongs to, asking for one when there is none or it is refused. */
+  /** Who the session belongs to, asking for a token when there is no session (or it ended). */
   async function whoami() {
-    if (token()) {
-      try { return await api("/api/v1/me"); } catch (err) { if (err.status !== 401) throw err; }
-    }
+    try { return await api("/api/v1/me"); } catch (err) { if (err.status !== 401) throw err; }
     return login();
   }
 
-  return { t, applyI18n, toggleLang, token, setToken, api, ApiError, describeDetail, uuid4, el, fmt, header, whoami, get lang() { return lang; } };
+  return { t, applyI18n, toggleLang, signIn, signOut, api, ApiError, describeDetail, uuid4, el, fmt, header, whoami, get lang() { return lang; } };
 })();

@@ -210,8 +210,8 @@
 
   function connect() {
     if (source) source.close();
-    const url = `/api/v1/live?after=${encodeURIComponent(cursor)}&access_token=${encodeURIComponent(Siaga.token())}`;
-    source = new EventSource(url);
+    // the session cookie authenticates the stream: no token in the URL
+    source = new EventSource(`/api/v1/live?after=${encodeURIComponent(cursor)}`);
     source.addEventListener("open", () => setStatus("live"));
     source.addEventListener("change", (e) => {
       const msg = JSON.parse(e.data);
@@ -267,11 +267,11 @@
         e.target.reset();
       } catch (err) { msg.textContent = `${t("error")}: ${Siaga.describeDetail(err.detail || err.message)}`; }
     });
-    const q = `?access_token=${encodeURIComponent(Siaga.token())}`;
-    document.getElementById("csv-shelters").href = `/api/v1/export/shelters.csv${q}`;
-    document.getElementById("csv-needs").href = `/api/v1/export/needs.csv${q}`;
-    document.getElementById("csv-stock").href = `/api/v1/export/stock.csv${q}`;
-    document.getElementById("json-situation").href = `/api/v1/situation${q}`;
+    // download links carry the session cookie, never a token
+    document.getElementById("csv-shelters").href = "/api/v1/export/shelters.csv";
+    document.getElementById("csv-needs").href = "/api/v1/export/needs.csv";
+    document.getElementById("csv-stock").href = "/api/v1/export/stock.csv";
+    document.getElementById("json-situation").href = "/api/v1/situation";
   }
 
   async function main() {

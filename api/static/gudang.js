@@ -10,8 +10,7 @@
   let source = null;
 
   function message(text, isError) {
-    const node = el("div", { class: "toast" }, text);
-    if (isError) node.style.background = "#c62828";
+    const node = el("div", { class: isError ? "toast error-toast" : "toast" }, text);
     document.body.append(node);
     setTimeout(() => node.remove(), 5000);
   }
@@ -89,7 +88,7 @@
 
   function follow() {
     if (source) source.close();
-    source = new EventSource(`/api/v1/live?access_token=${encodeURIComponent(Siaga.token())}`);
+    source = new EventSource("/api/v1/live"); // the session cookie authenticates it
     let pending = null;
     source.addEventListener("change", (e) => {
       const msg = JSON.parse(e.data);

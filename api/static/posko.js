@@ -2,7 +2,10 @@
    outbox in localStorage first; the outbox is sent in order when the phone is online
    (on `online`, every 15 s, and at once after a post). A retry resends the same
    event_id, so a post that reached the server before the connection dropped counts
-   once. Posts the server refuses (4xx) leave the outbox and are shown with the reason. */
+   once. A post the server refuses (4xx other than 401/408/429) stays in the outbox, set
+   aside with the server's reason, until the user fixes it (the form is filled in again),
+   sends it again as it is (e.g. once a coordinator transferred the shelter) or deletes it;
+   the posts behind it keep flowing. */
 "use strict";
 
 (() => {
@@ -59,11 +62,39 @@
     },
   };
 
-  function enqueue(kind, path, body) {
+  function enqueue(kind, path, body, fields) {
     const outbox = load(KEY);
     body.event_id = Siaga.uuid4();
-    outbox.push({ kind, path, body, queued_at: new Date().toISOString(), tries: 0 });
+    outbox.push({ kind, path, body, fields, queued_at: new Date().toISOString(), tries: 0 });
     save(KEY, outbox);
+    render();
+    flush();
+  }
+
+  function update(eventId, change) {
+    const outbox = load(KEY).map((p) => (p.body.event_id === eventId ? Object.assign(p, change) : p));
+    save(KEY, outbox);
+  }
+
+  function remove(eventId) {
+    save(KEY, load(KEY).filter((p) => p.body.event_id !== eventId));
+  }
+
+  /** Put a refused post back into its form for the user to fix; it leaves the outbox and
+      gets a new event id when submitted again. */
+  function fix(post) {
+    showTab(post.kind);
+    const form = document.getElementById(`form-${post.kind}`);
+    for (const [name, value] of Object.entries(post.fields || {})) {
+      if (form.elements[name]) form.elements[name].value = value;
+    }
+    remove(post.body.event_id);
+    render();
+    form.scrollIntoView();
+  }
+
+  function retry(post) {
+    update(post.body.event_id, { rejected: null, last_error: null });
     render();
     flush();
   }
@@ -72,23 +103,26 @@
     if (flushing) return;
     flushing = true;
     try {
-      let outbox = load(KEY);
-      while (outbox.length) {
-        const post = outbox[0];
-        let outcome;
+      for (;;) {
+        const post = load(KEY).find((p) => !p.rejected); // refused posts wait for the user
+        if (!post) break;
         try {
           await api(post.path, { method: "POST", body: post.body });
-          outcome = { state: "sent" };
         } catch (err) {
           if (!(err instanceof Siaga.ApiError)) break; // network down: keep it, try later
           const retryable = err.status === 401 || err.status === 408 || err.status === 429 || err.status >= 500;
-          if (retryable) { post.tries += 1; post.last_error = `${err.status}`; save(KEY, outbox); break; }
-          outcome = { state: "rejected", error: Siaga.describeDetail(err.detail) };
+          if (retryable) {
+            update(post.body.event_id, { tries: post.tries + 1, last_error: `${err.status}` });
+            if (err.status === 401 && !document.getElementById("login")) Siaga.whoami().then((who) => { me = who; flush(); });
+            break;
+          }
+          update(post.body.event_id, { rejected: { status: err.status, error: Siaga.describeDetail(err.detail), at: new Date().toISOString() } });
+          render();
+          continue;
         }
-        outbox = load(KEY).filter((p) => p.body.event_id !== post.body.event_id);
-        save(KEY, outbox);
+        remove(post.body.event_id);
         const done = load(DONE_KEY);
-        done.unshift(Object.assign({ kind: post.kind, event_id: post.body.event_id, at: new Date().toISOString() }, outcome));
+        done.unshift({ kind: post.kind, event_id: post.body.event_id, at: new Date().toISOString(), state: "sent" });
         save(DONE_KEY, done.slice(0, 30));
         render();
       }
@@ -106,11 +140,25 @@
       status.className = `status ${navigator.onLine ? "online" : "offline"}`;
       status.textContent = t(navigator.onLine ? "online" : "offline");
     }
-    document.getElementById("queue-msg").textContent = outbox.length ? `${outbox.length} ${t("queued").toLowerCase()}` : t("queueEmpty");
+    const waiting = outbox.filter((p) => !p.rejected).length;
+    const refused = outbox.length - waiting;
+    document.getElementById("queue-msg").textContent = outbox.length
+      ? [waiting ? `${waiting} ${t("queued").toLowerCase()}` : "", refused ? `${refused} ${t("rejectedBy").toLowerCase()}` : ""].filter(Boolean).join(" · ")
+      : t("queueEmpty");
+    const kindName = (kind) => t(kind === "incident" ? "incidents" : kind === "shelter" ? "shelters" : kind);
     const rows = [
-      ...outbox.map((p) => el("li", { dataset: { eventId: p.body.event_id, state: "queued" } },
-        el("span", { class: "state" }, t("queued")), ` · ${t(p.kind === "incident" ? "incidents" : p.kind === "shelter" ? "shelters" : p.kind)} · ${p.queued_at.slice(11, 19)}`,
-        p.last_error ? ` · ${p.last_error}` : "")),
+      ...outbox.map((p) => (p.rejected
+        ? el("li", { dataset: { eventId: p.body.event_id, state: "rejected" } },
+          el("span", { class: "state" }, t("rejectedBy")), ` · ${kindName(p.kind)} · ${p.queued_at.slice(11, 19)} · ${p.rejected.status}`,
+          el("div", { class: "error" }, p.rejected.error),
+          el("div", { class: "hint" }, t("fixHint")),
+          el("div", { class: "actions" },
+            el("button", { type: "button", class: "fix", onclick: () => fix(p) }, t("fix")),
+            el("button", { type: "button", class: "secondary retry", onclick: () => retry(p) }, t("retry")),
+            el("button", { type: "button", class: "danger discard", onclick: () => { remove(p.body.event_id); render(); } }, t("discard"))))
+        : el("li", { dataset: { eventId: p.body.event_id, state: "queued" } },
+          el("span", { class: "state" }, t("queued")), ` · ${kindName(p.kind)} · ${p.queued_at.slice(11, 19)}`,
+          p.last_error ? ` · ${p.last_error}` : ""))),
       ...done.map((d) => el("li", { dataset: { eventId: d.event_id, state: d.state } },
         el("span", { class: "state" }, t(d.state === "sent" ? "sent" : "rejectedBy")), ` · ${d.kind} · ${d.at.slice(11, 19)}`,
         d.error ? el("div", { class: "error" }, d.error) : null)),
@@ -135,9 +183,13 @@
     for (const kind of Object.keys(builders)) {
       document.getElementById(`form-${kind}`).addEventListener("submit", (e) => {
         e.preventDefault();
-        const posko = (me && me.scope && me.scope.posko_id) || window.prompt(t("poskoId")) || "";
-        const [path, body] = builders[kind](new FormData(e.target), posko);
-        enqueue(kind, path, body);
+        // a command post's posko comes from its token (the server fills it in when absent)
+        let posko = (me && me.scope && me.scope.posko_id) || null;
+        if (!posko && me && me.role !== "command_post") posko = window.prompt(t("poskoId")) || null;
+        const data = new FormData(e.target);
+        const [path, body] = builders[kind](data, posko);
+        if (!body.posko_id) delete body.posko_id;
+        enqueue(kind, path, body, Object.fromEntries(data.entries()));
         e.target.reset();
         document.getElementById("queue-msg").textContent = t("queuedOffline");
       });

@@ -34,6 +34,7 @@
   }
 
   document.addEventListener("DOMContentLoaded", () => {
+    document.getElementById("print").addEventListener("click", () => window.print());
     main().catch((err) => {
       document.getElementById("waybill").append(el("p", { class: "error" }, `${t("error")}: ${Siaga.describeDetail(err.detail || err.message)}`));
     });

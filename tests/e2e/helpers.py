@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from typing import Any
 
 from redis import Redis
@@ -11,9 +12,15 @@ from siaga import tokens
 
 # One principal per role and scope the API tests use.
 SCOPES: dict[str, dict[str, Any]] = {
-    "command_post": {"role": "command_post", "posko_id": "posko-cianjur-kab"},
-    "command_post_other": {"role": "command_post", "posko_id": "posko-garut"},
-    "command_post_lumajang": {"role": "command_post", "posko_id": "posko-lumajang"},
+    "command_post": {"role": "command_post", "posko_id": "posko-cianjur-kab",
+                     "province_code": "32"},
+    "command_post_other": {"role": "command_post", "posko_id": "posko-garut",
+                           "province_code": "32"},
+    "command_post_lumajang": {"role": "command_post", "posko_id": "posko-lumajang",
+                              "province_code": "35"},
+    "command_post_cianjur_only": {"role": "command_post", "posko_id": "posko-cugenang",
+                                  "province_code": "32", "kabupaten_code": "32.03"},
+    "alert_feed": {"role": "alert_feed"},
     "warehouse_staff": {"role": "warehouse_staff", "warehouse_id": "wh-bekasi-regional"},
     "warehouse_staff_other": {"role": "warehouse_staff", "warehouse_id": "wh-makassar-regional"},
     "coordinator": {"role": "coordinator", "province_code": "32"},
@@ -23,9 +30,12 @@ SCOPES: dict[str, dict[str, Any]] = {
 }
 
 
-def make_token(redis_url: str, role: str, **scope: Any) -> str:
+def make_token(
+    redis_url: str, role: str, ttl: timedelta = timedelta(days=1), **scope: Any
+) -> str:
     """A new token for ``role`` and ``scope``, stored hashed as `siaga tokens create` does."""
-    principal = tokens.make_principal(role, label=f"test {role}", **scope)
+    scope.setdefault("label", f"test {role}")
+    principal = tokens.make_principal(role, ttl=ttl, **scope)
     token = tokens.new_token()
     client = Redis.from_url(redis_url)
     try:

@@ -244,7 +244,7 @@ def test_no_write_and_no_read_without_a_valid_token(stack: Stack, seeded: Redis)
             "/api/v1/incidents", json=incident(), headers=bearer("sg_not-a-real-token")
         )
         assert forged.status_code == 401
-        assert forged.json()["detail"] == "unknown or revoked token"
+        assert forged.json()["detail"] == "unknown, expired or revoked token"
         # public: health, the pages, their static files, the map's provinces, the spec
         for path in ("/healthz", "/", "/dasbor", "/posko", "/gudang", "/static/dasbor.js",
                      "/api/v1/geo/provinces.geojson", "/openapi.json"):
@@ -418,10 +418,10 @@ async def test_retry_counts_once_and_a_reused_id_for_another_request_is_409(
 async def test_bmkg_cap_alert_becomes_one_incident_event(stack: Stack) -> None:
     xml = (CAP_DIR / "bmkg-palu-2018-09-28.xml").read_bytes()
     headers = {"Content-Type": "application/xml"}
-    with client(stack, "command_post") as posko:
-        first = posko.post("/api/v1/alerts/cap", content=xml, headers=headers)
+    with client(stack, "alert_feed") as feed:
+        first = feed.post("/api/v1/alerts/cap", content=xml, headers=headers)
         assert first.status_code == 202, first.text
-        again = posko.post("/api/v1/alerts/cap", content=xml, headers=headers)
+        again = feed.post("/api/v1/alerts/cap", content=xml, headers=headers)
         assert again.status_code == 202
         accepted = first.json()
         assert accepted == again.json()
@@ -443,7 +443,7 @@ async def test_bmkg_cap_alert_becomes_one_incident_event(stack: Stack) -> None:
 
 def test_malformed_or_non_cap_documents_get_a_clear_4xx(stack: Stack) -> None:
     xml = (CAP_DIR / "bmkg-cianjur-2022-11-21.xml").read_bytes()
-    with client(stack, "coordinator") as jabar:
+    with client(stack, "alert_feed") as jabar:
         as_json = jabar.post("/api/v1/alerts/cap", json={"identifier": "x"})
         assert as_json.status_code == 415
         bomb = b'<?xml version="1.0"?><!DOCTYPE a [<!ENTITY b "bbbbbbbb">]><a>&b;</a>'
@@ -465,14 +465,31 @@ def test_malformed_or_non_cap_documents_get_a_clear_4xx(stack: Stack) -> None:
         response = jabar.post("/api/v1/alerts/cap", content=huge,
                               headers={"Content-Type": "application/xml"})
         assert response.status_code == 413
-    with client(stack, "coordinator_other") as sulteng:
-        response = sulteng.post("/api/v1/alerts/cap", content=xml,
-                                headers={"Content-Type": "application/xml"})
-        assert response.status_code == 403
-    with client(stack, "warehouse_staff") as staff:
-        response = staff.post("/api/v1/alerts/cap", content=xml,
+        # a UTF-16 document: no ASCII "<!DOCTYPE" bytes for a naive check to find
+        bomb16 = ('<?xml version="1.0" encoding="UTF-16"?><!DOCTYPE a [<!ENTITY b "bbbb">]>'
+                  '<a>&b;</a>').encode("utf-16")
+        assert b"<!DOCTYPE" not in bomb16
+        response = jabar.post("/api/v1/alerts/cap", content=bomb16,
+                              headers={"Content-Type": "application/xml"})
+        assert response.status_code == 422
+        assert response.json()["detail"][0]["loc"] == ["body", "document"]
+        for bad in (b"abc,def 0", b"-6.84 0"):
+            response = jabar.post("/api/v1/alerts/cap", content=xml.replace(b"-6.84,107.05 0", bad),
+                                  headers={"Content-Type": "application/xml"})
+            assert response.status_code == 422, response.text
+            assert response.json()["detail"][0]["loc"] == ["body", "info", "area", "circle"]
+        forged = xml.replace(b"info_inatews@bmkg.go.id</sender>", b"bmkg@evil.example</sender>")
+        response = jabar.post("/api/v1/alerts/cap", content=forged,
                               headers={"Content-Type": "application/xml"})
         assert response.status_code == 403
+        assert response.json()["detail"].startswith("sender:")
+    # an official alert comes from the alert feed (or an admin), never a command post
+    for who in ("command_post", "coordinator", "coordinator_national", "warehouse_staff"):
+        with client(stack, who) as other:
+            response = other.post("/api/v1/alerts/cap", content=xml,
+                                  headers={"Content-Type": "application/xml"})
+            assert response.status_code == 403, who
+            assert response.json()["detail"].startswith("role:")
 
 
 def test_situation_snapshot_and_hxl_exports(stack: Stack, seeded: Redis) -> None:
@@ -485,15 +502,23 @@ def test_situation_snapshot_and_hxl_exports(stack: Stack, seeded: Redis) -> None
         assert me == {"role": "coordinator", "scope": {"province_code": "32"},
                       "label": "test coordinator"}
     token = stack.tokens["warehouse_staff"]
-    with client(stack) as browser:  # a download link carries the token in the query
-        csv_text = browser.get(f"/api/v1/export/shelters.csv?access_token={token}").text
+    with client(stack) as browser:  # a download link carries the session cookie, not a token
+        refused = browser.get(f"/api/v1/export/shelters.csv?access_token={token}")
+        assert refused.status_code == 401
+        assert token not in refused.text
+        signed_in = browser.post("/api/v1/session", headers=bearer(token))
+        assert signed_in.status_code == 200
+        cookie = signed_in.headers["set-cookie"]
+        assert "HttpOnly" in cookie and "SameSite=strict" in cookie.replace("Strict", "strict")
+        assert token not in cookie
+        csv_text = browser.get("/api/v1/export/shelters.csv").text
         header, tags = csv_text.splitlines()[:2]
         assert header.startswith("shelter_id,name,province_code")
         assert tags.startswith("#loc+code,#loc+name,#adm1+code,#adm1+name,#adm2+code")
         assert f"{SHELTER},Lapangan Desa Cibulakan,32,Jawa Barat,32.03" in csv_text
-        needs = browser.get(f"/api/v1/export/needs.csv?access_token={token}").text
+        needs = browser.get("/api/v1/export/needs.csv").text
         assert "#value+unmet" in needs and f"{SHELTER}," in needs
-        stock = browser.get(f"/api/v1/export/stock.csv?access_token={token}").text
+        stock = browser.get("/api/v1/export/stock.csv").text
         assert "wh-bekasi-regional" in stock and "#value+onhand" in stock
 
 
@@ -563,3 +588,12 @@ def test_demo_tokens_are_written_for_every_role_and_work(stack: Stack, tmp_path:
     for role, token in demo.items():
         me = httpx.get(f"{stack.base}/api/v1/me", headers=bearer(token), timeout=10).json()
         assert me["role"] == role
+    assert httpx.get(f"{stack.base}/api/v1/me", headers=bearer(demo["command_post"]),
+                     timeout=10).json()["scope"] == {"posko_id": "posko-cugenang",
+                                                     "province_code": "32"}
+    # a configured Redis (not one `siaga run` started) never gets demo tokens
+    elsewhere = tmp_path / "configured"
+    assert create_demo_tokens(
+        stack.settings.model_copy(update={"data_dir": elsewhere}), own_redis=False
+    ) == {}
+    assert not (elsewhere / "demo-tokens.json").exists()

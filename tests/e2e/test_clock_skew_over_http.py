@@ -80,7 +80,7 @@ def test_cap_alert_sent_from_the_future_is_refused(api: str, tokens: dict[str, s
     xml = xml.replace("2022-11-21T13:21:31+07:00", stamp).replace(
         "2022-11-21T13:21:10+07:00", stamp
     )
-    headers = {**bearer(tokens["command_post"]), "content-type": "application/xml"}
+    headers = {**bearer(tokens["alert_feed"]), "content-type": "application/xml"}
     with httpx.Client(base_url=api, timeout=10, headers=headers) as client:
         _assert_names_occurred_at(client.post("/api/v1/alerts/cap", content=xml.encode()))
         original = (CAP_DIR / "bmkg-cianjur-2022-11-21.xml").read_bytes()

@@ -113,7 +113,7 @@ def test_a_higher_headcount_replans_and_keeps_shipment_ids(semeru_events: list[A
         shelter_id=shelter_id,
         province_code="35",
         total=count["total"] + 500,
-        posko_id="posko-test",
+        posko_id=shelter["posko_id"],  # only the shelter's own posko counts its people
     )
     ingest.apply_headcount(state.shelters, bump)
     second = _plan(state, first.plan)
