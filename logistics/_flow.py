@@ -801,18 +801,19 @@ def warm_up() -> float:
 @njit(cache=True, nogil=True)
 def _fair_costs(hours: FloatArray, per_hour: float, delay_weight: FloatArray, horizon: float,
                 max_share: float, scale: float, out: IntArray) -> None:  # pragma: no cover
-    """out[w, s] = rint(scale x (per_hour h + delay_weight[s] min(h / horizon, max_share))), or
-    the unreachable sentinel."""
+    """out[w, s] = rint(scale x (per_hour h + delay_weight[s] delay_share(h))), or the
+    unreachable sentinel; delay_share(h) = max_share (1 - exp(-h / (max_share horizon))), see
+    :meth:`logistics.deprivation.ItemCost.delay_cost`."""
     n_w, n_s = hours.shape
     a = per_hour * scale
-    inv = 1.0 / horizon
-    b = delay_weight * scale
+    rate = 1.0 / (max_share * horizon) if max_share > 0 else 0.0
+    b = delay_weight * scale * max_share
     for w in range(n_w):
         row = hours[w]
         dst = out[w]
-        for s in range(n_s):   # branch-free, so it vectorises; inf stays inf, then is replaced
+        for s in range(n_s):   # branch-free, so it vectorises; inf (or nan) is then replaced
             h = row[s]
-            c = a * h + b[s] * min(h * inv, max_share)
+            c = a * h + b[s] * (1.0 - np.exp(-h * rate))
             dst[s] = np.int64(c + 0.5) if c < 4e18 else _UNREACHABLE
 
 
@@ -1055,7 +1056,7 @@ def solve_item_fair(
         hours: shape (W, S), travel hours, ``inf`` where unreachable.
         seg_cap, seg_value: shape (S, K), units and per-unit deprivation of each segment.
         per_hour, delay_weight, horizon, max_share: per-unit arc cost ``per_hour h +
-            delay_weight[s] min(h / horizon, max_share)``.
+            delay_weight[s] max_share (1 - exp(-h / (max_share horizon)))``.
         k: cheapest warehouses per shelter in the initial candidate set (any k is exact).
         max_rounds: safety cap on pricing rounds.
 
@@ -1148,6 +1149,7 @@ def best_two_sources(hours: FloatArray, per_hour: float, delay_weight: FloatArra
     second = np.full(n_s, -1, dtype=np.int64)
     b1 = np.full(n_s, np.inf)
     b2 = np.full(n_s, np.inf)
+    rate = 1.0 / (max_share * horizon) if max_share > 0 else 0.0
     for w in range(n_w):
         row = hours[w]
         vw = value_w[w]
@@ -1155,7 +1157,7 @@ def best_two_sources(hours: FloatArray, per_hour: float, delay_weight: FloatArra
             h = row[s]
             if not np.isfinite(h):
                 continue
-            c = per_hour * h + delay_weight[s] * min(h / horizon, max_share) + vw
+            c = per_hour * h + delay_weight[s] * max_share * (1.0 - np.exp(-h * rate)) + vw
             if c < b1[s]:
                 b2[s] = b1[s]
                 second[s] = best[s]

@@ -13,10 +13,12 @@ parameter file ``logistics/data/deprivation/``):
   blankets). ``weight`` = the need's priority (1 + vulnerable share + 0.25 (severity - 1) + 0.5
   waiting / 72 h, see :func:`logistics.needs.priority`) x person-days one unit covers (item
   average).
-* **Arrival time.** A unit arriving after h hours relieves less: it loses ``min(h / H, 0.9)`` of
-  the relief it gives at the lowest marginal deprivation (``m_1``), H the family's relief horizon.
-  So a unit in 0.3 h is worth more than one in 12.7 h, and a unit that can arrive is never worth
-  less than nothing.
+* **Arrival time.** A unit arriving after h hours relieves less: it loses the share
+  ``0.9 (1 - exp(-h / (0.9 H)))`` of the relief it gives at the lowest marginal deprivation
+  (``m_1``), H the family's relief horizon: about h / H for short delays, rising ever more slowly
+  towards 0.9. Strictly increasing, so a unit in 0.3 h is always worth more than one in 12.7 h
+  (also far beyond H, where a hard cap would make all late arrivals equal, and the flow
+  degenerate); bounded, so a unit that can arrive is never worth less than nothing.
 * **Logistics.** ``logistics_cost_per_ton_hour`` x tons x hours.
 
 Convex costs of a flow into a node are an exact min-cost flow: each shelter gets one arc to the
@@ -181,8 +183,8 @@ class ItemCost:
     Per shelter s (aligned with the item's shelters with need > 0): ``seg_cap[s, k]`` whole
     units of the need on segment k (from the least deprived, k = 0, up; they sum to the net
     need) and ``seg_value[s, k]`` the deprivation one of them costs while unmet. A unit from a
-    warehouse h hours away costs ``per_hour x h + delay_weight[s] x min(h / horizon,
-    max_delay_share)``.
+    warehouse h hours away costs ``per_hour x h + delay_weight[s] x delay_share(h)`` (see
+    :meth:`delay_cost`).
     """
 
     seg_cap: IntArray
@@ -202,10 +204,13 @@ class ItemCost:
         return out
 
     def delay_cost(self, hours: FloatArray, shelters: IntArray | None = None) -> FloatArray:
-        """Per-unit delay cost of (W x S) hours, or of 1-D hours for the given shelters."""
+        """Per-unit delay cost of (W x S) hours, or of 1-D hours for the given shelters:
+        ``delay_weight x m (1 - exp(-h / (m horizon)))``, m = ``max_delay_share`` (slope
+        1 / horizon at 0, strictly increasing, below m)."""
         h = np.asarray(hours, dtype=np.float64)
         dw = self.delay_weight if shelters is None else self.delay_weight[shelters]
-        share = np.minimum(h / self.horizon, self.max_delay_share)
+        m = self.max_delay_share
+        share = m * -np.expm1(-h / (m * self.horizon)) if m > 0 else np.zeros_like(h)
         out: FloatArray = dw * share
         return out
 

@@ -79,7 +79,8 @@ class _Model:
         self.cap = raw["max_delay_share"]
 
     def arc(self, s: int, h: float) -> float:
-        return self.per_hour * h + self.delay_weight[s] * min(h / self.horizon, self.cap)
+        share = self.cap * (1 - math.exp(-h / (self.cap * self.horizon)))
+        return self.per_hour * h + self.delay_weight[s] * share
 
     def benefit(self, s: int, covered: int) -> float:
         """Deprivation relieved by covering ``covered`` units, most deprived first."""
@@ -180,7 +181,7 @@ def test_fair_plan_equals_an_independent_highs_lp_with_the_same_piecewise_object
         seed: int) -> None:
     needs, stock, whs, travel, items = _fair_instance(seed)
     plan = allocate("p", PLANNED_AT, needs, stock, whs, travel, RULES, k=2)
-    assert plan.objective == f"{DEFAULT_PARAMS_ID}@1.0.0"
+    assert plan.objective == f"{DEFAULT_PARAMS_ID}@1.1.0"
     for item in items:
         model = _Model(needs, item)
         if not model.needs:
