@@ -2,7 +2,9 @@
 
 The dashboard shows an incident posted over the API on its map without a reload;
 the field form queues a report while offline and sends it when the connection
-returns. Screenshots go to ``test-artifacts/``.
+returns, and keeps a report the server refused for the user to fix. Pages sign in
+through their form (the token is exchanged for an HttpOnly session cookie and never
+appears in a URL). Screenshots go to ``test-artifacts/``.
 """
 
 from __future__ import annotations
@@ -52,6 +54,30 @@ def browser() -> Iterator[Any]:
             yield chromium
         finally:
             chromium.close()
+
+
+def sign_in(page: Any, url: str, token: str) -> list[str]:
+    """Open a page, sign in through its form as a person would; returns every URL the page
+    requested (so a test can check that no token ever travelled in one)."""
+    urls: list[str] = []
+    page.on("request", lambda request: urls.append(request.url))
+    page.goto(url)
+    page.wait_for_selector("#login #token-input", timeout=30_000)
+    page.fill("#token-input", token)
+    page.click("#login button[type=submit]")
+    page.wait_for_selector("body[data-ready='1']", timeout=30_000)
+    return urls
+
+
+def assert_no_token_kept_or_sent(page: Any, urls: list[str], token: str) -> None:
+    assert not [u for u in urls if token in u or "token=" in u]
+    assert token not in page.url
+    assert token not in (page.evaluate("JSON.stringify(localStorage)") or "")
+    assert "siaga_session" not in page.evaluate("document.cookie")  # HttpOnly
+    cookies = {c["name"]: c for c in page.context.cookies()}
+    assert cookies["siaga_session"]["httpOnly"] is True
+    assert cookies["siaga_session"]["sameSite"] == "Strict"
+    assert token not in json.dumps(list(cookies.values()))
 
 
 def _seed(redis_url: str) -> None:
@@ -130,11 +156,12 @@ def test_dashboard_shows_a_posted_incident_on_the_map_without_a_reload(
     page = browser.new_page(viewport={"width": 1400, "height": 860})
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.goto(f"{api}/dasbor?token={tokens['coordinator_national']}")
-    page.wait_for_selector("body[data-ready='1']", timeout=30_000)
-    page.wait_for_selector("#live-status.live", timeout=15_000)
+    token = tokens["coordinator_national"]
+    urls = sign_in(page, f"{api}/dasbor", token)
+    page.wait_for_selector("#live-status.live", timeout=15_000)  # EventSource, cookie only
     assert page.locator("#layer-provinces path.province").count() == 38
-    assert "token=" not in page.url  # the token moved to localStorage
+    assert_no_token_kept_or_sent(page, urls, token)
+    assert page.get_attribute("#csv-shelters", "href") == "/api/v1/export/shelters.csv"
     assert page.locator("header h1").inner_text() == "Dasbor koordinator"
     # Redis is shared by the session's tests: look for this test's own entities
     for shelter in ("sh-1", "sh-2", "sh-3"):
@@ -162,6 +189,18 @@ def test_dashboard_shows_a_posted_incident_on_the_map_without_a_reload(
     assert "Earthquake" in page.locator("#panel-incidents").inner_text()
     page.screenshot(path=str(ARTIFACTS / "dashboard-en.png"))
     assert not errors, errors
+    assert not [u for u in urls if token in u or "token=" in u]
+
+    # a fresh browser signing in with a wrong token is told so in Indonesian
+    stranger = browser.new_page()
+    stranger.goto(f"{api}/dasbor")
+    stranger.wait_for_selector("#login #token-input", timeout=30_000)
+    stranger.fill("#token-input", "sg_salah")
+    stranger.click("#login button[type=submit]")
+    stranger.wait_for_function(
+        "() => document.querySelector('#login .error').textContent.length > 0")
+    assert "Token tidak dikenal" in stranger.locator("#login .error").inner_text()
+    stranger.close()
 
 
 def test_field_form_queues_offline_and_sends_once_when_back_online(
@@ -170,8 +209,7 @@ def test_field_form_queues_offline_and_sends_once_when_back_online(
     ARTIFACTS.mkdir(exist_ok=True)
     context = browser.new_context(viewport={"width": 412, "height": 900})  # a phone
     page = context.new_page()
-    page.goto(f"{api}/posko?token={tokens['command_post']}")
-    page.wait_for_selector("body[data-ready='1']", timeout=30_000)
+    urls = sign_in(page, f"{api}/posko", tokens["command_post"])
 
     context.set_offline(True)
     page.fill("#form-incident [name=lat]", "-6.80")
@@ -205,5 +243,36 @@ def test_field_form_queues_offline_and_sends_once_when_back_online(
                   if i["incident_id"] == event_id]
         assert len(listed) == 1
         assert listed[0]["incident_type"] == "landslide"
+        assert listed[0]["posko_id"] == "posko-cianjur-kab"  # from the token, not the page
     page.screenshot(path=str(ARTIFACTS / "posko-sent.png"))
+
+    # a report the server refuses (Palu is outside this posko's province) stays in the
+    # outbox with the reason, and the user fixes it instead of losing it
+    page.fill("#form-incident [name=lat]", "-0.90")
+    page.fill("#form-incident [name=lon]", "119.87")
+    page.fill("#form-incident [name=displaced]", "77")
+    page.click("#form-incident button[type=submit]")
+    refused = page.locator("#queue li[data-state='rejected']")
+    refused.wait_for(timeout=15_000)
+    assert "province_code" in refused.inner_text()
+    assert "403" in refused.inner_text()
+    kept = json.loads(page.evaluate("localStorage.getItem('siaga.outbox')"))
+    assert len(kept) == 1 and kept[0]["rejected"]["status"] == 403
+    page.wait_for_timeout(16_000)  # the 15 s flush neither drops it nor resends it blindly
+    assert page.locator("#queue li[data-state='rejected']").count() == 1
+    page.screenshot(path=str(ARTIFACTS / "posko-refused.png"))
+    refused.locator("button.fix").click()
+    assert page.input_value("#form-incident [name=lat]") == "-0.90"
+    assert page.input_value("#form-incident [name=displaced]") == "77"
+    assert json.loads(page.evaluate("localStorage.getItem('siaga.outbox')")) == []
+    page.fill("#form-incident [name=lat]", "-6.80")
+    page.fill("#form-incident [name=lon]", "107.06")
+    page.click("#form-incident button[type=submit]")
+    page.wait_for_function(
+        "() => JSON.parse(localStorage.getItem('siaga.outbox')).length === 0 && "
+        "document.querySelectorAll(\"#queue li[data-state='sent']\").length >= 2",
+        timeout=15_000,
+    )
+    assert page.locator("#queue li[data-state='rejected']").count() == 0
+    assert_no_token_kept_or_sent(page, urls, tokens["command_post"])
     context.close()

@@ -23,7 +23,12 @@ from siaga.events import StockLevelReported, WarehouseRegistered
 from siaga.local import ManagedProcess
 from siaga.settings import Settings
 from tests.e2e.helpers import bearer, make_token
-from tests.e2e.test_dashboard_browser import ARTIFACTS, browser  # noqa: F401 - fixture
+from tests.e2e.test_dashboard_browser import (  # noqa: F401 - browser is a fixture
+    ARTIFACTS,
+    assert_no_token_kept_or_sent,
+    browser,
+    sign_in,
+)
 from tests.support import produce_events
 
 pytestmark = pytest.mark.e2e
@@ -76,12 +81,12 @@ def test_desk_confirms_the_first_expiring_batch_dispatches_and_prints_the_waybil
             time.sleep(0.2)
         assert status == 202
 
-    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.on("dialog", lambda dialog: dialog.dismiss())
-    page.goto(f"{api}/gudang?token={staff}")
-    page.wait_for_selector("body[data-ready='1']", timeout=30_000)
+    urls = sign_in(page, f"{api}/gudang", staff)
     assert page.locator("#warehouse-id").input_value() == warehouse
     assert page.locator("#warehouse-id").get_attribute("readonly") is not None  # staff: own only
 
@@ -114,9 +119,10 @@ def test_desk_confirms_the_first_expiring_batch_dispatches_and_prints_the_waybil
     assert shipment["status"] == "dispatched"
     assert [b["batch_id"] for b in shipment["batches"]] == [early]
 
-    waybill = browser.new_page(viewport={"width": 900, "height": 1200})
+    # the waybill opens in a new tab of the same browser: the session cookie signs it in
+    waybill = context.new_page()
     waybill.on("pageerror", lambda exc: errors.append(str(exc)))
-    waybill.goto(f"{api}/gudang/surat-jalan?id={shipment_id}&token={staff}")
+    waybill.goto(f"{api}/gudang/surat-jalan?id={shipment_id}")
     waybill.wait_for_selector("body[data-ready='1']", timeout=30_000)
     text = waybill.locator("#waybill").inner_text()
     assert shipment_id in text and warehouse in text and shelter in text
@@ -124,3 +130,5 @@ def test_desk_confirms_the_first_expiring_batch_dispatches_and_prints_the_waybil
     assert "null" not in text and "undefined" not in text
     waybill.screenshot(path=str(ARTIFACTS / "waybill.png"))
     assert not errors, errors
+    assert_no_token_kept_or_sent(page, urls, staff)
+    context.close()
