@@ -165,9 +165,25 @@ class _ModuleWith:
         return getattr(self._module, name)
 
 
+def _warm_geo() -> None:
+    """Build the geo index (seconds) before taking traffic, so the first event does not
+    stall the event loop while it is built."""
+    import time
+
+    import geo
+
+    started = time.perf_counter()
+    try:
+        geo.resolve(-6.9, 107.6)
+    except geo.GeoError:
+        pass
+    log.info("geo index ready in %.1f s", time.perf_counter() - started)
+
+
 def create_app(settings: Settings) -> tuple[faust.App, StreamContext]:
     """Build the faust app and register every agent."""
     _, redis_url = settings.require_services()
+    _warm_geo()
     if settings.kafka_profile == "local":
         _shorten_fetch_wait_for_local_broker()
     options = faust_options(settings)

@@ -56,6 +56,10 @@ class EntityTable(faust.Table):  # type: ignore[misc]
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._index: dict[str, dict[str, bytes]] | None = None
+        # writes per province since this process started, and the epoch that changes when
+        # recovery or a standby brings rows this process did not write itself
+        self._revisions: dict[str, int] = {}
+        self.epoch = 0
 
     # ---- placement
     def partition_for_key(self, key: Any) -> int:
@@ -78,23 +82,31 @@ class EntityTable(faust.Table):  # type: ignore[misc]
 
     def on_key_set(self, key: Any, value: Any) -> None:
         super().on_key_set(key, value)
+        province, entity_id = split_key(key)
+        self._revisions[province] = self._revisions.get(province, 0) + 1
         if self._index is not None:
-            province, entity_id = split_key(key)
             self._index.setdefault(province, {})[entity_id] = key
 
     def on_key_del(self, key: Any) -> None:
         super().on_key_del(key)
+        province, entity_id = split_key(key)
+        self._revisions[province] = self._revisions.get(province, 0) + 1
         if self._index is not None:
-            province, entity_id = split_key(key)
             self._index.get(province, {}).pop(entity_id, None)
+
+    def revision(self, province_code: str) -> tuple[int, int]:
+        """Changes to a province's rows: equal revisions mean the rows are the same."""
+        return (self.epoch, self._revisions.get(province_code, 0))
 
     def apply_changelog_batch(self, batch: Any) -> None:
         super().apply_changelog_batch(batch)
         self._index = None  # standby/recovery records arrived: rebuild on next read
+        self.epoch += 1
 
     async def on_recovery_completed(self, active_tps: Any, standby_tps: Any) -> None:
         await super().on_recovery_completed(active_tps, standby_tps)
         self._index = None
+        self.epoch += 1
 
     # ---- reads and writes by (province, id)
     def ids(self, province_code: str) -> list[str]:

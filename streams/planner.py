@@ -27,10 +27,12 @@ from streams.outputs import output_record, output_topic
 from streams.planning import PlanningOptions, plan_province
 from streams.plumbing import BATCH_WITHIN, Writes, park, request_replan, run_batch
 from streams.store import (
+    INPUT_TABLES,
     Loaded,
     ProvinceWrites,
-    assemble,
+    is_memory_view,
     load_province,
+    memory_hashes,
     province_writes,
     register_tables,
 )
@@ -73,27 +75,13 @@ class Replanned:
         self.seconds = seconds
 
 
-def _post_write_digest(loaded: Loaded, writes: ProvinceWrites) -> str:
-    rows = {name: dict(table) for name, table in loaded.rows.items()}
-    for shipment_id, row in writes.shipments.items():
-        if row is None:
-            rows["shipments"].pop(shipment_id, None)
-        else:
-            rows["shipments"][shipment_id] = row
-    return assemble(loaded.state.province_code, rows).state.digest()
-
-
-def make_plan(loaded: Loaded, opts: PlanningOptions) -> Replanned | None:
-    """Pure and blocking (runs in a thread): plan a province, or None when unchanged."""
+def make_plan(loaded: Loaded, opts: PlanningOptions) -> Replanned:
+    """Pure and blocking (runs in a thread): plan a province."""
     started = time.perf_counter()
     state = loaded.state
     previous = loaded.previous
-    if previous.get("digest") and previous["digest"] == state.digest():
-        return None
     outcome = plan_province(state, previous, opts)
     writes = province_writes(loaded, outcome)
-    digest = _post_write_digest(loaded, writes)
-    writes.planner["plans"]["plan"]["digest"] = digest
     seq = outcome.plan["seq"]
     version = f"{seq:020d}"
     at = datetime.fromisoformat(outcome.plan["planned_at"]).timestamp()
@@ -123,9 +111,11 @@ def shipment_writes(
     }
 
 
-async def write_back(ctx: Any, province: str, done: Replanned) -> int:
-    """Write the entities a re-plan changed; yields to the loop between chunks."""
+async def write_back(ctx: Any, province: str, done: Replanned) -> tuple[int, int]:
+    """Write the entities a re-plan changed; yields to the loop between chunks. Returns the
+    rows written, and how many of them were input-table writes (shipments)."""
     count = 0
+    inputs = 0
     items: list[tuple[str, str, Any]] = [
         (table, entity_id, row)
         for table, rows in done.writes.planner.items()
@@ -142,21 +132,33 @@ async def write_back(ctx: Any, province: str, done: Replanned) -> int:
         items.append(("shipments", shipment_id, row))
     for start in range(0, len(items), WRITE_CHUNK):
         for table, entity_id, row in items[start : start + WRITE_CHUNK]:
+            target = entity_table(ctx, table)
             if row is None:
-                entity_table(ctx, table).remove(province, entity_id)
+                if target.get_row(province, entity_id) is None:
+                    continue
+                target.remove(province, entity_id)
             else:
-                entity_table(ctx, table).put(province, entity_id, row)
+                target.put(province, entity_id, row)
             count += 1
+            inputs += table in INPUT_TABLES
         await asyncio.sleep(0)
-    return count
+    return count, inputs
+
+
+def input_revision(ctx: Any, province: str) -> tuple[tuple[int, int], ...]:
+    """Where a province's inputs stand (equal = nothing changed since)."""
+    return tuple(entity_table(ctx, name).revision(province) for name in INPUT_TABLES)
 
 
 async def replan_province(ctx: Any, province: str, opts: PlanningOptions) -> bool:
-    """Re-plan one province; returns False when nothing had changed."""
+    """Re-plan one province; returns False when its inputs had not changed since its last
+    plan in this process (a restarted or newly assigned worker plans once)."""
+    planned = ctx.tables.setdefault("_planned_revisions", {})
+    before = input_revision(ctx, province)
+    if planned.get(province) == before:
+        return False
     loaded = load_province(ctx, province)
     done = await asyncio.to_thread(make_plan, loaded, opts)
-    if done is None:
-        return False
     outcome = done.outcome
     plan_id = outcome.plan["plan"]["plan_id"]
     at = datetime.fromisoformat(outcome.plan["planned_at"])
@@ -173,7 +175,17 @@ async def replan_province(ctx: Any, province: str, opts: PlanningOptions) -> boo
     for record in pack(done.writes.escalation):
         futures.append(await ctx.send(ESCALATIONS, NATIONAL_KEY.encode(), record))
     await asyncio.gather(*futures)
-    written = await write_back(ctx, province, done)
+    written, own = await write_back(ctx, province, done)
+    hashes = memory_hashes(ctx, province)
+    hashes.clear()
+    hashes.update({k: v for k, v in outcome.plan["projected"].items() if is_memory_view(k)})
+    # the plan's own shipment writes do not call for another plan; anything else does
+    after = input_revision(ctx, province)
+    changed_meanwhile = sum(a[1] for a in after) - sum(b[1] for b in before) - own
+    if changed_meanwhile == 0 and [a[0] for a in after] == [b[0] for b in before]:
+        planned[province] = after
+    else:
+        planned.pop(province, None)
     log.info(
         "re-planned province %s (plan %s) in %.3f s: %d changes, %d events, %d escalations, "
         "%d rows written",

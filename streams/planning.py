@@ -979,8 +979,11 @@ def plan_province(
         changed.append((entity, entity_id, None))
         if entity == "shortfall":
             events.append({"type": "supply_shortfall.resolved", "shortfall_id": entity_id})
-    for entity, _entity_id, view in changed:
-        if entity == "shortfall" and view is not None:
+    for entity, entity_id, view in changed:
+        # detected once, when the shortfall appears (its size moves in the read model);
+        # resolved once, when it is gone
+        if entity == "shortfall" and view is not None and f"shortfall:{entity_id}" not in \
+                old_hashes:
             events.append({"type": "supply_shortfall.detected", **view})
 
     regional_on_hand = {

@@ -74,6 +74,17 @@ def register(ctx: Any) -> None:
     worker_id = f"{socket.gethostname()}:{os.getpid()}"
     last_ready: list[bool] = [False]
 
+    @ctx.app.task
+    async def report_starting() -> None:
+        # at once: a restarted worker is not ready (its predecessor's report may look fresh)
+        from siaga.workers import report_worker
+
+        try:
+            await report_worker(ctx.redis, ctx.settings.app_id, worker_id, ready=False,
+                                partitions=0, lag=0, detail={"starting": True})
+        except Exception as exc:  # noqa: BLE001 - best effort
+            log.warning("readiness report failed: %s", exc)
+
     @ctx.app.timer(REPORT_EVERY)
     async def report_readiness() -> None:
         from siaga.workers import report_worker

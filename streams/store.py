@@ -41,6 +41,14 @@ INPUT_TABLES = (
 PLANNER_TABLES = ("tasks", "projected", "escalated", "plans")
 ALL_TABLES = INPUT_TABLES + PLANNER_TABLES
 TERMINAL = frozenset({"delivered", "cancelled", "rejected"})
+# Views of entities that never leave (their input rows stay): their last hashes are kept in
+# the worker's memory only — a restarted worker projects them once more, which is harmless
+# (the projector keeps the newest version) — instead of one changelog record per view.
+MEMORY_VIEWS = ("shelter", "warehouse", "team")
+
+
+def is_memory_view(key: str) -> bool:
+    return key.split(":", 1)[0] in MEMORY_VIEWS
 PLAN_ROW = "plan"
 
 
@@ -138,10 +146,24 @@ def _teams_view(tasks: dict[str, Any]) -> dict[str, Any]:
             "uncovered": []}
 
 
+def memory_hashes(ctx: Any, province: str) -> dict[str, str]:
+    """The worker's in-memory view hashes of a province (see :data:`MEMORY_VIEWS`)."""
+    cache: dict[str, tuple[int, dict[str, str]]] = ctx.tables.setdefault("_view_hashes", {})
+    # forgotten whenever recovery or a standby brought rows (a rebalance): then this worker
+    # may not have been the one that projected the province last
+    epoch = entity_table(ctx, "shelters").epoch
+    if province not in cache or cache[province][0] != epoch:
+        cache[province] = (epoch, {})
+    return cache[province][1]
+
+
 def load_province(ctx: Any, province: str) -> Loaded:
     """Read a province's rows from every table (through the index: nothing else is read)."""
     rows = {name: entity_table(ctx, name).rows(province) for name in ALL_TABLES}
-    return assemble(province, rows)
+    loaded = assemble(province, rows)
+    if loaded.previous:
+        loaded.previous["projected"].update(memory_hashes(ctx, province))
+    return loaded
 
 
 # ---------------------------------------------------------------- write-back
@@ -232,7 +254,7 @@ def province_writes(loaded: Loaded, outcome: ProvinceOutcome) -> ProvinceWrites:
     writes.planner["tasks"] = _changed(rows["tasks"], tasks)
 
     # view hashes (closed shipments' hashes leave with them: their history stays)
-    projected = {k: {"hash": v} for k, v in plan["projected"].items()}
+    projected = {k: {"hash": v} for k, v in plan["projected"].items() if not is_memory_view(k)}
     for shipment_id in closed:
         projected.pop(f"shipment:{shipment_id}", None)
     writes.planner["projected"] = _changed(rows["projected"], projected)
