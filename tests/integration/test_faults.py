@@ -145,3 +145,81 @@ async def test_a_future_dated_record_is_dead_lettered_and_the_next_correct_one_a
             break
         assert time.monotonic() < deadline, f"the correct report was not applied: {raw!r}"
         await asyncio.sleep(0.2)
+
+
+async def _refuse_produce(settings: Settings, topics: list[str], refuse: bool) -> None:
+    """On a one-broker Apache Kafka, min.insync.replicas 2 makes the broker refuse every
+    acks=all produce to these topics (NOT_ENOUGH_REPLICAS); 1 lets them through again."""
+    from aiokafka.admin import AIOKafkaAdminClient
+    from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
+    await admin.start()
+    try:
+        await admin.alter_configs([
+            ConfigResource(ConfigResourceType.TOPIC, topic,
+                           configs={"min.insync.replicas": "2" if refuse else "1"})
+            for topic in topics
+        ])
+    finally:
+        await admin.close()
+
+
+async def test_the_broker_refusing_produce_for_10_s_while_1000_events_flow_loses_none(
+    settings: Settings, redis: Redis, worker: ManagedProcess, services: object
+) -> None:
+    """Every topic the worker writes to (outputs, state changes, re-plan requests, its table
+    changelogs) refuses produce requests for 10 s while input keeps arriving; afterwards
+    every event is in the read models."""
+    from aiokafka import AIOKafkaProducer
+    from aiokafka.admin import AIOKafkaAdminClient
+    from aiokafka.errors import KafkaError
+
+    if getattr(services, "kind", "") != "kafka":
+        pytest.fail("needs Apache Kafka (min.insync.replicas); run without SIAGA_TEST_BROKER=tansu")
+    tag = f"refuse-{uuid.uuid4().hex[:6]}"
+    incidents = _incidents(1000, tag)
+    ids = [i.incident_id for i in incidents]
+    await produce_many(settings, incidents[:200])
+    deadline = time.monotonic() + 30
+    while await _count(redis, ids[:200]) < 200:
+        assert time.monotonic() < deadline, "the first 200 never arrived"
+        await asyncio.sleep(0.2)
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
+    await admin.start()
+    try:
+        everything = await admin.list_topics()
+    finally:
+        await admin.close()
+    inputs = {settings.topic(name) for name in ("incidents", "shelters", "warehouses", "teams",
+                                                "shipments")}
+    refused = sorted(t for t in everything if t not in inputs and (
+        t.startswith(settings.topic_prefix + ".") or t.startswith(settings.app_id)))
+    assert settings.topic("state-changes") in refused and any("changelog" in t for t in refused)
+    await _refuse_produce(settings, refused, True)
+    try:
+        probe = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers, acks="all",
+                                 request_timeout_ms=3000)
+        await probe.start()
+        try:
+            with pytest.raises(KafkaError):
+                await probe.send_and_wait(settings.topic("state-changes"), b"{}", key=b"00")
+        finally:
+            await probe.stop()
+        before = await _count(redis, ids)
+        started = time.monotonic()
+        for start in range(200, 800, 100):
+            await produce_many(settings, incidents[start : start + 100])
+            await asyncio.sleep(1.2)
+        assert time.monotonic() - started >= 8
+        assert await _count(redis, ids) == before, "nothing may get through while refused"
+        assert worker.alive()
+    finally:
+        await _refuse_produce(settings, refused, False)
+    await produce_many(settings, incidents[800:])
+    deadline = time.monotonic() + 90
+    while (present := await _count(redis, ids)) < 1000:
+        assert time.monotonic() < deadline, f"only {present} of 1000 incidents in the read models"
+        await asyncio.sleep(0.5)
+    assert worker.alive()
