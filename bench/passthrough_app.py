@@ -1,8 +1,9 @@
 """A pass-through faust agent (the reference for bench.pipeline): topic IN → topic OUT.
 
-Run: python -m bench.passthrough_app BOOTSTRAP APP_ID IN OUT DATA_DIR
-Uses the same faust options as Siaga's worker (local profile), so the ratio compares
-Siaga's processing with faust's own per-event cost on the same broker.
+Run: python -m bench.passthrough_app BOOTSTRAP APP_ID IN OUT DATA_DIR [PROFILE]
+Uses the same faust options as Siaga's worker (PROFILE: ``local`` for Tansu, the default,
+or ``production`` for Apache Kafka), so the ratio compares Siaga's processing with faust's
+own per-event cost on the same broker.
 """
 
 from __future__ import annotations
@@ -18,10 +19,17 @@ from streams.app import faust_options
 
 def main() -> None:
     bootstrap, app_id, source, sink, data_dir = sys.argv[1:6]
+    profile = sys.argv[6] if len(sys.argv) > 6 else "local"
+    if profile not in ("local", "production"):
+        raise SystemExit(f"unknown profile {profile!r}: local or production")
+    if profile == "local":
+        from streams.app import _shorten_fetch_wait_for_local_broker
+
+        _shorten_fetch_wait_for_local_broker()  # as create_app does for Siaga's worker
     settings = Settings(
         kafka_bootstrap_servers=bootstrap,
         redis_url="redis://unused",
-        kafka_profile="local",
+        kafka_profile=profile,  # type: ignore[arg-type]
         app_id=app_id,
         data_dir=Path(data_dir),
     )

@@ -8,7 +8,10 @@
     newer report of the same shelter), at 2 (a quiet system), 100 and 1,000 events/s offered.
 (c) Replay of cianjur-2022 at full speed: wall time until the read models are quiet.
 
-Everything runs against the embedded broker (Tansu) and Redis started here.
+Every part runs on each broker chosen with ``--broker`` (default ``both``, one after the
+other in the same run): Apache Kafka 4.x started here by :mod:`siaga.apache_kafka` with the
+workers on the production profile, and Tansu with the local profile; Redis started here.
+``--province-shelters`` runs on one broker (Apache Kafka when it can run here).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import csv
 import json
 import os
 import platform
+import re
 import statistics
 import sys
 import time
@@ -34,7 +38,7 @@ from redis.asyncio import Redis
 
 from siaga import events as ev
 from siaga.kafka import ensure_topics
-from siaga.local import ManagedProcess, spawn, start_broker, start_redis
+from siaga.local import LocalServiceError, ManagedProcess, spawn, start_broker, start_redis
 from siaga.readmodel import FEED
 from siaga.replay import replay
 from siaga.settings import Settings
@@ -111,19 +115,34 @@ def build_workload(shelters_per_province: int, events: int) -> Workload:
 
 
 class Stack:
-    """Broker and Redis for the whole run."""
+    """Broker and Redis for the whole run: ``kafka`` (Apache Kafka, production profile)
+    or ``tansu`` (local profile)."""
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, broker: str = "tansu") -> None:
         self.data_dir = data_dir
-        self.broker, self.bootstrap = start_broker(data_dir)
-        self.redis_proc, self.redis_url = start_redis(data_dir)
+        self.kind = broker
+        if broker == "kafka":
+            from siaga.apache_kafka import start_kafka
+
+            self.broker, self.bootstrap = start_kafka(data_dir, heap="512m")
+            self.profile = "production"
+        elif broker == "tansu":
+            self.broker, self.bootstrap = start_broker(data_dir)
+            self.profile = "local"
+        else:
+            raise ValueError(f"unknown broker {broker!r}")
+        try:
+            self.redis_proc, self.redis_url = start_redis(data_dir)
+        except LocalServiceError:
+            self.broker.stop()
+            raise
 
     def settings(self, db: int, **changes: Any) -> Settings:
         token = uuid.uuid4().hex[:8]
         return Settings(
             kafka_bootstrap_servers=self.bootstrap,
             redis_url=f"{self.redis_url.rsplit('/', 1)[0]}/{db}",
-            kafka_profile="local",
+            kafka_profile=self.profile,  # type: ignore[arg-type]
             topic_prefix=f"b{token}",
             app_id=f"bench-{token}",
             data_dir=self.data_dir / token,
@@ -135,6 +154,45 @@ class Stack:
     def stop(self) -> None:
         self.redis_proc.stop()
         self.broker.stop()
+
+
+REPLANNED = re.compile(r"re-planned province (\S+) \(plan [^)]*\) in ([0-9.]+) s: (\d+) changes")
+
+
+def replan_times(procs: list[ManagedProcess]) -> list[float]:
+    """Seconds of every "re-planned province … in X s" line the workers logged."""
+    out: list[float] = []
+    for proc in procs:
+        if proc.log_path is not None and proc.log_path.exists():
+            out += [float(m.group(2)) for m in
+                    REPLANNED.finditer(proc.log_path.read_text(errors="ignore"))]
+    return out
+
+
+class Stalled(Exception):
+    """A phase made no progress within its time limit (recorded, not hidden)."""
+
+
+SETUP_TIMEOUT = 120.0
+DRAIN_TIMEOUT = 300.0
+
+
+async def _shelters_shown(redis: Redis) -> int:
+    return len([k async for k in redis.scan_iter("siaga:shelter:*")])
+
+
+async def wait_setup(redis: Redis, n_shelters: int, procs: list[ManagedProcess]) -> None:
+    """Until every registered shelter has a read model; Stalled after SETUP_TIMEOUT."""
+    deadline = time.perf_counter() + SETUP_TIMEOUT
+    while (shown := await _shelters_shown(redis)) < n_shelters:
+        if time.perf_counter() > deadline:
+            raise Stalled(f"set-up: {shown}/{n_shelters} shelters shown after "
+                          f"{SETUP_TIMEOUT:.0f} s ({_replans_by_worker(procs)})")
+        await asyncio.sleep(0.2)
+
+
+def _replans_by_worker(procs: list[ManagedProcess]) -> str:
+    return ", ".join(f"{p.name}: {len(replan_times([p]))} re-plans" for p in procs)
 
 
 def start_worker(settings: Settings, name: str) -> ManagedProcess:
@@ -207,28 +265,49 @@ async def bench_siaga(stack: Stack, wl: Workload, workers: int, db: int) -> dict
     try:
         await produce(settings, wl.setup)
         want_setup = {s.shelter_id: None for s in wl.setup if isinstance(s, ev.ShelterRegistered)}
-        while len([k async for k in redis.scan_iter("siaga:shelter:*")]) < len(want_setup):
-            await asyncio.sleep(0.2)
+        try:
+            await wait_setup(redis, len(want_setup), procs)
+        except Stalled as exc:
+            say(f"STALLED with {workers} worker(s): {exc}")
+            return {"events": len(wl.headcounts), "stalled": str(exc),
+                    "events_per_s": float("nan"), "replans": len(replan_times(procs)),
+                    "replan_seconds_p50": float("nan"), "replan_seconds_max": float("nan"),
+                    "replan_share_of_wall": float("nan")}
         await asyncio.sleep(2)
+        setup_times = replan_times(procs)
         want: dict[str, int] = {}
         for h in wl.headcounts:
             want[h.shelter_id] = h.total
         start = time.perf_counter()
         await produce(settings, list(wl.headcounts))
         produced = time.perf_counter() - start
+        stalled = None
         while not await final_totals_visible(redis, want):
+            if time.perf_counter() - start > DRAIN_TIMEOUT:
+                stalled = (f"not every last headcount shown {DRAIN_TIMEOUT:.0f} s after the "
+                           f"first was produced ({_replans_by_worker(procs)})")
+                say(f"STALLED with {workers} worker(s): {stalled}")
+                break
             await asyncio.sleep(0.05)
         elapsed = time.perf_counter() - start
-        replans = sum(
-            (p.log_path.read_text(errors="ignore").count("re-planned province")
-             if p.log_path else 0) for p in procs)
+        times = replan_times(procs)
+        setup_replans = setup_times
     finally:
         for p in procs:
             p.stop()
         await redis.aclose()
     n = len(wl.headcounts)
-    return {"events": n, "seconds": elapsed, "events_per_s": n / elapsed,
-            "produce_seconds": produced, "replans": replans}
+    measured = times[len(setup_replans):] if len(times) >= len(setup_replans) else times
+    return {"events": n, "seconds": elapsed,
+            "events_per_s": float("nan") if stalled else n / elapsed,
+            **({"stalled": stalled} if stalled else {}),
+            "produce_seconds": produced, "replans": len(measured),
+            "replan_seconds_total": sum(measured),
+            "replan_seconds_p50": statistics.median(measured) if measured else float("nan"),
+            "replan_seconds_max": max(measured) if measured else float("nan"),
+            # share of the worker's wall time spent inside re-plans (concurrent re-plans
+            # of one batch overlap, so this can exceed 1 per worker)
+            "replan_share_of_wall": sum(measured) / (elapsed * len(procs))}
 
 
 async def bench_raw(stack: Stack, wl: Workload) -> dict[str, float]:
@@ -269,7 +348,7 @@ async def bench_passthrough(stack: Stack, wl: Workload) -> dict[str, float]:
     await admin.create_topics([NewTopic(src, 4, 1), NewTopic(dst, 4, 1)])
     await admin.close()
     proc = spawn("passthrough", [sys.executable, "-m", "bench.passthrough_app", stack.bootstrap,
-                                 f"pt-{token}", src, dst, str(settings.data_dir)],
+                                 f"pt-{token}", src, dst, str(settings.data_dir), stack.profile],
                  settings.data_dir / "passthrough.log", cwd=ROOT)
     try:
         _wait_ready(proc)
@@ -304,8 +383,7 @@ async def bench_latency(stack: Stack, wl: Workload, rate: float, seconds: float,
     try:
         await produce(settings, wl.setup)
         n_shelters = sum(isinstance(s, ev.ShelterRegistered) for s in wl.setup)
-        while len([k async for k in redis.scan_iter("siaga:shelter:*")]) < n_shelters:
-            await asyncio.sleep(0.2)
+        await wait_setup(redis, n_shelters, [proc])
         await asyncio.sleep(2)
         events = wl.headcounts[: int(rate * seconds)]
         pending: dict[str, list[tuple[int, str]]] = {}
@@ -381,44 +459,71 @@ async def bench_replay(stack: Stack, db: int) -> dict[str, float]:
             "feed_entries": last}
 
 
-async def main(quick: bool) -> dict[str, Any]:
+async def bench_broker(broker: str, quick: bool) -> dict[str, Any]:
+    """Every part of the default benchmark on one broker (its own broker and Redis)."""
     n_events = 3_000 if quick else 20_000
     shelters = 8 if quick else 25
     wl = build_workload(shelters, n_events)
     data_dir = Path(os.environ.get("TMPDIR", "/tmp")) / f"siaga-bench-{uuid.uuid4().hex[:6]}"
-    stack = Stack(data_dir)
-    results: dict[str, Any] = {}
+    started = time.perf_counter()
+    stack = Stack(data_dir, broker)
+    name = "Apache Kafka" if broker == "kafka" else "Tansu"
+    results: dict[str, Any] = {"broker": broker, "profile": stack.profile}
+
+    def tell(message: str) -> None:
+        say(f"[{name}] {message}")
+
     try:
-        say(f"workload: {len(PROVINCES)} provinces x {shelters} shelters, {n_events} headcounts")
+        tell(f"workload: {len(PROVINCES)} provinces x {shelters} shelters, {n_events} headcounts "
+             f"(workers on the {stack.profile} profile)")
         results["raw_aiokafka"] = await bench_raw(stack, wl)
-        say(f"raw aiokafka produce+consume: {results['raw_aiokafka']['events_per_s']:,.0f}/s")
+        tell(f"raw aiokafka produce+consume: {results['raw_aiokafka']['events_per_s']:,.0f}/s")
         results["faust_passthrough"] = await bench_passthrough(stack, wl)
-        say(f"faust pass-through agent: {results['faust_passthrough']['events_per_s']:,.0f}/s")
-        results["siaga_1_worker"] = await bench_siaga(stack, wl, 1, db=1)
-        say(f"siaga, 1 worker: {results['siaga_1_worker']['events_per_s']:,.0f}/s "
-            f"({results['siaga_1_worker']['replans']} re-plans)")
-        results["siaga_2_workers"] = await bench_siaga(stack, wl, 2, db=2)
-        say(f"siaga, 2 workers: {results['siaga_2_workers']['events_per_s']:,.0f}/s "
-            f"({results['siaga_2_workers']['replans']} re-plans)")
+        tell(f"faust pass-through agent: {results['faust_passthrough']['events_per_s']:,.0f}/s")
+        for workers, key in ((1, "siaga_1_worker"), (2, "siaga_2_workers")):
+            r = await bench_siaga(stack, wl, workers, db=workers)
+            results[key] = r
+            tell(f"siaga, {workers} worker(s): {r['events_per_s']:,.0f}/s ({r['replans']} "
+                 f"re-plans, p50 {r['replan_seconds_p50']:.3f} s, max "
+                 f"{r['replan_seconds_max']:.3f} s; re-planning {r['replan_share_of_wall']:.0%} "
+                 "of the workers' wall time)")
         for rate in (2, 100, 1000):
             # 2/s: single changes on a quiet system (the 2 a.m. headcount jump)
             seconds = (10 if quick else 20) if rate == 2 else (5 if quick else 15)
-            r = await bench_latency(stack, build_workload(shelters, int(rate * seconds)), rate,
-                                    seconds, db=3)
+            try:
+                r = await bench_latency(stack, build_workload(shelters, int(rate * seconds)),
+                                        rate, seconds, db=3)
+            except Stalled as exc:
+                tell(f"latency at {rate}/s: STALLED: {exc}")
+                results[f"latency_{rate}"] = {"offered_per_s": rate, "stalled": str(exc),
+                                              "p50_ms": float("nan"), "p99_ms": float("nan")}
+                continue
             results[f"latency_{rate}"] = r
-            say(f"latency at {rate}/s: p50 {r['p50_ms']:.0f} ms, p99 {r['p99_ms']:.0f} ms "
-                f"({r['observed']}/{r['events']} observed)")
+            tell(f"latency at {rate}/s: p50 {r['p50_ms']:.0f} ms, p99 {r['p99_ms']:.0f} ms "
+                 f"({r['observed']}/{r['events']} observed)")
         results["replay_cianjur"] = await bench_replay(stack, db=4)
-        say(f"replay cianjur-2022 at full speed: {results['replay_cianjur']['events']} events "
-            f"produced in {results['replay_cianjur']['produce_seconds']:.2f} s, read models "
-            f"settled after {results['replay_cianjur']['seconds_to_read_models']:.2f} s")
+        tell(f"replay cianjur-2022 at full speed: {results['replay_cianjur']['events']} events "
+             f"produced in {results['replay_cianjur']['produce_seconds']:.2f} s, read models "
+             f"settled after {results['replay_cianjur']['seconds_to_read_models']:.2f} s")
     finally:
         stack.stop()
     one = results["siaga_1_worker"]["events_per_s"]
-    results["ratio_1_worker_vs_passthrough"] = one / results["faust_passthrough"]["events_per_s"]
+    passthrough = results["faust_passthrough"]["events_per_s"]
+    results["ratio_1_worker_vs_passthrough"] = one / passthrough
     results["ratio_1_worker_vs_raw"] = one / results["raw_aiokafka"]["events_per_s"]
     results["ratio_2_workers_vs_passthrough"] = (
-        results["siaga_2_workers"]["events_per_s"] / results["faust_passthrough"]["events_per_s"])
+        results["siaga_2_workers"]["events_per_s"] / passthrough)
+    results["ratio_2_workers_vs_raw"] = (
+        results["siaga_2_workers"]["events_per_s"] / results["raw_aiokafka"]["events_per_s"])
+    results["ratio_passthrough_vs_raw"] = passthrough / results["raw_aiokafka"]["events_per_s"]
+    results["wall_seconds"] = time.perf_counter() - started
+    return results
+
+
+async def main(quick: bool, brokers: list[str]) -> dict[str, Any]:
+    results: dict[str, Any] = {"brokers": {}}
+    for broker in brokers:  # one after the other: they never share the two cores
+        results["brokers"][broker] = await bench_broker(broker, quick)
     results["machine"] = {"cpus": os.cpu_count(), "python": platform.python_version(),
                           "date": datetime.now(UTC).date().isoformat()}
     results["quick"] = quick
@@ -601,10 +706,12 @@ async def bench_recovery(stack: Stack, total_shelters: int, db: int) -> dict[str
             "worker_rss_mb_loaded": rss_loaded, "worker_rss_mb_after_recovery": rss_recovered}
 
 
-async def main_province_sizes(sizes: list[int], quick: bool) -> dict[str, Any]:
+async def main_province_sizes(sizes: list[int], quick: bool, broker: str = "tansu"
+                              ) -> dict[str, Any]:
     data_dir = Path(os.environ.get("TMPDIR", "/tmp")) / f"siaga-bench-{uuid.uuid4().hex[:6]}"
-    stack = Stack(data_dir)
-    results: dict[str, Any] = {"sizes": {}}
+    stack = Stack(data_dir, broker)
+    say(f"broker: {broker} (workers on the {stack.profile} profile)")
+    results: dict[str, Any] = {"sizes": {}, "broker": broker, "profile": stack.profile}
     updates = 1000 if quick else 4000
     latency_events = 200 if quick else 1000
     try:
@@ -642,18 +749,42 @@ if __name__ == "__main__":
         "--province-shelters", type=int, nargs="*", metavar="N",
         help="instead: throughput and latency with one province of N shelters, for each N "
         "side by side (default 25 500 2000), and recovery at 20,000 shelters (not in --quick)")
+    parser.add_argument(
+        "--broker", choices=("kafka", "tansu", "both"), default=None,
+        help="Apache Kafka (production profile), Tansu (local profile) or both one after the "
+        "other (the default; --province-shelters: Apache Kafka when it can run here)")
     args = parser.parse_args()
+
+    def kafka_or_tansu() -> str:
+        from siaga.apache_kafka import kafka_available
+
+        reason = kafka_available()
+        if reason is not None:
+            say(f"Apache Kafka cannot run here ({reason}): Tansu only")
+        return "kafka" if reason is None else "tansu"
+
     if args.province_shelters is not None:
+        if args.broker == "both":
+            parser.error("--province-shelters runs on one broker: --broker kafka or tansu")
         sizes = args.province_shelters or [25, 500, 2000]
-        out = asyncio.run(main_province_sizes(sizes, args.quick))
+        out = asyncio.run(main_province_sizes(sizes, args.quick, args.broker or kafka_or_tansu()))
         for n, r in out["sizes"].items():
             say(f"{n:>5} shelters: {r['events_per_s']:,.0f}/s "
                 f"(x{r['throughput_ratio_vs_smallest']:.2f} of {sizes[0]}), "
                 f"p99 {r['p99_ms']:.0f} ms")
         print(json.dumps(out, default=float))
         sys.exit(0)
-    out = asyncio.run(main(args.quick))
-    say(f"ratio 1 worker / pass-through: {out['ratio_1_worker_vs_passthrough']:.2f}; "
-        f"/ raw aiokafka: {out['ratio_1_worker_vs_raw']:.3f}; "
-        f"2 workers / pass-through: {out['ratio_2_workers_vs_passthrough']:.2f}")
+    if args.broker in (None, "both"):
+        brokers = ["kafka", "tansu"] if kafka_or_tansu() == "kafka" else ["tansu"]
+    else:
+        brokers = [args.broker]
+    out = asyncio.run(main(args.quick, brokers))
+    for broker, r in out["brokers"].items():
+        say(f"{broker}: 1 worker {r['siaga_1_worker']['events_per_s']:,.0f}/s = "
+            f"{r['ratio_1_worker_vs_passthrough']:.2f}x pass-through "
+            f"({r['faust_passthrough']['events_per_s']:,.0f}/s), "
+            f"{r['ratio_1_worker_vs_raw']:.3f}x raw aiokafka; 2 workers "
+            f"{r['ratio_2_workers_vs_passthrough']:.2f}x pass-through; latency p50/p99 "
+            f"{r['latency_100']['p50_ms']:.0f}/{r['latency_100']['p99_ms']:.0f} ms at 100/s, "
+            f"{r['latency_1000']['p50_ms']:.0f}/{r['latency_1000']['p99_ms']:.0f} ms at 1,000/s")
     print(json.dumps(out, default=float))
