@@ -18,6 +18,7 @@ data dir after a power cut finds everything again.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -26,6 +27,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +50,34 @@ def _say(message: str) -> None:
 
 class _Stop(Exception):
     pass
+
+
+class _Signals:
+    """SIGINT/SIGTERM stop `siaga run`, but never in the middle of starting a process: a
+    broker whose start was interrupted would be left running with nobody to stop it. Inside
+    :meth:`deferred` the stop waits until the process is started and supervised."""
+
+    def __init__(self) -> None:
+        self.depth = 0
+        self.pending = False
+
+    def handler(self, signum: int, _frame: object) -> None:
+        if self.depth:
+            if not self.pending:
+                _say("stopping as soon as the process being started is up…")
+            self.pending = True
+            return
+        raise _Stop()
+
+    @contextlib.contextmanager
+    def deferred(self) -> Iterator[None]:
+        self.depth += 1
+        try:
+            yield
+        finally:
+            self.depth -= 1
+            if not self.depth and self.pending:
+                raise _Stop()
 
 
 #: heap of the local Apache Kafka broker (2-core, 24 GB machines; idle RSS ~250 MB)
@@ -112,7 +142,11 @@ def waiting_for(body: dict[str, Any] | None) -> str:
 
 
 def wait_ready(
-    url: str, supervisor: Supervisor, timeout: float = READY_TIMEOUT, every: float = PROGRESS_EVERY
+    url: str,
+    supervisor: Supervisor,
+    timeout: float = READY_TIMEOUT,
+    every: float = PROGRESS_EVERY,
+    guard: Callable[[], contextlib.AbstractContextManager[None]] = contextlib.nullcontext,
 ) -> float:
     """Poll ``url`` (/readyz) until it answers 200, keeping the children up meanwhile and
     saying every ``every`` seconds what it is waiting for; returns the seconds it took."""
@@ -120,7 +154,8 @@ def wait_ready(
     next_progress = started + every
     body: dict[str, Any] | None = None
     while (elapsed := time.monotonic() - started) < timeout:
-        supervisor.poll()
+        with guard():
+            supervisor.poll()
         status, body = _readyz(url)
         if status == 200:
             return elapsed
@@ -144,10 +179,15 @@ def run(
     supervisor = Supervisor(say=_say)
     env = dict(os.environ)
 
-    def _on_signal(signum: int, _frame: object) -> None:
-        raise _Stop()
+    signals = _Signals()
 
-    previous = {sig: signal.signal(sig, _on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    def add(name: str, start_fn: Callable[[], ManagedProcess], *, restart: bool = True) -> None:
+        with signals.deferred():
+            supervisor.add(name, start_fn, restart=restart)
+
+    previous = {
+        sig: signal.signal(sig, signals.handler) for sig in (signal.SIGINT, signal.SIGTERM)
+    }
     exit_code = 0
     try:
         bootstrap = settings.kafka_bootstrap_servers
@@ -167,7 +207,7 @@ def run(
                 proc, first["bootstrap"] = start_kafka(data_dir, heap=KAFKA_HEAP, progress=_say)
                 return proc
 
-            supervisor.add("kafka", first_start)
+            add("kafka", first_start)
             bootstrap = first["bootstrap"]
             kafka_port = int(bootstrap.rsplit(":", 1)[1])
             # a restart keeps the port (clients know this address) and the data
@@ -180,7 +220,7 @@ def run(
             _say("starting the embedded Kafka-protocol broker (Tansu)…")
             broker_port = free_port()  # kept across restarts: clients know this address
             bootstrap = f"127.0.0.1:{broker_port}"
-            supervisor.add("broker", lambda: start_broker(data_dir, port=broker_port)[0])
+            add("broker", lambda: start_broker(data_dir, port=broker_port)[0])
             env["SIAGA_KAFKA_PROFILE"] = "local"
             _say(f"broker listening on {bootstrap}")
         redis_url = settings.redis_url
@@ -189,7 +229,7 @@ def run(
             redis_port = free_port()
             redis_url = f"redis://127.0.0.1:{redis_port}/0"
             # same port and data dir on a restart: the append-only file brings it all back
-            supervisor.add("redis", lambda: start_redis(data_dir, port=redis_port)[0])
+            add("redis", lambda: start_redis(data_dir, port=redis_port)[0])
             _say(f"redis listening on {redis_url}")
         assert bootstrap is not None
         env["SIAGA_KAFKA_BOOTSTRAP_SERVERS"] = bootstrap
@@ -233,26 +273,29 @@ def run(
                                  env=env)
 
         _say(f"starting the stream worker (log: {logs / 'worker.log'})…")
-        supervisor.add("worker", child("worker", "worker"))
+        add("worker", child("worker", "worker"))
         _say(f"starting the API (log: {logs / 'api.log'})…")
-        supervisor.add("api", child("api", "api"))
+        add("api", child("api", "api"))
         base = f"http://{settings.api_host}:{settings.api_port}"
         _say(f"waiting until the worker is ready ({base}/readyz)…")
-        took = wait_ready(f"{base}/readyz", supervisor, timeout=ready_timeout)
+        took = wait_ready(
+            f"{base}/readyz", supervisor, timeout=ready_timeout, guard=signals.deferred
+        )
         _say(f"Siaga is running: {base}/  (API docs {base}/docs, health {base}/healthz; "
              f"ready after {took:.0f} s)")
         if scenario:
             _say(f"replaying scenario {scenario} at {speed:g}x…")
             # --now: the demo's events carry today's times (never the future), so what staff
             # do through the API (stamped now) fits the replayed timeline
-            supervisor.add(
+            add(
                 "replay",
                 child("replay", "replay", scenario, "--speed", str(speed), "--now"),
                 restart=False,
             )
         _say("press Ctrl-C to stop")
         while True:
-            supervisor.poll()
+            with signals.deferred():
+                supervisor.poll()
             time.sleep(0.5)
     except _Stop:
         _say("stopping…")

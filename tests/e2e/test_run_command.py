@@ -393,3 +393,31 @@ def test_after_a_power_cut_the_same_command_brings_everything_back_on_apache_kaf
     finally:
         if proc.poll() is None:
             _stop_and_check(proc, signal.SIGTERM, tmp_path, out="run2.out")
+
+
+def test_ctrl_c_while_apache_kafka_starts_leaves_no_broker_behind(tmp_path: Path) -> None:
+    _require_kafka()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SIAGA_")}
+    env.update(SIAGA_API_PORT=str(free_port()), SIAGA_DATA_DIR=str(tmp_path / "data"))
+    output = tmp_path / "run.out"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "siaga.cli", "run", "--broker", "kafka"],
+        env=env, cwd=ROOT, stdout=open(output, "wb"), stderr=subprocess.STDOUT,  # noqa: SIM115
+    )
+    try:
+        deadline = time.monotonic() + 60
+        java = None
+        while time.monotonic() < deadline and java is None:  # the JVM is up, not yet ready
+            java = next((p for p in _descendants(proc.pid) if p.name() == "java"), None)
+            time.sleep(0.05)
+        assert java is not None, output.read_text()
+        assert "ready on" not in output.read_text()
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=120) == 0, output.read_text()
+        assert not java.is_running() or java.status() == psutil.STATUS_ZOMBIE, output.read_text()
+        text = output.read_text()
+        assert "stopping as soon as the process being started is up" in text
+        assert "all processes stopped" in text
+    finally:
+        if proc.poll() is None:
+            proc.kill()
