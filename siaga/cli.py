@@ -74,10 +74,13 @@ def cmd_check(args: argparse.Namespace) -> int:
     from redis import Redis
 
     from siaga.kafka import wait_for_broker
+    from siaga.settings import kafka_client_options
 
-    bootstrap, redis_url = get_settings().require_services()
+    settings = get_settings()
+    bootstrap, redis_url = settings.require_services()
     try:
-        asyncio.run(wait_for_broker(bootstrap, timeout=args.timeout))
+        asyncio.run(wait_for_broker(bootstrap, timeout=args.timeout,
+                                    client_options=kafka_client_options(settings)))
         Redis.from_url(redis_url, socket_timeout=args.timeout).ping()
     except Exception as exc:  # noqa: BLE001 - any failure is "unhealthy"
         print(f"unhealthy: {exc}", file=sys.stderr)

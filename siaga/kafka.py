@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
@@ -34,7 +35,7 @@ from siaga.catalogue import (
     STOCK_MOVES,
     TOPICS,
 )
-from siaga.settings import Settings
+from siaga.settings import Settings, kafka_client_options
 
 log = logging.getLogger(__name__)
 
@@ -127,7 +128,11 @@ async def ensure_topics(settings: Settings, timeout: float = 30) -> list[str]:
     """Create every catalogue topic that does not exist yet, with :func:`topic_configs`;
     bring existing ones to those configurations; returns the topics created."""
     bootstrap = settings.require_kafka()
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=int(timeout * 1000))
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=bootstrap,
+        request_timeout_ms=int(timeout * 1000),
+        **kafka_client_options(settings),
+    )
     await admin.start()
     try:
         existing = set(await admin.list_topics())
@@ -171,12 +176,17 @@ async def ensure_topics(settings: Settings, timeout: float = 30) -> list[str]:
         await admin.close()
 
 
-async def wait_for_broker(bootstrap: str, timeout: float = 30) -> None:
-    """Return once the broker answers a metadata request, or raise TimeoutError."""
+async def wait_for_broker(
+    bootstrap: str, timeout: float = 30, client_options: dict[str, Any] | None = None
+) -> None:
+    """Return once the broker answers a metadata request, or raise TimeoutError.
+    ``client_options``: :func:`siaga.settings.kafka_client_options` (authentication)."""
     deadline = asyncio.get_running_loop().time() + timeout
     last: Exception | None = None
     while asyncio.get_running_loop().time() < deadline:
-        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=3000)
+        admin = AIOKafkaAdminClient(
+            bootstrap_servers=bootstrap, request_timeout_ms=3000, **(client_options or {})
+        )
         try:
             await admin.start()
             await admin.list_topics()
