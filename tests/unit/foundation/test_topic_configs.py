@@ -86,3 +86,15 @@ def test_entity_tables_are_created_with_the_changelog_configuration() -> None:
     changelog = table.changelog_topic
     assert changelog.config == {"cleanup.policy": "compact", "min.insync.replicas": "2"}
     assert changelog.compacting is True
+
+
+def test_ensure_topics_authenticates_like_the_other_clients() -> None:
+    import asyncio
+
+    from siaga.kafka import ensure_topics
+
+    settings = Settings(kafka_bootstrap_servers="127.0.0.1:1",
+                        kafka_security_protocol="SASL_PLAINTEXT")
+    # no credentials: refused before any connection, as every other client refuses
+    with pytest.raises(SystemExit, match="SIAGA_KAFKA_SASL_USERNAME"):
+        asyncio.run(ensure_topics(settings))
