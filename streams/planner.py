@@ -30,9 +30,10 @@ from streams.store import (
     INPUT_TABLES,
     Loaded,
     ProvinceWrites,
+    assemble_with_memory,
     is_memory_view,
-    load_province,
     memory_hashes,
+    province_rows,
     province_writes,
     register_tables,
 )
@@ -157,8 +158,11 @@ async def replan_province(ctx: Any, province: str, opts: PlanningOptions) -> boo
     before = input_revision(ctx, province)
     if planned.get(province) == before:
         return False
-    loaded = load_province(ctx, province)
-    done = await asyncio.to_thread(make_plan, loaded, opts)
+    # rows are read on the loop (a dict per table); assembling and planning in the thread
+    rows = province_rows(ctx, province)
+    memory = dict(memory_hashes(ctx, province))
+    done = await asyncio.to_thread(
+        lambda: make_plan(assemble_with_memory(province, rows, memory), opts))
     outcome = done.outcome
     plan_id = outcome.plan["plan"]["plan_id"]
     at = datetime.fromisoformat(outcome.plan["planned_at"])

@@ -157,13 +157,25 @@ def memory_hashes(ctx: Any, province: str) -> dict[str, str]:
     return cache[province][1]
 
 
-def load_province(ctx: Any, province: str) -> Loaded:
-    """Read a province's rows from every table (through the index: nothing else is read)."""
-    rows = {name: entity_table(ctx, name).rows(province) for name in ALL_TABLES}
+def province_rows(ctx: Any, province: str) -> dict[str, dict[str, Any]]:
+    """A province's rows from every table (through the index: nothing else is read)."""
+    return {name: entity_table(ctx, name).rows(province) for name in ALL_TABLES}
+
+
+def assemble_with_memory(
+    province: str, rows: dict[str, dict[str, Any]], memory: dict[str, str]
+) -> Loaded:
+    """Pure (the planner runs it in its thread): :func:`assemble` plus the in-memory hashes."""
     loaded = assemble(province, rows)
     if loaded.previous:
-        loaded.previous["projected"].update(memory_hashes(ctx, province))
+        loaded.previous["projected"].update(memory)
     return loaded
+
+
+def load_province(ctx: Any, province: str) -> Loaded:
+    """A province's state and previous plan."""
+    return assemble_with_memory(
+        province, province_rows(ctx, province), dict(memory_hashes(ctx, province)))
 
 
 # ---------------------------------------------------------------- write-back

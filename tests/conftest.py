@@ -122,6 +122,8 @@ async def redis(settings: Settings) -> AsyncIterator[Redis]:
     try:
         yield client
     finally:
+        # leave nothing for the next test (some read Redis without this fixture)
+        await client.flushdb()
         await client.aclose()
 
 
