@@ -1,9 +1,10 @@
 """Shipment look-ups and the lifecycle check the API applies before publishing.
 
-proposed → confirmed → dispatched → delivered; cancelled from proposed or
-confirmed; a held shipment is not confirmed until released. The stream worker
-re-checks every move and is the authority; this check lets a person at the desk
-see "already dispatched" at once instead of a silent no-op.
+The lifecycle is logistics' (``logistics.shipment.TRANSITIONS``): proposed → confirmed →
+dispatched → delivered; cancelled from proposed or confirmed; rejected from proposed
+(warehouse) or dispatched (receiving post); a held shipment is not confirmed until
+released. The stream worker re-checks every move and is the authority; this check lets a
+person at the desk see "already dispatched" at once instead of a silent no-op.
 """
 
 from __future__ import annotations
@@ -13,16 +14,13 @@ from typing import Any
 from fastapi import HTTPException
 from redis.asyncio import Redis
 
+from logistics.shipment import STATUSES, TRANSITIONS, allowed_from  # noqa: F401 - STATUSES re-exported
 from siaga import readmodel
 
+# One lifecycle for the API and the worker: logistics' table decides what may follow what.
 ALLOWED_FROM: dict[str, tuple[str, ...]] = {
-    "confirmed": ("proposed",),
-    "dispatched": ("confirmed",),
-    "delivered": ("dispatched",),
-    "cancelled": ("proposed", "confirmed"),
-    "rejected": ("dispatched",),
+    target: allowed_from(target) for target in TRANSITIONS if allowed_from(target)
 }
-STATUSES = ("proposed", "confirmed", "dispatched", "delivered", "cancelled", "rejected")
 
 
 async def load_shipment(redis: Redis, shipment_id: str) -> dict[str, Any]:

@@ -31,6 +31,14 @@ _ALLOWED: dict[str, frozenset[str]] = {
     "cancelled": frozenset(),
     "rejected": frozenset(),
 }
+#: The lifecycle: status -> the statuses it may move to (the API checks against this one copy).
+TRANSITIONS: Mapping[str, frozenset[str]] = _ALLOWED
+STATUSES: tuple[str, ...] = tuple(_ALLOWED)
+
+
+def allowed_from(target: str) -> tuple[str, ...]:
+    """The statuses a shipment can move to ``target`` from (in lifecycle order)."""
+    return tuple(status for status, targets in _ALLOWED.items() if target in targets)
 
 
 @dataclass(frozen=True)
