@@ -31,25 +31,10 @@ from logistics.needs import ShelterHeadcount, compute_needs, load_profile
 from logistics.replan import replan
 from logistics.shipment import Shipment
 from logistics.stock import ReleaseRules, StockBatch, TravelHours, Warehouse
+from logistics.tasks import incident_tasks, shelter_tasks
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 REGIONAL = "regional"
-
-# Task generation (assumptions, documented in docs/planning.md):
-# one evacuation team per 2,000 displaced at an incident (at least 1, at most 5) while the
-# incident is severity >= 3; one public-kitchen team per 1,000 people in a shelter (at most 3);
-# one shelter set-up team for every shelter with people; one psychosocial-support team for a
-# shelter with 50 or more vulnerable people.
-EVACUATION_PEOPLE_PER_TEAM = 2000
-KITCHEN_PEOPLE_PER_TEAM = 1000
-PSYCHOSOCIAL_MIN_VULNERABLE = 50
-TASK_SKILL = {
-    "evacuation": "evacuation",
-    "public_kitchen": "public_kitchen",
-    "shelter_setup": "shelter_setup",
-    "psychosocial_support": "psychosocial",
-}
-
 
 @dataclass(frozen=True)
 class PlanningOptions:
@@ -455,47 +440,21 @@ def plan_supplies(
 
 
 def make_tasks(state: ProvinceState) -> list[Task]:
+    """The province's tasks, by logistics' task rules (:mod:`logistics.tasks`)."""
     tasks = []
     for incident_id, incident in sorted(state.incidents.items()):
-        if incident["severity"] < 3 or incident["displaced"] + incident["affected"] <= 0:
-            continue
-        people = max(incident["displaced"], 1)
-        teams = min(5, max(1, math.ceil(people / EVACUATION_PEOPLE_PER_TEAM)))
-        tasks.append(
-            Task(
-                task_id=f"evacuation:{incident_id}",
-                kind="evacuation",
-                concerns_id=incident_id,
-                kabupaten_code=incident.get("kabupaten_code") or "",
-                province_code=state.province_code,
-                required_skills=frozenset({"evacuation"}),
-                teams_needed=teams,
-            )
-        )
+        tasks += incident_tasks(
+            incident_id, int(incident["severity"]), int(incident["displaced"]),
+            int(incident["affected"]), incident.get("kabupaten_code") or "", state.province_code)
     for shelter_id, shelter in sorted(state.shelters.items()):
         count = shelter.get("headcount")
-        if not count or count["total"] <= 0 or shelter.get("location") is None:
+        if not count or shelter.get("location") is None:
             continue
-        kab = shelter.get("kabupaten_code") or ""
-        kitchen = min(3, max(1, math.ceil(count["total"] / KITCHEN_PEOPLE_PER_TEAM)))
-        wanted = [("public_kitchen", kitchen), ("shelter_setup", 1)]
         vulnerable = (
             count["infants"] + count["elderly"] + count["pregnant_lactating"] + count["disabled"]
         )
-        if vulnerable >= PSYCHOSOCIAL_MIN_VULNERABLE:
-            wanted.append(("psychosocial_support", 1))
-        for kind, teams in wanted:
-            tasks.append(
-                Task(
-                    task_id=f"{kind}:{shelter_id}",
-                    kind=kind,
-                    concerns_id=shelter_id,
-                    kabupaten_code=kab,
-                    province_code=state.province_code,
-                    required_skills=frozenset({TASK_SKILL[kind]}),
-                    teams_needed=teams,
-                )
-            )
+        tasks += shelter_tasks(shelter_id, int(count["total"]), vulnerable,
+                               shelter.get("kabupaten_code") or "", state.province_code)
     return tasks
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from api.picking import suggest_batches
+from logistics.picking import suggest_batches
 
 TODAY = date(2022, 11, 21)
 
