@@ -994,7 +994,6 @@ def _balance_identical(demand: IntArray, seg_cap: IntArray, seg_value: FloatArra
     if not members:
         return aw, as_, aq
     in_class = np.zeros(n_s, dtype=bool)
-    keep_w, keep_s, keep_q = [aw], [as_], [aq]
     for m in members:
         in_class[m] = True
     mask = ~in_class[as_]

@@ -612,8 +612,16 @@ def problem_cost(problem: ItemProblem, params: DeprivationParams) -> ItemCost:
                      problem.priority, problem.person_days_per_unit)
 
 
-def _solve(problem: ItemProblem, k: int,
+#: initial candidate warehouses per shelter when ``k`` is not given: the fair flow prices its
+#: candidates with warm-start warehouse prices and needs fewer (8: ~10 % less CPU than 16 on the
+#: national bench, measured by process time; 4 and 6 no better)
+_DEFAULT_K = {"lexicographic": 16, "fair": 8}
+
+
+def _solve(problem: ItemProblem, k: int | None,
            params: DeprivationParams | None = None) -> ItemSolution:
+    if k is None:
+        k = _DEFAULT_K["lexicographic" if params is None else "fair"]
     n_s, n_w = len(problem.shelter_ids), len(problem.warehouse_ids)
     if n_s == 0 or n_w == 0 or not np.isfinite(problem.hours).any():
         empty = np.zeros(0, dtype=np.int64)
@@ -648,7 +656,7 @@ def allocate(
     rules: ReleaseRules,
     *,
     catalogue: Catalogue | None = None,
-    k: int = 16,
+    k: int | None = None,
     workers: int = 1,
     objective: Objective = FAIR,
 ) -> Plan:
@@ -673,7 +681,8 @@ def allocate(
         travel: hours warehouse -> shelter.
         rules: release rules (Lumbung Sosial declarations, expiry, max travel hours).
         catalogue: item catalogue (default: packaged).
-        k: initial candidate warehouses per shelter for column generation (any k is exact).
+        k: initial candidate warehouses per shelter for column generation (any k is exact;
+            default 16 for the lexicographic objective, 8 for the fair one).
         workers: threads used to solve items in parallel (used only when the items hold at
             least ``_PARALLEL_MIN_PAIRS`` warehouse x shelter pairs in all; below that, thread
             hand-offs cost more than they save).

@@ -124,7 +124,7 @@ def replan(
     threshold: float = 0.05,
     *,
     catalogue: Catalogue | None = None,
-    k: int = 16,
+    k: int | None = None,
     workers: int = 1,
     objective: Objective = FAIR,
 ) -> Replan:
