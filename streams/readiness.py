@@ -18,10 +18,12 @@ log = logging.getLogger(__name__)
 REPORT_EVERY = 2.0
 
 
-async def _lag(app: Any) -> tuple[int, int, bool]:
-    """(partitions, total lag, every partition's position known)."""
+async def _lag(app: Any, prefix: str) -> tuple[int, int, bool]:
+    """(partitions, total lag, every partition's position known) over the partitions of
+    Siaga's own topics this worker consumes (``<prefix>.<name>``): changelogs are read by
+    recovery, not consumed, and faust's internal topics are not ours to wait for."""
     consumer = app.consumer
-    assignment = consumer.assignment()
+    assignment = {tp for tp in consumer.assignment() if tp.topic.startswith(prefix + ".")}
     try:
         client = consumer._thread._ensure_consumer()
     except Exception:  # noqa: BLE001 - not started yet
@@ -51,7 +53,7 @@ async def _lag(app: Any) -> tuple[int, int, bool]:
 
 async def status(ctx: Any) -> dict[str, Any]:
     app = ctx.app
-    partitions, lag, known = await _lag(app)
+    partitions, lag, known = await _lag(app, ctx.settings.topic_prefix)
     recovery = getattr(app.tables, "recovery", None)
     recovered = bool(recovery is not None and recovery.completed.is_set())
     rebalancing = bool(getattr(app, "rebalancing", False))
