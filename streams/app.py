@@ -112,6 +112,12 @@ def faust_options(settings: Settings) -> dict[str, Any]:
         "broker_session_timeout": 10,
         "broker_heartbeat_interval": 2,
     }
+    # Table changelogs: a re-plan of a large province writes tens of thousands of rows;
+    # faust's 16 KB batches made that a round trip per few rows (a minute of flushing per
+    # big plan). Batches up to 512 KB (under the broker's 1 MB message.max.bytes); no
+    # compression (CPU, not the loopback network, is what a 2-core machine lacks).
+    options["producer_max_batch_size"] = 512 * 1024
+    options["producer_linger"] = 0.005
     if settings.kafka_profile == "local":
         # Tansu (the embedded broker) recovers faust tables correctly only when each
         # produce request holds one record; see docs/local-broker.md. Never in production.
