@@ -433,3 +433,21 @@ def test_fair_plan_records_its_parameters_and_round_trips_through_json() -> None
     again = Plan.from_dict(json.loads(json.dumps(plan.to_dict())))
     assert again == plan
     assert again.proposals[0].explanation.tradeoff == plan.proposals[0].explanation.tradeoff
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_fair_replan_with_threshold_zero_takes_a_fresh_plan_that_relieves_more(
+        seed: int) -> None:
+    needs, stock, whs, travel, items = _fair_instance(300 + seed)
+    first = allocate("p1", PLANNED_AT, needs, stock, whs, travel, RULES)
+    flipped = [replace(n, priority=4.0 - n.priority) for n in needs]   # who is worst off flips
+    fresh = allocate("p2", PLANNED_AT, flipped, stock, whs, travel, RULES)
+    r = replan(first, "p2", PLANNED_AT, flipped, stock, whs, travel, RULES, threshold=0.0)
+    assert r.reoptimised_items   # the old shares no longer fit the new priorities
+    for item in r.reoptimised_items:
+        f = next(s for s in fresh.stats if s.item_id == item)
+        s = next(s for s in r.plan.stats if s.item_id == item)
+        assert s.social_cost == pytest.approx(f.social_cost)
+    # a huge threshold keeps every item that had standing proposals
+    kept = replan(first, "p2", PLANNED_AT, flipped, stock, whs, travel, RULES, threshold=10.0)
+    assert set(kept.stable_items) == {p.item_id for p in first.proposals}
