@@ -17,6 +17,7 @@ faster and a colleague's typo does not lock out the operations room.
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable, Callable
 
 from fastapi import HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -60,11 +61,13 @@ class TokenCache:
             redis, f"s:{session_id}", lambda: tokens.session_principal(redis, session_id)
         )
 
-    async def _resolve(self, redis: Redis, key: str, load: object) -> Principal | None:
+    async def _resolve(
+        self, redis: Redis, key: str, load: Callable[[], Awaitable[Principal | None]]
+    ) -> Principal | None:
         hit = self.cached(key)
         if hit is not None:
             return hit
-        principal: Principal | None = await load()  # type: ignore[operator]
+        principal = await load()
         if principal is not None:
             if len(self._entries) >= self.max_entries:
                 self._entries.clear()

@@ -36,12 +36,16 @@ def _decode(cursor: str) -> list[Any]:
     except ValueError:
         value = None
     if not isinstance(value, list) or not value:
-        raise HTTPException(
-            status_code=422,
-            detail=[{"loc": ["query", "cursor"], "msg": "not a cursor this API gave out",
-                     "type": "value_error"}],
-        )
+        raise _bad_cursor()
     return value
+
+
+def _bad_cursor() -> HTTPException:
+    return HTTPException(
+        status_code=422,
+        detail=[{"loc": ["query", "cursor"], "msg": "not a cursor this API gave out",
+                 "type": "value_error"}],
+    )
 
 
 def _s(value: Any) -> str:
@@ -66,17 +70,18 @@ async def page(
             next_cursor = _encode([ids[-1]])
     else:
         key = readmodel.index_key(entity)
+        rows: list[Any]
         if after is None:
             rows = await redis.zrevrange(key, 0, limit, withscores=True)
         else:
             if len(after) != 2 or not isinstance(after[0], int | float):
-                _decode("")
+                raise _bad_cursor()
             score, last_id = float(after[0]), str(after[1])
-            rows = await redis.zrevrangebyscore(
+            found: list[Any] = await redis.zrevrangebyscore(
                 key, score, "-inf", start=0, num=limit + 1 + TIE_SLACK, withscores=True
             )
-            rows = [(m, s) for m, s in rows if s < score or _s(m) < last_id]
-        chosen = [(_s(m), s) for m, s in rows[:limit]]
+            rows = [(m, s) for m, s in found if s < score or _s(m) < last_id]
+        chosen: list[tuple[str, float]] = [(_s(row[0]), float(row[1])) for row in rows[:limit]]
         ids = [m for m, _ in chosen]
         if len(rows) > limit and chosen:
             next_cursor = _encode([chosen[-1][1], chosen[-1][0]])
