@@ -124,6 +124,47 @@ async def _align_configs(
     return stale
 
 
+# Errors a topic creation meets on a broker that is still starting: worth another try.
+# INVALID_REPLICATION_FACTOR (38) is what a KRaft broker answers until it is unfenced.
+_TRANSIENT_CREATE_ERRORS = frozenset({7, 38, 41})  # REQUEST_TIMED_OUT, NOT_CONTROLLER
+
+
+async def _create(
+    admin: AIOKafkaAdminClient,
+    settings: Settings,
+    shorts: list[str],
+    created: list[str],
+    existing: set[str],
+) -> dict[str, tuple[str, bool]]:
+    """Create ``shorts`` in one request; fills ``created``/``existing``; returns the failures
+    as ``short name -> (why, worth a retry)``."""
+    by_name = {settings.topic(short): short for short in shorts}
+    response = await admin.create_topics(
+        [
+            NewTopic(
+                name,
+                num_partitions=settings.partitions,
+                replication_factor=settings.replication_factor,
+                topic_configs=topic_configs(settings, short),
+            )
+            for name, short in by_name.items()
+        ]
+    )
+    failed: dict[str, tuple[str, bool]] = {}
+    # errors come back per topic in the response, not as exceptions
+    for name, code, *rest in response.topic_errors:
+        if code == 0:
+            created.append(name)
+        elif code == TopicAlreadyExistsError.errno:
+            existing.add(name)
+        else:
+            error = for_code(code)
+            why = f"{error.__name__}" + (f" ({rest[0]})" if rest and rest[0] else "")
+            retry = code in _TRANSIENT_CREATE_ERRORS or bool(getattr(error, "retriable", False))
+            failed[by_name[name]] = (why, retry)
+    return failed
+
+
 async def ensure_topics(settings: Settings, timeout: float = 30) -> list[str]:
     """Create every catalogue topic that does not exist yet, with :func:`topic_configs`;
     bring existing ones to those configurations; returns the topics created."""
@@ -138,31 +179,24 @@ async def ensure_topics(settings: Settings, timeout: float = 30) -> list[str]:
         existing = set(await admin.list_topics())
         shorts = [spec.name for spec in TOPICS] + list(INTERNAL_TOPICS)
         missing = [short for short in shorts if settings.topic(short) not in existing]
-        created = []
-        if missing:
-            response = await admin.create_topics(
-                [
-                    NewTopic(
-                        settings.topic(short),
-                        num_partitions=settings.partitions,
-                        replication_factor=settings.replication_factor,
-                        topic_configs=topic_configs(settings, short),
-                    )
-                    for short in missing
-                ]
-            )
-            # errors come back per topic in the response, not as exceptions
-            failed = []
-            for name, code, *rest in response.topic_errors:
-                if code == 0:
-                    created.append(name)
-                elif code == TopicAlreadyExistsError.errno:
-                    existing.add(name)
-                else:
-                    message = rest[0] if rest and rest[0] else for_code(code).__name__
-                    failed.append(f"{name}: {message}")
-            if failed:
-                raise KafkaError(f"could not create topics: {'; '.join(failed)}")
+        created: list[str] = []
+        deadline = asyncio.get_running_loop().time() + timeout
+        while missing:
+            failed = await _create(admin, settings, missing, created, existing)
+            transient = {short: why for short, (why, retry) in failed.items() if retry}
+            if len(transient) < len(failed) or (
+                transient and asyncio.get_running_loop().time() >= deadline
+            ):
+                raise KafkaError(
+                    "could not create topics: "
+                    + "; ".join(f"{settings.topic(s)}: {why}" for s, (why, _) in failed.items())
+                )
+            missing = list(transient)
+            if missing:
+                # a broker that just started (or restarted after a crash) answers metadata
+                # before it is registered and unfenced: creation fails for a few seconds
+                log.info("topic creation retried: %s", "; ".join(transient.values()))
+                await asyncio.sleep(0.5)
         await _align_configs(
             admin,
             {

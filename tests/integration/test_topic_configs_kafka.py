@@ -160,3 +160,15 @@ async def test_on_tansu_ensure_topics_still_creates_every_topic_once(tmp_path: P
         assert await ensure_topics(settings) == []
     finally:
         proc.stop()
+
+
+async def test_topics_that_cannot_be_created_fail_with_the_brokers_reason(
+    kafka: str, tmp_path: Path
+) -> None:
+    from aiokafka.errors import KafkaError
+
+    # replication 3 on one broker: refused (once retried, as a broker still starting
+    # answers the same), never counted as created
+    settings = _settings(kafka, tmp_path).model_copy(update={"replication_factor": 3})
+    with pytest.raises(KafkaError, match="InvalidReplicationFactor"):
+        await ensure_topics(settings, timeout=2)
