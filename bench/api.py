@@ -318,7 +318,7 @@ def main(argv: list[str] | None = None) -> int:
             cwd=ROOT,
         )
         _wait_healthy(port)
-        poster = make_token(redis_url, "command_post", posko_id="posko-bench")
+        poster = make_token(redis_url, "command_post", posko_id="posko-bench", province_code="32")
         reader = make_token(redis_url, "coordinator")
         procs, connections = 1, 32
         measure_posts(port, "/api/v1/incidents", poster, 1.0, procs, 8)  # warm-up

@@ -48,8 +48,11 @@ async def rebuild(settings: Settings, idle_seconds: float = 3.0, progress: bool 
     """Clear and re-project; returns the number of changes applied."""
     bootstrap, redis_url = settings.require_services()
     redis = Redis.from_url(redis_url)
+    from siaga.settings import kafka_client_options
+
     consumer = AIOKafkaConsumer(
         settings.topic(STATE_CHANGES),
+        **kafka_client_options(settings),
         bootstrap_servers=bootstrap,
         group_id=f"siaga-rebuild-{uuid.uuid4().hex[:8]}",
         auto_offset_reset="earliest",

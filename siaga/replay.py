@@ -114,8 +114,11 @@ async def replay(
     per_topic: Counter[str] = Counter()
     per_type: Counter[str] = Counter()
     tz = scenario.tz
+    from siaga.settings import kafka_client_options
+
     producer = AIOKafkaProducer(
-        bootstrap_servers=settings.kafka_bootstrap_servers, acks="all", linger_ms=5
+        bootstrap_servers=settings.kafka_bootstrap_servers, acks="all", linger_ms=5,
+        **kafka_client_options(settings),
     )
     await producer.start()
     started = time.monotonic()

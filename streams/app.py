@@ -58,7 +58,10 @@ class StreamContext:
         async with self._producer_lock:
             if self._producer is None:
                 bootstrap, _ = self.settings.require_services()
+                from siaga.settings import kafka_client_options
+
                 producer = AIOKafkaProducer(
+                    **kafka_client_options(self.settings),
                     bootstrap_servers=bootstrap,
                     acks="all",
                     # idempotent on Apache Kafka (a retried request is not written twice);
@@ -72,6 +75,19 @@ class StreamContext:
                 await producer.start()
                 self._producer = producer
         return self._producer
+
+    async def reset_producer(self) -> None:
+        """Drop the producer after a failed send: an idempotent producer whose batch was
+        refused keeps failing every later send (OutOfOrderSequenceNumber); a new one gets a
+        new producer id. Unsent records of the old one are sent again by the retried batch."""
+        import asyncio
+
+        producer, self._producer = self._producer, None
+        if producer is not None:
+            try:
+                await asyncio.wait_for(producer.stop(), timeout=5)
+            except Exception:  # noqa: BLE001 - it is being thrown away
+                pass
 
     async def close(self) -> None:
         if self._producer is not None:
@@ -118,6 +134,19 @@ def faust_options(settings: Settings) -> dict[str, Any]:
     # compression (CPU, not the loopback network, is what a 2-core machine lacks).
     options["producer_max_batch_size"] = 512 * 1024
     options["producer_linger"] = 0.005
+    if settings.kafka_security_protocol != "PLAINTEXT":
+        from siaga.settings import kafka_client_options
+
+        client = kafka_client_options(settings)
+        if settings.kafka_security_protocol.startswith("SASL_"):
+            options["broker_credentials"] = faust.SASLCredentials(
+                username=settings.kafka_sasl_username,
+                password=settings.kafka_sasl_password,
+                mechanism=settings.kafka_sasl_mechanism,
+                ssl_context=client.get("ssl_context"),
+            )
+        else:
+            options["broker_credentials"] = faust.SSLCredentials(client["ssl_context"])
     if settings.kafka_profile == "local":
         # Tansu (the embedded broker) recovers faust tables correctly only when each
         # produce request holds one record; see docs/local-broker.md. Never in production.

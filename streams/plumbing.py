@@ -102,6 +102,7 @@ async def run_batch(
                 ctx.health.failed(exc)
                 log.warning("%s: %s: %s; retrying in %.1f s", name, type(exc).__name__, exc,
                             delay)
+                await _after_kafka_error(ctx, exc)
                 await asyncio.sleep(delay)
                 delay = min(BACKOFF_MAX, delay * 2)
                 continue
@@ -113,6 +114,13 @@ async def run_batch(
             for event in events:
                 await run_batch(ctx, name, [event], handle)
             return
+
+
+async def _after_kafka_error(ctx: Any, exc: BaseException) -> None:
+    from aiokafka.errors import KafkaError
+
+    if isinstance(exc, KafkaError) and hasattr(ctx, "reset_producer"):
+        await ctx.reset_producer()
 
 
 async def _retry_one(
@@ -132,6 +140,7 @@ async def _retry_one(
         except Exception as exc:  # noqa: BLE001
             if is_transient(exc):
                 ctx.health.failed(exc)
+                await _after_kafka_error(ctx, exc)
                 delay = min(BACKOFF_MAX, delay * 2)
                 continue  # the services are down: not this record's fault
             error = exc
