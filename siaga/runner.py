@@ -196,10 +196,12 @@ def run(
         if not own_broker and broker:
             _say(f"--broker {broker} ignored: SIAGA_KAFKA_BOOTSTRAP_SERVERS={bootstrap} is used")
         if kind == "kafka":
-            from siaga.apache_kafka import start_kafka
+            from siaga.apache_kafka import ensure_kafka_jars, start_kafka
 
             # its progress is said through _say; its log records would say it twice
             logging.getLogger("siaga.apache_kafka").setLevel(logging.WARNING)
+            # resolved before the broker's (uninterruptible) start: Ctrl-C stops a download
+            ensure_kafka_jars(progress=_say)
             _say(f"starting Apache Kafka (log: {logs / 'kafka.log'}, data: {data_dir / 'kafka'})…")
             first: dict[str, str] = {}
 
