@@ -79,7 +79,7 @@ async def test_20000_shelters_across_38_provinces_settle(
                      if e.type == "shelter.headcount_reported"})  # type: ignore[attr-defined]
     assert len(want) >= 20_000
     await produce_many(settings, setup)
-    took = await _settled(redis, want, 600)
+    took = await _settled(redis, want, 900)
     print(f"{len(want)} shelters in 38 provinces settled in {took:.1f} s")
     assert worker.alive()
     sizes = await largest_records(settings)
