@@ -260,15 +260,10 @@ def run(
             supervisor.children["broker"].start_fn = restart_broker
         from api.tokens_cli import create_demo_tokens
 
-        # demo tokens only in a Redis this command started itself, never in a configured one
-        demo = create_demo_tokens(child_settings, own_redis=not settings.redis_url)
-        if demo:
-            _say(f"demo tokens (also in {data_dir / 'demo-tokens.json'}):")
-            for role, token in demo.items():
-                _say(f"  {role:16} {token}")
-        else:
-            _say("Redis is configured (SIAGA_REDIS_URL): no demo tokens minted; create tokens "
-                 "with `siaga tokens create`")
+        demo = create_demo_tokens(child_settings)
+        _say(f"demo tokens (also in {data_dir / 'demo-tokens.json'}):")
+        for role, token in demo.items():
+            _say(f"  {role:16} {token}")
         asyncio.run(wait_for_broker(bootstrap))
         created = asyncio.run(ensure_topics(child_settings))
         _say(f"topics ready ({len(created)} created)")
