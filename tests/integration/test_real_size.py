@@ -36,6 +36,7 @@ async def _settled(redis: Redis, want: dict[str, int], timeout: float) -> float:
     raise AssertionError(f"{missing} of {len(ids)} shelters not settled after {timeout:.0f} s")
 
 
+@pytest.mark.timeout(600)
 async def test_a_province_of_2000_shelters_settles_and_no_record_grows_with_it(
     settings: Settings, redis: Redis, worker: ManagedProcess
 ) -> None:
@@ -64,6 +65,7 @@ async def test_a_province_of_2000_shelters_settles_and_no_record_grows_with_it(
     assert await redis.scard("siaga:shipments:province:32") > 100
 
 
+@pytest.mark.timeout(1200)
 async def test_20000_shelters_across_38_provinces_settle(
     settings: Settings, redis: Redis, worker: ManagedProcess
 ) -> None:
