@@ -47,10 +47,10 @@ def split_key(key: bytes | str) -> tuple[str, str]:
 
 def partition_of(province_code: str, partitions: int) -> int:
     """The partition Kafka's default partitioner gives a record keyed by this province."""
-    return (murmur2(province_code.encode()) & 0x7FFFFFFF) % partitions
+    return int((murmur2(province_code.encode()) & 0x7FFFFFFF) % partitions)
 
 
-class EntityTable(faust.Table):  # type: ignore[misc]
+class EntityTable(faust.Table):  # type: ignore[type-arg]
     """A faust table of entities keyed ``<province>/<id>``, each on its province's partition."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

@@ -180,8 +180,9 @@ def apply_batch_count(state: State, event: ev.StockLevelReported) -> dict[str, A
     batch = state.get(key)
     if not _newer(batch, "version", _version(event)):
         return None
-    state[key] = counted_batch(batch, event)
-    return state[key]
+    counted = counted_batch(batch, event)
+    state[key] = counted
+    return counted
 
 
 def record_departure(

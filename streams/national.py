@@ -354,8 +354,9 @@ def _comparable(rows: dict[str, Any]) -> dict[str, Any]:
 
 def register(ctx: Any) -> None:
     from streams.changes import pack, unpack
+    from streams.deadletter import park
     from streams.entities import entity_table
-    from streams.plumbing import Writes, park, run_batch
+    from streams.plumbing import Writes, run_batch
 
     table = entity_table(ctx, TABLE)
 

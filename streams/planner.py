@@ -21,11 +21,11 @@ from typing import Any
 
 from siaga.catalogue import ESCALATIONS, NATIONAL_RESULTS, STATE_CHANGES
 from streams.changes import MAX_RECORD_BYTES, encode_changes, make_change, pack, unpack
-from streams.deadletter import deadletter_record
+from streams.deadletter import deadletter_record, park
 from streams.entities import entity_table
 from streams.outputs import output_record, output_topic
 from streams.planning import PlanningOptions, plan_province
-from streams.plumbing import BATCH_WITHIN, Writes, park, request_replan, run_batch
+from streams.plumbing import BATCH_WITHIN, Writes, request_replan, run_batch
 from streams.store import (
     INPUT_TABLES,
     Loaded,

@@ -105,7 +105,7 @@ def register(ctx: Any) -> None:
             log.info("worker %s", "ready (caught up)" if now["ready"] else
                      f"not ready: {now['detail']} lag {now['lag']}")
 
-    @ctx.app.on_before_shutdown.connect  # type: ignore[arg-type]
+    @ctx.app.on_before_shutdown.connect
     async def _forget(app: Any, **kwargs: Any) -> None:
         from siaga.workers import remove_worker
 

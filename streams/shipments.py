@@ -75,9 +75,12 @@ def register(ctx: Any) -> None:
             shipment_id = decoded.shipment_id  # type: ignore[attr-defined]
             current = writes.get("shipments", province, shipment_id)
             view = {} if current is None else {shipment_id: current}
-            reducer = apply_shipment_status if decoded.type == STATUS else apply_shipment_hold  # type: ignore[attr-defined]
             try:
-                changed = reducer(view, decoded)
+                if isinstance(decoded, ShipmentStatusChanged):
+                    changed = apply_shipment_status(view, decoded)
+                else:
+                    assert isinstance(decoded, ShipmentHoldChanged)
+                    changed = apply_shipment_hold(view, decoded)
             except InvalidRecord as exc:
                 await park(ctx, event, exc.reason)
                 continue
@@ -86,13 +89,13 @@ def register(ctx: Any) -> None:
                 continue
             row = stamp_accepted(view[shipment_id], accepted_time(event))
             writes.put("shipments", province, shipment_id, row)
-            if decoded.type == STATUS and row["status"] == "dispatched":  # type: ignore[attr-defined]
+            if decoded.type == STATUS and row["status"] == "dispatched":
                 home = row.get("warehouse_province") or province
                 if row.get("tier") == "national" and home != province:
                     moves.append((home, row))
                 else:
                     _departures(writes, province, row)
-            elif decoded.type == STATUS and row["status"] == "delivered":  # type: ignore[attr-defined]
+            elif decoded.type == STATUS and row["status"] == "delivered":
                 shelter = writes.get("shelters", province, row["shelter_id"])
                 if shelter is not None:
                     writes.put("shelters", province, row["shelter_id"],

@@ -20,7 +20,8 @@ from api.pagination import CursorQuery, listing, page
 from api.picking import suggest_batches
 from api.publish import fingerprint
 from api.schemas import Accepted, EventIdField, build, id_path
-from api.shipments import STATUSES, check_transition, load_shipment
+from api.shipments import check_transition, load_shipment
+from logistics.shipment import STATUSES
 from siaga import events as ev
 from siaga import readmodel
 
