@@ -26,6 +26,10 @@ class StreamContext:
     topics: dict[str, Any] = field(default_factory=dict)
     tables: dict[str, Any] = field(default_factory=dict)
     health: Any = None
+    # the planner's memory: input revisions of each province's last plan, and the view
+    # hashes kept in memory (see streams/store.py MEMORY_VIEWS)
+    planned_revisions: dict[str, Any] = field(default_factory=dict)
+    view_hashes: dict[str, Any] = field(default_factory=dict)
     _redis: Redis | None = None
     _producer: Any = None
     _producer_lock: Any = None

@@ -69,22 +69,26 @@ def decode_changes(raw: bytes) -> list[dict[str, Any]]:
 MAX_RECORD_BYTES = 48 * 1024  # every record Siaga writes stays far under Kafka's 1 MB
 
 
-def pack(items: list[dict[str, Any]], limit: int = MAX_RECORD_BYTES) -> list[bytes]:
-    """Entities packed into records ``{"records": [...]}`` of at most ``limit`` bytes (one
+def pack(
+    items: list[dict[str, Any]], limit: int = MAX_RECORD_BYTES, field: str = "records"
+) -> list[bytes]:
+    """Entities packed into records ``{"<field>": [...]}`` of at most ``limit`` bytes (one
     entity that is larger travels alone): a re-plan's many small messages take a few
-    produce requests instead of thousands."""
+    produce requests instead of thousands. Read-model changes use ``field="changes"``
+    (what :func:`decode_changes` reads)."""
+    head = b'{"' + field.encode() + b'":['
     out: list[bytes] = []
     batch: list[bytes] = []
     size = 0
     for item in items:
         one = json.dumps(item, separators=(",", ":"), sort_keys=True).encode()
-        if batch and size + len(one) + 1 > limit - 16:
-            out.append(b'{"records":[' + b",".join(batch) + b"]}")
+        if batch and size + len(one) + 1 > limit - len(head) - 2:
+            out.append(head + b",".join(batch) + b"]}")
             batch, size = [], 0
         batch.append(one)
         size += len(one) + 1
     if batch:
-        out.append(b'{"records":[' + b",".join(batch) + b"]}")
+        out.append(head + b",".join(batch) + b"]}")
     return out
 
 

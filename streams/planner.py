@@ -20,7 +20,7 @@ from datetime import datetime
 from typing import Any
 
 from siaga.catalogue import ESCALATIONS, NATIONAL_RESULTS, STATE_CHANGES
-from streams.changes import MAX_RECORD_BYTES, encode_changes, make_change, pack, unpack
+from streams.changes import MAX_RECORD_BYTES, make_change, pack, unpack
 from streams.deadletter import deadletter_record, park
 from streams.entities import entity_table
 from streams.outputs import output_record, output_topic
@@ -47,21 +47,8 @@ WRITE_CHUNK = 500
 
 
 def chunk_changes(changes: list[dict[str, Any]], limit: int = MAX_RECORD_BYTES) -> list[bytes]:
-    """Read-model changes packed into records of at most ``limit`` bytes (one change that is
-    larger travels alone)."""
-    records: list[bytes] = []
-    batch: list[dict[str, Any]] = []
-    size = 0
-    for change in changes:
-        one = len(encode_changes([change]))
-        if batch and size + one > limit:
-            records.append(encode_changes(batch))
-            batch, size = [], 0
-        batch.append(change)
-        size += one
-    if batch:
-        records.append(encode_changes(batch))
-    return records
+    """Read-model changes packed into records of at most ``limit`` bytes."""
+    return pack(changes, limit, field="changes")
 
 
 class Replanned:
@@ -154,7 +141,7 @@ def input_revision(ctx: Any, province: str) -> tuple[tuple[int, int], ...]:
 async def replan_province(ctx: Any, province: str, opts: PlanningOptions) -> bool:
     """Re-plan one province; returns False when its inputs had not changed since its last
     plan in this process (a restarted or newly assigned worker plans once)."""
-    planned = ctx.tables.setdefault("_planned_revisions", {})
+    planned = ctx.planned_revisions
     before = input_revision(ctx, province)
     if planned.get(province) == before:
         return False

@@ -238,6 +238,22 @@ class Writes:
         return count
 
 
+def fold(
+    writes: Writes, table: str, province: str, entity_id: str, event: Any,
+    reducer: Reducer, decoded: Any,
+) -> dict[str, Any] | None:
+    """Fold one decoded event into the one entity it concerns: ``reducer(view, decoded)``
+    changes the view ``{entity_id: row}`` (or raises InvalidRecord); the changed row, stamped
+    with when the event was accepted, is queued in ``writes``. None when nothing changed."""
+    current = writes.get(table, province, entity_id)
+    view = {} if current is None else {entity_id: current}
+    if reducer(view, decoded) is None:
+        return None
+    row = stamp_accepted(view[entity_id], accepted_time(event))
+    writes.put(table, province, entity_id, row)
+    return row
+
+
 def stamp_accepted(row: dict[str, Any], at: datetime) -> dict[str, Any]:
     """The row with the newest accepted time of its events (the plan clock reads these)."""
     iso = at.isoformat()
@@ -274,19 +290,15 @@ def register_ingest(ctx: Any, topic: str, routes: dict[str, Route], replan: bool
                 continue
             route = routes[decoded.type]  # type: ignore[attr-defined]
             province = decoded.province_code  # type: ignore[attr-defined]
-            entity_id = route.entity_id(decoded)
-            current = writes.get(route.table, province, entity_id)
-            view = {} if current is None else {entity_id: current}
             try:
-                changed = route.reducer(view, decoded)
+                row = fold(writes, route.table, province, route.entity_id(decoded), event,
+                           route.reducer, decoded)
             except InvalidRecord as exc:
                 await park(ctx, event, exc.reason)
                 continue
             provinces.add(province)
-            if changed is None:
+            if row is None:
                 continue
-            row = stamp_accepted(view[entity_id], accepted_time(event))
-            writes.put(route.table, province, entity_id, row)
             if route.after_apply is not None:
                 follow_ups.append((route.after_apply, decoded, row))
         # Follow-ups (e.g. an incident's read-model change) are acknowledged before the

@@ -32,12 +32,12 @@ from streams.ingest import (
 from streams.plumbing import (
     BATCH_SIZE,
     BATCH_WITHIN,
+    Reducer,
     Writes,
-    accepted_time,
     decode_for,
+    fold,
     request_replan,
     run_batch,
-    stamp_accepted,
 )
 
 STATUS = ShipmentStatusChanged.model_fields["type"].default
@@ -73,29 +73,25 @@ def register(ctx: Any) -> None:
                 continue
             province = decoded.province_code  # type: ignore[attr-defined]
             shipment_id = decoded.shipment_id  # type: ignore[attr-defined]
-            current = writes.get("shipments", province, shipment_id)
-            view = {} if current is None else {shipment_id: current}
+            reducer: Reducer = (
+                apply_shipment_status if isinstance(decoded, ShipmentStatusChanged)
+                else apply_shipment_hold
+            )
             try:
-                if isinstance(decoded, ShipmentStatusChanged):
-                    changed = apply_shipment_status(view, decoded)
-                else:
-                    assert isinstance(decoded, ShipmentHoldChanged)
-                    changed = apply_shipment_hold(view, decoded)
+                row = fold(writes, "shipments", province, shipment_id, event, reducer, decoded)
             except InvalidRecord as exc:
                 await park(ctx, event, exc.reason)
                 continue
             provinces.add(province)
-            if changed is None:
+            if row is None:
                 continue
-            row = stamp_accepted(view[shipment_id], accepted_time(event))
-            writes.put("shipments", province, shipment_id, row)
-            if decoded.type == STATUS and row["status"] == "dispatched":
+            if isinstance(decoded, ShipmentStatusChanged) and row["status"] == "dispatched":
                 home = row.get("warehouse_province") or province
                 if row.get("tier") == "national" and home != province:
                     moves.append((home, row))
                 else:
                     _departures(writes, province, row)
-            elif decoded.type == STATUS and row["status"] == "delivered":
+            elif isinstance(decoded, ShipmentStatusChanged) and row["status"] == "delivered":
                 shelter = writes.get("shelters", province, row["shelter_id"])
                 if shelter is not None:
                     writes.put("shelters", province, row["shelter_id"],

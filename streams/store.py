@@ -148,7 +148,7 @@ def _teams_view(tasks: dict[str, Any]) -> dict[str, Any]:
 
 def memory_hashes(ctx: Any, province: str) -> dict[str, str]:
     """The worker's in-memory view hashes of a province (see :data:`MEMORY_VIEWS`)."""
-    cache: dict[str, tuple[int, dict[str, str]]] = ctx.tables.setdefault("_view_hashes", {})
+    cache: dict[str, tuple[int, dict[str, str]]] = ctx.view_hashes
     # forgotten whenever recovery or a standby brought rows (a rebalance): then this worker
     # may not have been the one that projected the province last
     epoch = entity_table(ctx, "shelters").epoch
