@@ -13,6 +13,16 @@ from datetime import datetime
 from typing import Any
 
 
+def content_hash(value: Any) -> str:
+    """A fingerprint of JSON-able data (key order does not matter): what the planner keeps
+    of a view or an escalation it sent, to send only what changed."""
+    import hashlib
+
+    return hashlib.sha1(
+        json.dumps(value, sort_keys=True, separators=(",", ":"), default=str).encode()
+    ).hexdigest()
+
+
 def version_of(occurred_at: datetime, event_id: str) -> str:
     """Last-writer-wins order: event time (µs, zero-padded), ties broken by event id."""
     micros = int(occurred_at.timestamp() * 1_000_000)

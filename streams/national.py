@@ -12,7 +12,6 @@ province turns it into shipments (tier ``national``) and shows its teams mobilis
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from datetime import UTC, date, datetime
 from typing import Any
@@ -27,6 +26,7 @@ from logistics.replan import replan
 from logistics.shipment import Shipment
 from logistics.stock import ReleaseRules, StockBatch, TravelHours, Warehouse
 from siaga.catalogue import ESCALATIONS, NATIONAL_RESULTS
+from streams.changes import content_hash
 
 log = logging.getLogger(__name__)
 
@@ -294,14 +294,6 @@ def result_entities(results: dict[str, dict[str, Any]]) -> dict[str, dict[str, A
     return out
 
 
-def _hash(value: Any) -> str:
-    import hashlib
-
-    return hashlib.sha1(
-        json.dumps(value, sort_keys=True, separators=(",", ":"), default=str).encode()
-    ).hexdigest()
-
-
 def national_writes(
     rows: dict[str, Any], record: dict[str, Any], results: dict[str, dict[str, Any]]
 ) -> tuple[dict[str, Any], list[tuple[str, dict[str, Any]]]]:
@@ -325,7 +317,7 @@ def national_writes(
     sends: list[tuple[str, dict[str, Any]]] = []
     entities = result_entities(results)
     for key, data in sorted(entities.items()):
-        digest = {"hash": _hash(data)}
+        digest = {"hash": content_hash(data)}
         new_sent[f"{SENT}|{key}"] = digest
         if rows.get(f"{SENT}|{key}") != digest:
             province, kind, entity_id = key.split("|", 2)

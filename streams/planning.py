@@ -32,6 +32,7 @@ from logistics.replan import replan
 from logistics.shipment import Shipment
 from logistics.stock import ReleaseRules, StockBatch, TravelHours, Warehouse
 from logistics.tasks import incident_tasks, shelter_tasks
+from streams.changes import content_hash
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 REGIONAL = "regional"
@@ -588,12 +589,6 @@ def plan_teams(
 # ---------------------------------------------------------------- the whole province
 
 
-def _entity_hash(data: dict[str, Any] | None) -> str:
-    return hashlib.sha1(
-        json.dumps(data, sort_keys=True, separators=(",", ":"), default=str).encode()
-    ).hexdigest()
-
-
 def _shipment_entity(
     state: ProvinceState, shipment: dict[str, Any]
 ) -> dict[str, Any]:
@@ -929,7 +924,7 @@ def plan_province(
     changed: list[tuple[str, str, dict[str, Any] | None]] = []
     for (entity, entity_id), view in sorted(entities.items()):
         key = f"{entity}:{entity_id}"
-        digest = _entity_hash(view)
+        digest = content_hash(view)
         new_hashes[key] = digest
         if old_hashes.get(key) != digest:
             changed.append((entity, entity_id, view))

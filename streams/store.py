@@ -26,11 +26,10 @@ plans          the province's plan sequence and clock (one small row, ``plan``)
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from streams.changes import content_hash
 from streams.entities import entity_table
 from streams.planning import ProvinceOutcome, ProvinceState
 
@@ -181,12 +180,6 @@ def load_province(ctx: Any, province: str) -> Loaded:
 # ---------------------------------------------------------------- write-back
 
 
-def _digest(value: Any) -> str:
-    return hashlib.sha1(
-        json.dumps(value, sort_keys=True, separators=(",", ":"), default=str).encode()
-    ).hexdigest()
-
-
 @dataclass
 class ProvinceWrites:
     """The entities a re-plan changes, per table: ``{id: row}`` (None = remove)."""
@@ -273,7 +266,7 @@ def province_writes(loaded: Loaded, outcome: ProvinceOutcome) -> ProvinceWrites:
 
     # escalation: only the entities that changed since last sent
     entities = escalation_entities(outcome.escalation)
-    hashes = {k: {"hash": _digest(v)} for k, v in entities.items()}
+    hashes = {k: {"hash": content_hash(v)} for k, v in entities.items()}
     changed_hashes = _changed(rows["escalated"], hashes)
     writes.planner["escalated"] = changed_hashes
     seq = plan["seq"]
