@@ -217,6 +217,68 @@ class TeamStatusReported(Envelope):
     hours_on_duty: float = Field(default=0, ge=0, le=168, allow_inf_nan=False)
 
 
+TeamSkill = Literal["evacuation", "public_kitchen", "shelter_setup", "psychosocial", "logistics"]
+
+
+class TeamMember(WireModel):
+    name: str = Field(min_length=1, max_length=200)
+    role: str | None = Field(default=None, max_length=100, description="e.g. 'ketua' (leader)")
+    phone: str | None = Field(default=None, max_length=32, description="Leader's phone")
+
+
+class TeamRegistered(Envelope):
+    """A coordinator registers (or corrects) a TAGANA team: its base, members, skills, rank."""
+
+    type: Literal["team.registered"] = "team.registered"
+    team_id: Identifier
+    name: str = Field(min_length=1, max_length=200)
+    province_code: ProvinceCode
+    kabupaten_code: KabupatenCode = Field(description="The team's home kabupaten/kota")
+    base: Location = Field(description="Where the team is based (its home post)")
+    members: list[TeamMember] = Field(min_length=1, max_length=500)
+    skills: list[TeamSkill] = Field(min_length=1, max_length=10)
+    rank: Literal["muda", "madya", "utama"]
+    coordinator: str = Field(min_length=1, max_length=200, description="Who registered it")
+
+    @property
+    def location(self) -> Location:
+        return self.base
+
+
+class TeamAvailabilityReported(Envelope):
+    """A registered team (its leader's phone) says whether it can be sent, where it is, and
+    how many of its members are present. ``assigned`` is Siaga's word, not the team's."""
+
+    type: Literal["team.availability_reported"] = "team.availability_reported"
+    team_id: Identifier
+    province_code: ProvinceCode
+    availability: Literal["available", "resting", "off_duty"]
+    location: Location | None = Field(default=None, description="Where the team is now")
+    members_present: int = Field(ge=0, le=500)
+
+
+TaskProgress = Literal["acknowledged", "en_route", "arrived", "done", "declined"]
+
+
+class TaskProgressReported(Envelope):
+    """A team moves its assignment along: acknowledged → en_route → arrived → done, or
+    declines it with a reason (then the task is dispatched to another team)."""
+
+    type: Literal["task.progress_reported"] = "task.progress_reported"
+    task_id: Identifier
+    team_id: Identifier
+    province_code: ProvinceCode
+    status: TaskProgress
+    reason: str | None = Field(default=None, max_length=1000, description="Why it declined")
+    location: Location | None = Field(default=None, description="Where the team reported from")
+
+    @model_validator(mode="after")
+    def _reason_for_decline(self) -> TaskProgressReported:
+        if self.status == "declined" and not self.reason:
+            raise ValueError("reason: a declined assignment needs a reason")
+        return self
+
+
 class BatchQuantity(WireModel):
     batch_id: Identifier
     quantity: float = Field(gt=0, allow_inf_nan=False)
@@ -292,6 +354,9 @@ AnyEvent = Annotated[
     | WarehouseRegistered
     | StockLevelReported
     | TeamStatusReported
+    | TeamRegistered
+    | TeamAvailabilityReported
+    | TaskProgressReported
     | DispatchOverridden
     | ShipmentStatusChanged
     | ShipmentHoldChanged,
@@ -308,6 +373,9 @@ EVENT_TYPES: dict[str, type[Envelope]] = {
         WarehouseRegistered,
         StockLevelReported,
         TeamStatusReported,
+        TeamRegistered,
+        TeamAvailabilityReported,
+        TaskProgressReported,
         DispatchOverridden,
         ShipmentStatusChanged,
         ShipmentHoldChanged,
