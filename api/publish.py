@@ -9,7 +9,9 @@ are the authority; this only keeps retries cheap and their answers stable.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import logging
 import uuid
 from typing import Any
 
@@ -22,22 +24,69 @@ from siaga.catalogue import topic_for_event_type
 from siaga.events import Envelope, encode_event
 from siaga.settings import Settings, kafka_client_options
 
+log = logging.getLogger(__name__)
+
 ACCEPTED_PREFIX = "siaga:api:accepted:"
 ACCEPTED_TTL_SECONDS = 7 * 24 * 3600
 
 
+UNAVAILABLE = (
+    "Log peristiwa belum mengonfirmasi laporan ini dalam {seconds:g} detik; laporan belum "
+    "diterima. Kirim ulang dengan event_id yang sama. / The event log did not acknowledge "
+    "this report within {seconds:g} s; it is not accepted yet. Retry with the same event_id."
+)
+RETRY_AFTER_SECONDS = 5
+
+
+def _unavailable(settings: Settings, reason: str) -> HTTPException:
+    seconds = settings.publish_timeout_seconds
+    return HTTPException(
+        status_code=503,
+        detail=f"{UNAVAILABLE.format(seconds=seconds)} ({reason})",
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
+
+
+def _retrieve(task: asyncio.Future[Any]) -> None:
+    """Done callback of a send abandoned at the deadline: read its outcome so asyncio does
+    not log 'exception was never retrieved'; the record may still land later (harmless: the
+    client retries with the same event_id and the workers deduplicate)."""
+    if not task.cancelled() and task.exception() is not None:
+        log.info("an abandoned send failed later: %s", task.exception())
+
+
 async def publish(producer: AIOKafkaProducer, settings: Settings, event: Envelope) -> None:
-    """Send an event to its topic, keyed by province; 503 if the broker cannot take it."""
+    """Send an event to its topic, keyed by province, and wait for the broker's
+    acknowledgement (acks=all: every in-sync replica, at least ``min.insync.replicas``).
+
+    503 when the broker refuses it or does not acknowledge within
+    ``settings.publish_timeout_seconds``: never 202 for an event the log does not hold.
+    Without a deadline a send could wait forever — aiokafka retries a produce that the
+    cluster cannot acknowledge (two of three brokers down) without end.
+    """
     spec = topic_for_event_type(event.model_fields["type"].default)
     province_code: str = getattr(event, "province_code")  # noqa: B009 - every v1 event has it
-    try:
-        await producer.send_and_wait(
+
+    async def send() -> None:
+        delivery = await producer.send(
             settings.topic(spec.name), value=encode_event(event), key=province_code.encode()
         )
+        await delivery
+
+    sending = asyncio.ensure_future(send())
+    try:
+        # shield: the deadline ends the wait, not the send (a batch already handed to the
+        # producer cannot be taken back anyway)
+        await asyncio.wait_for(asyncio.shield(sending), settings.publish_timeout_seconds)
+    except TimeoutError:
+        sending.add_done_callback(_retrieve)
+        log.warning(
+            "event %s (%s) not acknowledged within %g s: 503",
+            event.event_id, spec.name, settings.publish_timeout_seconds,
+        )
+        raise _unavailable(settings, "no acknowledgement") from None
     except KafkaError as exc:
-        raise HTTPException(
-            status_code=503, detail=f"event log unavailable, retry with the same event_id: {exc}"
-        ) from None
+        raise _unavailable(settings, f"{type(exc).__name__}: {exc}") from None
 
 
 def fingerprint(*parts: str) -> str:

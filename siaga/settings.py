@@ -39,6 +39,12 @@ class Settings(BaseSettings):
     days_of_cover: float = Field(default=3.0, gt=0, le=90)
     replan_threshold: float = Field(default=0.05, ge=0, le=1)
 
+    # How long the API waits for the broker to acknowledge a write (all in-sync replicas)
+    # before answering 503; the client then retries with the same event_id. Above a broker
+    # failover (session timeout 6-9 s, then a new partition leader) so that one dead broker
+    # of three costs a slower 202, not a 503.
+    publish_timeout_seconds: float = Field(default=12.0, gt=0, le=120)
+
     # Largest request body the API accepts (bytes); field posts are small.
     max_body_bytes: int = Field(default=256 * 1024, ge=1024)
     log_level: str = "INFO"
@@ -56,6 +62,17 @@ class Settings(BaseSettings):
     auth_failures_per_minute: int = Field(default=20, ge=1)
     writes_per_minute: int = Field(default=300, ge=1)
     live_connections_per_token: int = Field(default=10, ge=1)
+
+    # Observability (issue 17, docs/operations.md). A worker serves its metrics on this
+    # address and port (0: any free port; the port is printed at start and in its
+    # readiness report). The API's /metrics answers only clients in these networks
+    # (comma-separated CIDRs; "any" for everyone). The picture is stale when the pipeline
+    # was last seen caught up longer ago than stale_after_seconds. Logs: text or json.
+    worker_metrics_host: str = "127.0.0.1"
+    worker_metrics_port: int = Field(default=0, ge=0, le=65535)
+    metrics_allowed_networks: str = "127.0.0.0/8,::1/128,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16"
+    stale_after_seconds: float = Field(default=30.0, gt=0, le=24 * 3600)
+    log_format: Literal["text", "json"] = "text"
 
     # Authenticated Kafka (production): PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL, the SASL
     # mechanism and credentials, and the CA file that signed the brokers' certificates.
