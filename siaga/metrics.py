@@ -1,0 +1,158 @@
+"""Siaga's metrics, in Prometheus' text format (prometheus-client).
+
+Every metric is defined here, once per process, on prometheus-client's default registry:
+the worker serves them on its own port (:func:`serve_worker_metrics`, printed at start),
+the API at ``/metrics`` (``api/metrics.py``). Labels are bounded by the code, never by the
+data: a topic, a province (38), an entity type, a reason *kind* (:func:`reason_kind`) —
+never an entity id or an event id.
+
+Worker side (hooks in ``streams/``): events processed per topic, dead-lettered records by
+topic and reason, consumer lag per topic and partition as the worker sees it, re-plan
+duration, solver time and plan size per province, projection lag (state change produced
+→ read model written). API side: HTTP requests by route and status with latency, live-feed
+clients, and the pipeline as Kafka sees it (``siaga_pipeline_*``, ``api/metrics.py``).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import socket
+from typing import Any
+
+from prometheus_client import Counter, Gauge, Histogram, start_http_server
+
+log = logging.getLogger(__name__)
+
+# --- worker ---------------------------------------------------------------------------
+EVENTS_PROCESSED = Counter(
+    "siaga_events_processed",
+    "Records a worker took off a topic and finished with (folded, projected or parked)",
+    ["topic"],
+)
+DEADLETTERED = Counter(
+    "siaga_deadlettered",
+    "Records this worker parked on the dead-letter topic, by source topic and reason kind",
+    ["topic", "reason"],
+)
+CONSUMER_LAG = Gauge(
+    "siaga_consumer_lag",
+    "Records behind the end of each partition this worker consumes (its own view)",
+    ["topic", "partition"],
+)
+REPLAN_SECONDS = Histogram(
+    "siaga_replan_seconds",
+    "A province's re-plan, from reading its rows to its outputs acknowledged and written",
+    ["province"],
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300),
+)
+SOLVER_SECONDS = Histogram(
+    "siaga_solver_seconds",
+    "Time in the planning thread (needs, allocation, dispatch) for one province",
+    ["province"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300),
+)
+PLAN_SIZE = Histogram(
+    "siaga_plan_size",
+    "Read-model entities a re-plan changed in one province",
+    ["province"],
+    buckets=(0, 1, 5, 10, 50, 100, 500, 1000, 5000, 10000, 50000),
+)
+PROJECTION_LAG = Histogram(
+    "siaga_projection_lag_seconds",
+    "From a state change produced to Kafka to its read model written in Redis",
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300),
+)
+PROJECTED = Counter(
+    "siaga_projected_changes", "State changes the projector applied, by entity type", ["entity"]
+)
+
+# --- API ------------------------------------------------------------------------------
+HTTP_REQUESTS = Counter(
+    "siaga_http_requests", "HTTP requests answered, by route template and status",
+    ["method", "route", "status"],
+)
+HTTP_SECONDS = Histogram(
+    "siaga_http_request_seconds", "HTTP request latency by route template",
+    ["method", "route"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+LIVE_CLIENTS = Gauge("siaga_live_clients", "Live-feed (SSE) clients connected to this API")
+
+def reason_kind(reason: str) -> str:
+    """What kind of failure a dead-letter reason is, without its details (a bounded label).
+
+    ``"occurred_at: 2030-… is 5 d ahead …"`` → ``occurred_at``; ``"not valid JSON: Expecting
+    value …"`` → ``not valid JSON``; ``"processing failed 3 times: PlanFailed: …"`` →
+    ``processing failed (PlanFailed)``. Digits become ``#`` (list indices in a field path).
+    """
+    text = reason.strip()
+    failed = re.match(r"processing failed \d+ times: ([A-Za-z_][A-Za-z0-9_]*)", text)
+    if failed:
+        return f"processing failed ({failed.group(1)})"
+    head = text.split(":", 1)[0].split(";", 1)[0].strip()
+    head = re.sub(r"\d+", "#", head)
+    if not head:
+        return "unknown"
+    return head[:60]
+
+
+def short_topic(topic: str, prefix: str) -> str:
+    """``siaga.shelters`` → ``shelters`` (the label names the catalogue topic)."""
+    return topic[len(prefix) + 1 :] if topic.startswith(prefix + ".") else topic
+
+
+# --- hooks the worker calls -----------------------------------------------------------
+def count_processed(ctx: Any, events: Any) -> None:
+    prefix = ctx.settings.topic_prefix
+    counts: dict[str, int] = {}
+    for event in events:
+        topic = short_topic(str(event.message.topic), prefix)
+        counts[topic] = counts.get(topic, 0) + 1
+    for topic, n in counts.items():
+        EVENTS_PROCESSED.labels(topic=topic).inc(n)
+
+
+def count_deadlettered(ctx: Any, topic: str, reason: str) -> None:
+    DEADLETTERED.labels(
+        topic=short_topic(topic, ctx.settings.topic_prefix), reason=reason_kind(reason)
+    ).inc()
+
+
+def set_lag(prefix: str, per_partition: dict[tuple[str, int], int]) -> None:
+    for (topic, partition), lag in per_partition.items():
+        CONSUMER_LAG.labels(topic=short_topic(topic, prefix), partition=str(partition)).set(lag)
+
+
+def observe_replan(province: str, seconds: float, solver_seconds: float, size: int) -> None:
+    REPLAN_SECONDS.labels(province=province).observe(seconds)
+    SOLVER_SECONDS.labels(province=province).observe(solver_seconds)
+    PLAN_SIZE.labels(province=province).observe(size)
+
+
+def observe_projection(events: Any, changes: list[dict[str, Any]], now: float) -> None:
+    for event in events:
+        timestamp = getattr(event.message, "timestamp", None)
+        if timestamp:
+            PROJECTION_LAG.observe(max(0.0, now - float(timestamp)))
+    counts: dict[str, int] = {}
+    for change in changes:
+        entity = str(change.get("entity"))
+        counts[entity] = counts.get(entity, 0) + 1
+    for entity, n in counts.items():
+        PROJECTED.labels(entity=entity).inc(n)
+
+
+def free_port(host: str) -> int:
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def serve_worker_metrics(host: str, port: int) -> int:
+    """Serve this process's metrics over HTTP (``/metrics``) in a thread; 0 = any free port.
+    Returns the port it listens on."""
+    chosen = port or free_port(host)
+    start_http_server(chosen, addr=host)
+    return chosen
