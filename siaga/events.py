@@ -196,6 +196,73 @@ class StockLevelReported(Envelope):
     expires_on: date | None = None
 
 
+ReceiptSource = Literal["procurement", "donation", "transfer", "return"]
+
+
+class GoodsReceived(Envelope):
+    """Warehouse staff receive goods into a batch (a new batch, or more of one): stock on
+    hand grows by the quantity. A donation names its donor."""
+
+    type: Literal["warehouse.goods_received"] = "warehouse.goods_received"
+    warehouse_id: Identifier
+    province_code: ProvinceCode
+    item: ItemCode
+    batch_id: Identifier
+    quantity: float = Field(gt=0, le=1e9, allow_inf_nan=False)
+    unit: str = Field(min_length=1, max_length=32, description="The catalogue unit of the item")
+    expires_on: date | None = None
+    origin: ReceiptSource = Field(description="Where the goods come from")
+    donor: str | None = Field(
+        default=None, max_length=200, description="Who donated them (required for a donation)"
+    )
+    document_number: str = Field(
+        min_length=1, max_length=100, description="Delivery note, purchase order or letter"
+    )
+    received_by: str = Field(min_length=1, max_length=200, description="Who took them in")
+    note: str | None = Field(default=None, max_length=1000)
+
+    @model_validator(mode="after")
+    def _donor_for_donation(self) -> GoodsReceived:
+        if self.origin == "donation" and not (self.donor or "").strip():
+            raise ValueError("donor: a donation names its donor")
+        return self
+
+
+class StockCounted(Envelope):
+    """Warehouse staff count one batch: the count becomes the quantity on hand, and the
+    difference from what Siaga expected is recorded as an adjustment with the reason."""
+
+    type: Literal["warehouse.stock_counted"] = "warehouse.stock_counted"
+    warehouse_id: Identifier
+    province_code: ProvinceCode
+    item: ItemCode
+    batch_id: Identifier
+    counted: float = Field(ge=0, le=1e9, allow_inf_nan=False, description="Units counted")
+    unit: str = Field(min_length=1, max_length=32)
+    reason: str = Field(min_length=1, max_length=1000, description="Why it was counted")
+    counted_by: str = Field(min_length=1, max_length=200)
+
+
+WriteOffReason = Literal["expired", "damaged", "lost", "other"]
+
+
+class StockWrittenOff(Envelope):
+    """Warehouse staff write off expired, damaged or lost stock of one batch: stock on hand
+    shrinks by the quantity."""
+
+    type: Literal["warehouse.stock_written_off"] = "warehouse.stock_written_off"
+    warehouse_id: Identifier
+    province_code: ProvinceCode
+    item: ItemCode
+    batch_id: Identifier
+    quantity: float = Field(gt=0, le=1e9, allow_inf_nan=False)
+    unit: str = Field(min_length=1, max_length=32)
+    reason_code: WriteOffReason
+    reason: str = Field(min_length=1, max_length=1000, description="What happened")
+    written_off_by: str = Field(min_length=1, max_length=200)
+    document_number: str | None = Field(default=None, max_length=100)
+
+
 TeamAvailability = Literal["available", "assigned", "resting", "off_duty"]
 
 
@@ -353,6 +420,9 @@ AnyEvent = Annotated[
     | ShelterHeadcountReported
     | WarehouseRegistered
     | StockLevelReported
+    | GoodsReceived
+    | StockCounted
+    | StockWrittenOff
     | TeamStatusReported
     | TeamRegistered
     | TeamAvailabilityReported
@@ -372,6 +442,9 @@ EVENT_TYPES: dict[str, type[Envelope]] = {
         ShelterHeadcountReported,
         WarehouseRegistered,
         StockLevelReported,
+        GoodsReceived,
+        StockCounted,
+        StockWrittenOff,
         TeamStatusReported,
         TeamRegistered,
         TeamAvailabilityReported,
