@@ -7,11 +7,18 @@ import asyncio
 import logging
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from siaga.settings import get_settings
 
 
 def _configure_logging(level: str) -> None:
+    if get_settings().log_format == "json":
+        from siaga.tracing import json_handler
+
+        logging.basicConfig(level=getattr(logging, level.upper(), logging.INFO),
+                            handlers=[json_handler()])
+        return
     logging.basicConfig(
         level=getattr(logging, level.upper(), logging.INFO),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -38,7 +45,18 @@ def cmd_worker(args: argparse.Namespace) -> int:
         print(f"siaga worker: allocation solver compiled in {took:.1f} s (cached from now on)",
               flush=True)
     app, _ = create_app(settings)
-    worker = faust.Worker(app, loglevel=settings.log_level.lower(), quiet=True)
+    from siaga.metrics import serve_worker_metrics
+
+    port = serve_worker_metrics(settings.worker_metrics_host, settings.worker_metrics_port)
+    print(f"siaga worker: metrics on http://{settings.worker_metrics_host}:{port}/metrics",
+          flush=True)
+    handlers = None
+    if settings.log_format == "json":
+        from siaga.tracing import json_handler
+
+        handlers = [json_handler()]
+    worker = faust.Worker(app, loglevel=settings.log_level.lower(), quiet=True,
+                          loghandlers=handlers)
     worker.execute_from_commandline()
     return 0
 
@@ -48,6 +66,8 @@ def cmd_api(args: argparse.Namespace) -> int:
 
     settings = get_settings()
     settings.require_services()
+    # JSON logs: uvicorn's own loggers go through the root handler set up in main()
+    uvicorn_logging: dict[str, Any] = {"log_config": None} if settings.log_format == "json" else {}
     uvicorn.run(
         "api.app:create_app",
         factory=True,
@@ -55,6 +75,7 @@ def cmd_api(args: argparse.Namespace) -> int:
         port=settings.api_port,
         log_level=settings.log_level.lower(),
         timeout_graceful_shutdown=5,
+        **uvicorn_logging,
     )
     return 0
 
@@ -152,8 +173,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     from api.tokens_cli import register as register_tokens
     from geo.cli import register as register_geo
+    from siaga.ops_cli import register as register_ops
     from siaga.replay import register as register_replay
 
+    register_ops(sub)
     register_geo(sub)
     register_replay(sub)
     register_tokens(sub)

@@ -150,9 +150,15 @@ def free_port(host: str) -> int:
         return port
 
 
+#: the port this process serves its metrics on (reported with the worker's readiness)
+SERVED_PORT: int | None = None
+
+
 def serve_worker_metrics(host: str, port: int) -> int:
     """Serve this process's metrics over HTTP (``/metrics``) in a thread; 0 = any free port.
     Returns the port it listens on."""
+    global SERVED_PORT
     chosen = port or free_port(host)
     start_http_server(chosen, addr=host)
+    SERVED_PORT = chosen
     return chosen

@@ -18,6 +18,8 @@ import math
 from typing import Any
 
 WORKERS_KEY = "siaga:workers"
+# app id -> Redis time when a ready worker of it last reported lag 0 (never expires)
+CURRENT_KEY = "siaga:pipeline:current_at"
 
 
 async def _redis_now(redis: Any) -> float:
@@ -55,6 +57,9 @@ async def report_worker(
     async with redis.pipeline(transaction=False) as pipe:
         pipe.hset(WORKERS_KEY, worker_id, json.dumps(entry, default=str))
         pipe.expire(WORKERS_KEY, max(1, math.ceil(ttl)))
+        if ready and int(lag) == 0:
+            # the read models are current as of now (siaga.status: the picture's age)
+            pipe.hset(CURRENT_KEY, app_id, heartbeat)
         await pipe.execute()
 
 

@@ -43,3 +43,6 @@ async def park(ctx: Any, event: Any, reason: str) -> None:
         ),
     )
     await future
+    from siaga.metrics import count_deadlettered
+
+    count_deadlettered(ctx, str(message.topic), reason)

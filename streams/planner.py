@@ -145,6 +145,7 @@ async def replan_province(ctx: Any, province: str, opts: PlanningOptions) -> boo
     before = input_revision(ctx, province)
     if planned.get(province) == before:
         return False
+    started = time.perf_counter()
     # rows are read on the loop (a dict per table); assembling and planning in the thread
     rows = province_rows(ctx, province)
     memory = dict(memory_hashes(ctx, province))
@@ -177,6 +178,9 @@ async def replan_province(ctx: Any, province: str, opts: PlanningOptions) -> boo
         planned[province] = after
     else:
         planned.pop(province, None)
+    from siaga.metrics import observe_replan
+
+    observe_replan(province, time.perf_counter() - started, done.seconds, len(outcome.entities))
     log.info(
         "re-planned province %s (plan %s) in %.3f s: %d changes, %d events, %d escalations, "
         "%d rows written",

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from siaga import metrics
 from siaga.catalogue import REPLAN, STATE_CHANGES
 from siaga.events import Envelope, InvalidRecord, check_not_future, decode_event
 from streams.changes import encode_change
@@ -94,6 +95,7 @@ async def run_batch(
         try:
             await handle(events)
             ctx.health.recovered()
+            metrics.count_processed(ctx, events)
             return
         except asyncio.CancelledError:
             raise
@@ -134,6 +136,7 @@ async def _retry_one(
         await asyncio.sleep(delay)
         try:
             await handle([event])
+            metrics.count_processed(ctx, [event])
             return
         except asyncio.CancelledError:
             raise

@@ -31,6 +31,9 @@ def register(ctx: Any) -> None:
             except (ValueError, json.JSONDecodeError) as exc:
                 await park(ctx, event, f"undecodable state change: {exc}")
         await apply_changes(ctx.redis, changes)
+        from siaga.status import note_projected
+
+        await note_projected(ctx.redis, events, changes)
 
     @ctx.app.agent(ctx.raw_topic(STATE_CHANGES), name="projector")
     async def projector(stream: Any) -> None:

@@ -30,6 +30,7 @@ async def _lag(app: Any, prefix: str) -> tuple[int, int, bool]:
         return len(assignment), 0, False
     lag = 0
     known = True
+    per_partition: dict[tuple[str, int], int] = {}
     for tp in assignment:
         try:
             highwater = client.highwater(tp)
@@ -47,7 +48,12 @@ async def _lag(app: Any, prefix: str) -> tuple[int, int, bool]:
             except Exception:  # noqa: BLE001
                 known = False
                 continue
-        lag += max(0, int(highwater) - int(position))
+        behind = max(0, int(highwater) - int(position))
+        per_partition[(tp.topic, tp.partition)] = behind
+        lag += behind
+    from siaga.metrics import set_lag
+
+    set_lag(prefix, per_partition)
     return len(assignment), lag, known
 
 
@@ -59,6 +65,8 @@ async def status(ctx: Any) -> dict[str, Any]:
     rebalancing = bool(getattr(app, "rebalancing", False))
     healthy = ctx.health.failing_since is None
     ready = recovered and not rebalancing and known and lag == 0 and healthy
+    from siaga import metrics
+
     return {
         "ready": ready,
         "partitions": partitions,
@@ -68,6 +76,7 @@ async def status(ctx: Any) -> dict[str, Any]:
             "rebalancing": rebalancing,
             "positions_known": known,
             "failing": None if healthy else ctx.health.last_error,
+            "metrics_port": metrics.SERVED_PORT,
         },
     }
 

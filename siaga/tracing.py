@@ -1,0 +1,102 @@
+"""Following one field report: W3C ``traceparent`` on Kafka records, structured logs.
+
+The API takes the caller's ``traceparent`` header (or starts a trace), and every record it
+publishes carries a child ``traceparent`` in its Kafka headers (``api/publish.py``). The
+workers log each event they fold with its ``event_id`` and ``traceparent``, and pass the
+trace on to the re-plan request and the read-model changes they cause, which the
+projector logs when it writes them — so ``grep <trace id>`` over the logs (JSON with
+``SIAGA_LOG_FORMAT=json``) follows one report from the HTTP request to the dashboard.
+
+Hand-written to the W3C Trace Context format (https://www.w3.org/TR/trace-context/):
+``00-<32 hex trace id>-<16 hex span id>-<2 hex flags>``. No exporter: the ids are the same
+an OpenTelemetry collector would join on, should one be added.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import secrets
+from contextvars import ContextVar
+from typing import Any
+
+HEADER = "traceparent"
+_FORMAT = re.compile(r"^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$")
+
+#: the trace of the HTTP request being served (set by the API's middleware)
+CURRENT: ContextVar[str | None] = ContextVar("siaga_traceparent", default=None)
+
+
+def parse(value: str | bytes | None) -> tuple[str, str, str] | None:
+    """(trace id, span id, flags) of a valid traceparent, else None."""
+    if value is None:
+        return None
+    text = value.decode("ascii", "replace") if isinstance(value, bytes) else value
+    match = _FORMAT.match(text.strip().lower())
+    if not match or set(match.group(1)) == {"0"} or set(match.group(2)) == {"0"}:
+        return None
+    return match.group(1), match.group(2), match.group(3)
+
+
+def child(parent: str | bytes | None = None) -> str:
+    """A new span in ``parent``'s trace (a new trace when ``parent`` is missing/invalid)."""
+    parsed = parse(parent)
+    trace_id = parsed[0] if parsed else secrets.token_hex(16)
+    flags = parsed[2] if parsed else "01"
+    return f"00-{trace_id}-{secrets.token_hex(8)}-{flags}"
+
+
+def trace_id(value: str | bytes | None) -> str | None:
+    parsed = parse(value)
+    return parsed[0] if parsed else None
+
+
+def from_headers(headers: Any) -> str | None:
+    """The traceparent among a record's headers (faust: a dict; aiokafka: pairs)."""
+    if not headers:
+        return None
+    items = headers.items() if isinstance(headers, dict) else headers
+    for name, value in items:
+        if (name.decode() if isinstance(name, bytes) else name) == HEADER:
+            text = value.decode("ascii", "replace") if isinstance(value, bytes) else str(value)
+            return text if parse(text) else None
+    return None
+
+
+def headers_for(traceparent: str | None) -> list[tuple[str, bytes]] | None:
+    return [(HEADER, traceparent.encode())] if traceparent else None
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message, and ``event_id``,
+    ``traceparent``, ``trace_id`` when the record carries them (``extra=``)."""
+
+    FIELDS = ("event_id", "traceparent", "trace_id", "topic", "province", "entity_count")
+
+    def format(self, record: logging.LogRecord) -> str:
+        out: dict[str, Any] = {
+            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S") + f".{int(record.msecs):03d}Z",
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        for name in self.FIELDS:
+            value = getattr(record, name, None)
+            if value is not None:
+                out[name] = value
+        if "traceparent" in out and "trace_id" not in out:
+            out["trace_id"] = trace_id(out["traceparent"])
+        if record.exc_info:
+            out["exception"] = self.formatException(record.exc_info)
+        return json.dumps(out, default=str, ensure_ascii=False)
+
+
+def json_handler() -> logging.Handler:
+    import time
+
+    handler = logging.StreamHandler()
+    formatter = JsonFormatter()
+    formatter.converter = time.gmtime
+    handler.setFormatter(formatter)
+    return handler
