@@ -40,6 +40,46 @@ ON_SITE_TARGET_HOURS = 1.0
 DEFAULT_FATIGUE_LIMIT_HOURS = 12.0
 
 
+#: How long a dispatched team has to acknowledge before its assignment is dispatched again:
+#: a policy assumption (a quarter of the 1-hour on-site target), not a sourced figure.
+ACK_TIMEOUT_MINUTES = 15.0
+#: The steps of an assignment a team reports, in order (``declined`` may come before done).
+PROGRESS_STEPS: tuple[str, ...] = ("acknowledged", "en_route", "arrived", "done")
+
+
+def hours_on_duty(reported: float, on_duty_since: datetime | None, now: datetime) -> float:
+    """A team's hours on duty at ``now``: the time since its duty period began (its first
+    acknowledged assignment since it last rested), never less than what it ``reported``.
+
+    Raises InvalidInput for a naive time or negative reported hours.
+    """
+    if reported < 0:
+        raise InvalidInput(f"hours on duty must be >= 0, got {reported}")
+    now = require_utc(now, "now")
+    if on_duty_since is None:
+        return float(reported)
+    since = require_utc(on_duty_since, "on_duty_since")
+    return max(float(reported), max(0.0, (now - since).total_seconds() / 3600.0))
+
+
+def assignment_status(
+    progress: Mapping[str, Any] | None, dispatched_at: datetime | None, now: datetime,
+    ack_timeout_minutes: float = ACK_TIMEOUT_MINUTES,
+) -> str:
+    """Where one team's assignment stands: its last reported step (``acknowledged`` …
+    ``done``, ``declined``), ``dispatched`` while it waits for the team, or ``timed_out``
+    when the team has not acknowledged within ``ack_timeout_minutes`` of ``dispatched_at``
+    (then it is dispatched again, like a decline)."""
+    status = (progress or {}).get("status")
+    if status is not None:
+        return str(status)
+    if dispatched_at is not None:
+        waited = (require_utc(now, "now") - require_utc(dispatched_at, "dispatched_at"))
+        if waited.total_seconds() > ack_timeout_minutes * 60.0:
+            return "timed_out"
+    return "dispatched"
+
+
 class UnknownTeam(LogisticsError, KeyError):
     """A team id is referenced but not known."""
 

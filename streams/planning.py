@@ -26,7 +26,14 @@ import numpy as np
 
 import geo
 from logistics.allocation import BatchPick, Plan
-from logistics.dispatch import Task, Team, TeamTravelHours, dispatch
+from logistics.dispatch import (
+    Task,
+    Team,
+    TeamTravelHours,
+    assignment_status,
+    dispatch,
+    hours_on_duty,
+)
 from logistics.needs import ShelterHeadcount, compute_needs, load_profile
 from logistics.replan import replan
 from logistics.shipment import Shipment
@@ -495,6 +502,16 @@ def plan_teams(
     released = {
         (o["task_id"], o["team_id"]) for o in state.overrides.values() if o["action"] == "release"
     }
+    # The task loop: a declined, timed-out or done assignment leaves the task (and that team
+    # is not sent to it again); a done one fills its slot.
+    progress = assignment_progress(state, previous.get("details", {}), now,
+                                   previous.get("timed_out", {}))
+    done: dict[str, int] = {}
+    for (task_id, _), status in progress.items():
+        if status == "done":
+            done[task_id] = done.get(task_id, 0) + 1
+    released |= {pair for pair, status in progress.items()
+                 if status in ("done", "declined", "timed_out")}
     for o in sorted(state.overrides.values(), key=lambda o: o["version"]):
         if o["action"] == "assign" and o["task_id"] in task_by_id and o["team_id"] in teams:
             for ids in standing.values():
@@ -508,7 +525,7 @@ def plan_teams(
     busy = {tid for ids in standing.values() for tid in ids} | set(national_pins)
     open_tasks = []
     for task in tasks:
-        have = len(standing.get(task.task_id, []))
+        have = len(standing.get(task.task_id, [])) + done.get(task.task_id, 0)
         if have < task.teams_needed:
             open_tasks.append(
                 Task(
@@ -545,7 +562,9 @@ def plan_teams(
                     skills=frozenset(t["skills"]),
                     rank=t.get("rank") or "muda",
                     available=True,
-                    hours_on_duty=float(t["hours_on_duty"]),
+                    hours_on_duty=hours_on_duty(
+                        float(t.get("hours_on_duty") or 0.0),
+                        _dt(t["on_duty_since"]) if t.get("on_duty_since") else None, now),
                     position=(t["location"]["lon"], t["location"]["lat"]),
                 )
                 for t in free
@@ -558,7 +577,7 @@ def plan_teams(
         )
         for a in result.assignments:
             standing.setdefault(a.task_id, []).append(a.team_id)
-            new_details[a.team_id] = a.to_dict()
+            new_details[a.team_id] = dict(a.to_dict(), dispatched_at=now.isoformat())
         tiers.update(result.task_tiers)
         uncovered = [u.to_dict() for u in result.uncovered]
     elif open_tasks:
@@ -583,7 +602,87 @@ def plan_teams(
         "uncovered": uncovered,
         "details": details,
         "tasks": {t.task_id: t.to_dict() for t in tasks},
+        "progress": {f"{task}|{team}": status for (task, team), status in
+                     sorted(progress.items())},
+        "timed_out": {task: sorted(t for (k, t), st in progress.items()
+                                   if k == task and st == "timed_out")
+                      for task in sorted({k for (k, _), st in progress.items()
+                                          if st == "timed_out" and k in task_by_id})},
     }
+
+
+LOOP_ORDER = ("dispatched", "acknowledged", "en_route", "arrived", "done")
+
+
+def _loop_view(team: dict[str, Any], task_id: str, detail: dict[str, Any]) -> dict[str, Any]:
+    """A standing assignment's place in the task loop, with the time of each step."""
+    entry = (team.get("progress") or {}).get(task_id) or {}
+    times = {"dispatched": detail.get("dispatched_at")}
+    times.update({k[: -len("_at")]: v for k, v in entry.items() if k.endswith("_at")})
+    return {"status": entry.get("status") or "dispatched", "times": times}
+
+
+def _task_loop_view(
+    state: ProvinceState, teams_plan: dict[str, Any], task_id: str, assigned: list[str]
+) -> dict[str, Any]:
+    """The task's status for the dashboard: each team's step (``teams``), and the task's —
+    ``done`` when every slot is done, else the furthest step of a team on it, ``dispatched``,
+    or ``unassigned``."""
+    details = teams_plan["details"]
+    teams = []
+    for (task, team_id), status in sorted(
+            (tuple(k.split("|", 1)), v) for k, v in teams_plan.get("progress", {}).items()):
+        if task != task_id or team_id in assigned:
+            continue
+        team = state.teams.get(team_id) or {}
+        entry = (team.get("progress") or {}).get(task_id) or {}
+        teams.append({"team_id": team_id, "name": team.get("name"), "status": status,
+                      "reason": entry.get("reason") if status == "declined"
+                      else ("not acknowledged in time" if status == "timed_out" else None),
+                      "times": {k[: -len("_at")]: v for k, v in entry.items()
+                                if k.endswith("_at")}})
+    for team_id in assigned:
+        team = state.teams.get(team_id) or {}
+        view = _loop_view(team, task_id, details.get(team_id, {}))
+        teams.append({"team_id": team_id, "name": team.get("name"), "reason": None, **view})
+    needed = int(teams_plan["tasks"][task_id]["teams_needed"])
+    done = sum(1 for t in teams if t["status"] == "done")
+    active = [t["status"] for t in teams if t["team_id"] in assigned]
+    if done >= needed:
+        status = "done"
+    elif active:
+        status = max(active, key=LOOP_ORDER.index)
+    else:
+        status = "unassigned"
+    return {"status": status, "teams": teams}
+
+
+def assignment_progress(
+    state: ProvinceState, details: dict[str, Any], now: datetime,
+    timed_out: dict[str, list[str]] | None = None,
+) -> dict[tuple[str, str], str]:
+    """(task, team) → where the team's assignment stands (logistics' assignment_status):
+    every step a team reported, and ``timed_out`` for a standing dispatch not acknowledged
+    in time (``details``: the standing assignments, with when each was dispatched;
+    ``timed_out``: task → teams that timed out before, kept while the task lasts)."""
+    timed_out = timed_out or {}
+    out: dict[tuple[str, str], str] = {}
+    for team_id, team in state.teams.items():
+        for task_id, entry in (team.get("progress") or {}).items():
+            out[(task_id, team_id)] = str(entry.get("status"))
+    for task_id, team_ids in timed_out.items():
+        for team_id in team_ids:
+            out.setdefault((task_id, team_id), "timed_out")
+    for team_id, detail in details.items():
+        pair = (str(detail.get("task_id")), team_id)
+        # only teams on the phone loop (registered) acknowledge; Siaga alone dispatches others
+        registered = (state.teams.get(team_id) or {}).get("registration_version")
+        if pair in out or not detail.get("dispatched_at") or not registered:
+            continue
+        status = assignment_status(None, _dt(detail["dispatched_at"]), now)
+        if status != "dispatched":
+            out[pair] = status
+    return out
 
 
 # ---------------------------------------------------------------- the whole province
@@ -845,6 +944,7 @@ def plan_province(
                 "location": location,
                 "tier": teams_plan["tiers"].get(task_id, "province"),
                 "eta_hours": detail.get("travel_hours"),
+                **_loop_view(team, task_id, detail),
             }
             data["availability"] = "assigned"
         elif team_id in pinned:
@@ -859,6 +959,12 @@ def plan_province(
             data["availability"] = "assigned"
         else:
             data["assignment"] = None
+        if team.get("registration_version"):  # a team on the phone loop
+            data.update({k: team.get(k) for k in (
+                "base", "roster", "members_present", "on_duty_since", "registered_by")})
+            data["hours_on_duty"] = round(hours_on_duty(
+                float(team.get("hours_on_duty") or 0.0),
+                _dt(team["on_duty_since"]) if team.get("on_duty_since") else None, now), 2)
         entities[("team", team_id)] = data
     covered_nationally = {
         c["task_id"]: c for c in state.national.get("tasks_covered", [])
@@ -880,6 +986,7 @@ def plan_province(
             "tier": "national" if task_id in covered_nationally and not assigned
             else teams_plan["tiers"].get(task_id),
             "uncovered": max(0, task["teams_needed"] - len(assigned) - len(national_teams)),
+            **_task_loop_view(state, teams_plan, task_id, assigned),
         }
     for shipment in list(shipments.values()) + withdrawn:
         entities[("shipment", shipment["shipment_id"])] = _shipment_entity(state_after, shipment)

@@ -134,6 +134,7 @@ def _teams_view(tasks: dict[str, Any]) -> dict[str, Any]:
     tiers: dict[str, str] = {}
     details: dict[str, Any] = {}
     task_dicts: dict[str, Any] = {}
+    timed_out: dict[str, list[str]] = {}
     for task_id, row in sorted(tasks.items()):
         task_dicts[task_id] = row["task"]
         if row.get("teams"):
@@ -141,8 +142,10 @@ def _teams_view(tasks: dict[str, Any]) -> dict[str, Any]:
         if row.get("tier") is not None:
             tiers[task_id] = row["tier"]
         details.update(row.get("details") or {})
+        if row.get("timed_out"):
+            timed_out[task_id] = list(row["timed_out"])
     return {"assignments": assignments, "tiers": tiers, "details": details, "tasks": task_dicts,
-            "uncovered": []}
+            "uncovered": [], "timed_out": timed_out}
 
 
 def memory_hashes(ctx: Any, province: str) -> dict[str, str]:
@@ -256,6 +259,9 @@ def province_writes(loaded: Loaded, outcome: ProvinceOutcome) -> ProvinceWrites:
             "tier": teams["tiers"].get(task_id),
             "details": {t: details[t] for t in assigned if t in details},
         }
+        if teams.get("timed_out", {}).get(task_id):
+            # teams that did not acknowledge in time are not sent to this task again
+            tasks[task_id]["timed_out"] = teams["timed_out"][task_id]
     writes.planner["tasks"] = _changed(rows["tasks"], tasks)
 
     # view hashes (closed shipments' hashes leave with them: their history stays)
