@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 from typing import Any
@@ -47,6 +47,7 @@ class Catalogue:
 
     version: str
     items: dict[str, Item]
+    units: dict[str, dict[str, str]] = field(default_factory=dict)  # code -> {"id", "en"}
 
     def get(self, item_id: str) -> Item:
         """Return the item with this id.
@@ -62,6 +63,22 @@ class Catalogue:
     def __contains__(self, item_id: object) -> bool:
         return item_id in self.items
 
+    def unit_name(self, unit: str, lang: str = "id") -> str:
+        """The name people read for a unit code (``"pack"`` is "bungkus" in Bahasa
+        Indonesia); the code itself when the catalogue has no name for it."""
+        return self.units.get(unit, {}).get(lang, unit)
+
+    def listing(self) -> list[dict[str, Any]]:
+        """Every item with its Indonesian and English names and units (for pickers)."""
+        return [
+            {
+                "id": item.id, "name_id": item.name_id, "name_en": item.name,
+                "unit": item.unit, "unit_id": self.unit_name(item.unit, "id"),
+                "unit_en": self.unit_name(item.unit, "en"), "family": item.family,
+            }
+            for item in self.items.values()
+        ]
+
 
 @lru_cache(maxsize=1)
 def default_catalogue() -> Catalogue:
@@ -69,4 +86,6 @@ def default_catalogue() -> Catalogue:
     text = resources.files("logistics").joinpath("data/items.json").read_text("utf-8")
     raw = json.loads(text)
     items = {d["id"]: Item.from_dict(d) for d in raw["items"]}
-    return Catalogue(version=str(raw["catalogue_version"]), items=items)
+    units = {str(k): {str(lang): str(name) for lang, name in v.items()}
+             for k, v in raw.get("units", {}).items()}
+    return Catalogue(version=str(raw["catalogue_version"]), items=items, units=units)
