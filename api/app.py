@@ -7,8 +7,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from aiokafka import AIOKafkaProducer
-from fastapi import FastAPI
-from fastapi.responses import HTMLResponse
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from redis.asyncio import BlockingConnectionPool, Redis
 
@@ -19,6 +19,7 @@ from api.publish import producer_options
 from api.routes import command_posts, coordinators, health, pages, session, warehouses
 from api.security import RefuseTokensInUrls, SecurityHeaders, install_log_redaction
 from siaga import __version__
+from siaga.readmodel import AmbiguousId
 from siaga.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -99,6 +100,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         log.warning("geo routes unavailable")
     else:
         app.include_router(geo_routes.router)
+
+    @app.exception_handler(AmbiguousId)
+    async def ambiguous_id(request: Request, exc: AmbiguousId) -> JSONResponse:
+        # ids are unique per province: a read by id alone that two provinces share
+        return JSONResponse(status_code=409, content={"detail": [{
+            "loc": ["query", "province_code"], "msg": str(exc), "type": "ambiguous_id",
+            "provinces": exc.provinces}]})
 
     @app.get("/", include_in_schema=False)
     async def landing() -> HTMLResponse:

@@ -48,12 +48,14 @@ def _s(value: Any) -> str:
 
 
 def frame(stream_id: str, fields: dict[Any, Any]) -> str:
-    """One SSE message: ``id`` is the stream id, data is {entity, id, deleted, data}."""
+    """One SSE message: ``id`` is the stream id; data is
+    {entity, id, province_code, seq, deleted, data}."""
     data = _s(fields.get(b"json", fields.get("json", "null")))
     deleted = _s(fields.get(b"deleted", fields.get("deleted", "0"))) == "1"
     payload = (
         f'{{"entity":{json.dumps(_s(fields.get(b"entity", fields.get("entity", ""))))},'
         f'"id":{json.dumps(_s(fields.get(b"id", fields.get("id", ""))))},'
+        f'"province_code":{json.dumps(_s(fields.get(b"province", fields.get("province", ""))))},'
         f'"seq":"{stream_id}","deleted":{"true" if deleted else "false"},"data":{data}}}'
     )
     return f"id: {stream_id}\nevent: change\ndata: {payload}\n\n"

@@ -58,7 +58,7 @@ async def page(
     """Up to ``limit`` entities after ``cursor``, and the cursor of the next page (None at
     the end)."""
     after = _decode(cursor) if cursor else None
-    ids: list[str]
+    keys: list[str]
     next_cursor: str | None = None
     if province_code:
         members = sorted(_s(m) for m in await redis.smembers(
@@ -68,6 +68,7 @@ async def page(
         ids = members[:limit]
         if len(members) > limit:
             next_cursor = _encode([ids[-1]])
+        keys = [readmodel.entity_key(entity, entity_id, province_code) for entity_id in ids]
     else:
         key = readmodel.index_key(entity)
         rows: list[Any]
@@ -82,14 +83,14 @@ async def page(
             )
             rows = [(m, s) for m, s in found if s < score or _s(m) < last_id]
         chosen: list[tuple[str, float]] = [(_s(row[0]), float(row[1])) for row in rows[:limit]]
-        ids = [m for m, _ in chosen]
+        keys = [f"{readmodel.PREFIX}:{entity}:{m}" for m, _ in chosen]  # m is province/id
         if len(rows) > limit and chosen:
             next_cursor = _encode([chosen[-1][1], chosen[-1][0]])
-    if not ids:
+    if not keys:
         return [], None
     pipe = redis.pipeline(transaction=False)
-    for entity_id in ids:
-        pipe.hget(readmodel.entity_key(entity, entity_id), "json")
+    for key in keys:
+        pipe.hget(key, "json")
     items = [json.loads(raw) for raw in await pipe.execute() if raw]
     return items, next_cursor
 

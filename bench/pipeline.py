@@ -37,6 +37,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from redis.asyncio import Redis
 
 from siaga import events as ev
+from siaga import readmodel
 from siaga.kafka import ensure_topics
 from siaga.local import LocalServiceError, ManagedProcess, spawn, start_broker, start_redis
 from siaga.readmodel import FEED
@@ -244,13 +245,10 @@ async def produce(settings: Settings, events: list[ev.Envelope], rate: float | N
 
 
 async def final_totals_visible(redis: Redis, want: dict[str, int]) -> bool:
-    pipe = redis.pipeline(transaction=False)
-    for sid in want:
-        pipe.hget(f"siaga:shelter:{sid}", "json")
-    for sid, raw in zip(want, await pipe.execute(), strict=True):
-        if not raw:
+    shown = await readmodel.get_entities(redis, "shelter", list(want))
+    for sid, data in shown.items():
+        if not data:
             return False
-        data = json.loads(raw)
         if (data.get("headcount") or {}).get("total") != want[sid]:
             return False
     return True
@@ -546,14 +544,9 @@ def _rss_mb(pid: int) -> float:
 async def _visible(redis: Redis, want: dict[str, int]) -> int:
     """How many shelters show their wanted headcount total."""
     ids = list(want)
-    pipe = redis.pipeline(transaction=False)
-    for sid in ids:
-        pipe.hget(f"siaga:shelter:{sid}", "json")
-    shown = 0
-    for sid, raw in zip(ids, await pipe.execute(), strict=True):
-        if raw and (json.loads(raw).get("headcount") or {}).get("total") == want[sid]:
-            shown += 1
-    return shown
+    found = await readmodel.get_entities(redis, "shelter", ids)
+    return sum(1 for sid, data in found.items()
+               if data and (data.get("headcount") or {}).get("total") == want[sid])
 
 
 async def bench_province_size(stack: Stack, shelters: int, updates: int, rate: float,

@@ -3,12 +3,20 @@
 Stream processors never answer HTTP; they emit state changes, and the projector
 writes them here. The API reads only Redis. Layout (prefix ``siaga``):
 
-- ``siaga:{entity}:{id}`` — hash: ``json`` (the entity), ``version`` (monotonic per entity)
-- ``siaga:{entity}s`` — sorted set of ids, score = last update time (epoch seconds)
+- ``siaga:{entity}:{province}/{id}`` — hash: ``json`` (the entity), ``version``
+  (monotonic per entity)
+- ``siaga:{entity}s`` — sorted set of ``{province}/{id}``, score = last update time
 - ``siaga:{entity}s:province:{code}`` — set of ids in a province
-- ``siaga:geo:{entity}s`` — geo set of positions (lon/lat)
+- ``siaga:{entity}s:where:{id}`` — set of the provinces holding an entity with this id
+- ``siaga:geo:{entity}s`` — geo set of positions (lon/lat) of ``{province}/{id}``
 - ``siaga:feed`` — Redis Stream of every applied change; the stream id is the
   monotonic sequence number a live client resumes from
+- ``siaga:readmodel:layout`` — the layout's version (``LAYOUT``)
+
+Ids are unique only within a province (two provinces may each have a shelter ``s-001``),
+so every key and index member carries the province. A read by id alone goes through
+the ``where`` set: one province → that entity; several → :class:`AmbiguousId`, and the
+caller must name the province.
 """
 
 from __future__ import annotations
@@ -22,11 +30,27 @@ PREFIX = "siaga"
 FEED = f"{PREFIX}:feed"
 FEED_MAXLEN = 100_000
 GEO_LAT_LIMIT = 85.05112878  # the latitudes a Redis geo set can hold
+LAYOUT = "2"  # 1: keys by id alone (before ids were scoped to a province)
+LAYOUT_KEY = f"{PREFIX}:readmodel:layout"
+
+
+class AmbiguousId(LookupError):
+    """An id that more than one province uses, read without naming the province."""
+
+    def __init__(self, entity: str, entity_id: str, provinces: list[str]) -> None:
+        self.entity = entity
+        self.entity_id = entity_id
+        self.provinces = provinces
+        super().__init__(
+            f"province_code: {entity} {entity_id!r} exists in provinces "
+            f"{', '.join(provinces)}; name the province"
+        )
 
 # Compare-and-set so that a redelivered or out-of-order change never moves an
 # entity backwards, and the feed gets exactly one entry per applied change.
-# KEYS: 1 hash, 2 sorted index, 3 province set, 4 geo set, 5 feed
-# ARGV: 1 version, 2 json, 3 id, 4 score, 5 lon, 6 lat, 7 entity, 8 feed maxlen, 9 deleted
+# KEYS: 1 hash, 2 sorted index, 3 province set, 4 geo set, 5 feed, 6 where set
+# ARGV: 1 version, 2 json, 3 id, 4 score, 5 lon, 6 lat, 7 entity, 8 feed maxlen, 9 deleted,
+#       10 province, 11 province/id (the member of the national indexes)
 _APPLY_LUA = """
 local current = redis.call('HGET', KEYS[1], 'version')
 if current and current >= ARGV[1] then
@@ -34,26 +58,45 @@ if current and current >= ARGV[1] then
 end
 if ARGV[9] == '1' then
   redis.call('DEL', KEYS[1])
-  redis.call('ZREM', KEYS[2], ARGV[3])
+  redis.call('ZREM', KEYS[2], ARGV[11])
   redis.call('SREM', KEYS[3], ARGV[3])
-  redis.call('ZREM', KEYS[4], ARGV[3])
+  redis.call('ZREM', KEYS[4], ARGV[11])
+  redis.call('SREM', KEYS[6], ARGV[10])
   redis.call('HSET', KEYS[1], 'version', ARGV[1], 'deleted', '1')
 else
   redis.call('HSET', KEYS[1], 'version', ARGV[1], 'json', ARGV[2])
-  redis.call('ZADD', KEYS[2], ARGV[4], ARGV[3])
+  redis.call('ZADD', KEYS[2], ARGV[4], ARGV[11])
   redis.call('SADD', KEYS[3], ARGV[3])
+  redis.call('SADD', KEYS[6], ARGV[10])
   if ARGV[5] ~= '' then
-    redis.call('GEOADD', KEYS[4], ARGV[5], ARGV[6], ARGV[3])
+    redis.call('GEOADD', KEYS[4], ARGV[5], ARGV[6], ARGV[11])
   end
 end
 local seq = redis.call('XADD', KEYS[5], 'MAXLEN', '~', ARGV[8], '*',
-  'entity', ARGV[7], 'id', ARGV[3], 'version', ARGV[1], 'json', ARGV[2], 'deleted', ARGV[9])
+  'entity', ARGV[7], 'id', ARGV[3], 'province', ARGV[10], 'version', ARGV[1],
+  'json', ARGV[2], 'deleted', ARGV[9])
 return seq
 """
 
 
-def entity_key(entity: str, entity_id: str) -> str:
-    return f"{PREFIX}:{entity}:{entity_id}"
+def member(province_code: str, entity_id: str) -> str:
+    """The entity's name in the national indexes: ``{province}/{id}``."""
+    return f"{province_code}/{entity_id}"
+
+
+def split_member(value: str | bytes) -> tuple[str, str]:
+    """``"32/s-001"`` → ("32", "s-001"); a province code never holds a slash."""
+    text = value.decode() if isinstance(value, bytes) else str(value)
+    province_code, _, entity_id = text.partition("/")
+    return province_code, entity_id
+
+
+def entity_key(entity: str, entity_id: str, province_code: str) -> str:
+    return f"{PREFIX}:{entity}:{member(province_code, entity_id)}"
+
+
+def where_key(entity: str, entity_id: str) -> str:
+    return f"{PREFIX}:{entity}s:where:{entity_id}"
 
 
 def index_key(entity: str) -> str:
@@ -80,12 +123,14 @@ def _script_args(change: dict[str, Any]) -> tuple[list[str], list[str]]:
     ):
         # refused before anything is written, so the change fails the same way every time
         raise ValueError(f"location: {entity} {entity_id} at lat {lat}, lon {lon} is not on Earth")
+    province_code = str(change["province_code"])
     keys = [
-        entity_key(entity, entity_id),
+        entity_key(entity, entity_id, province_code),
         index_key(entity),
-        province_key(entity, change["province_code"]),
+        province_key(entity, province_code),
         geo_key(entity),
         FEED,
+        where_key(entity, entity_id),
     ]
     args = [
         change["version"],
@@ -97,6 +142,8 @@ def _script_args(change: dict[str, Any]) -> tuple[list[str], list[str]]:
         entity,
         str(FEED_MAXLEN),
         "1" if change.get("deleted") else "0",
+        province_code,
+        member(province_code, entity_id),
     ]
     return keys, args
 
@@ -132,17 +179,18 @@ async def list_entities(
     redis: Redis, entity: str, province_code: str | None = None, limit: int = 500
 ) -> list[dict[str, Any]]:
     """Entities, newest first (optionally one province's)."""
-    ids: list[Any]
+    keys: list[str]
     if province_code:
         ids = sorted(await redis.smembers(province_key(entity, province_code)))
+        keys = [entity_key(entity, _s(raw), province_code) for raw in ids[:limit]]
     else:
-        ids = await redis.zrevrange(index_key(entity), 0, limit - 1)
-    if not ids:
+        members = await redis.zrevrange(index_key(entity), 0, limit - 1)
+        keys = [f"{PREFIX}:{entity}:{_s(raw)}" for raw in members]
+    if not keys:
         return []
     pipe = redis.pipeline(transaction=False)
-    for raw_id in ids[:limit]:
-        entity_id = raw_id.decode() if isinstance(raw_id, bytes) else str(raw_id)
-        pipe.hget(entity_key(entity, entity_id), "json")
+    for key in keys:
+        pipe.hget(key, "json")
     out = []
     for raw in await pipe.execute():
         if raw:
@@ -150,6 +198,80 @@ async def list_entities(
     return out
 
 
-async def get_entity(redis: Redis, entity: str, entity_id: str) -> dict[str, Any] | None:
-    raw = await redis.hget(entity_key(entity, entity_id), "json")
+def _s(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+async def provinces_of(redis: Redis, entity: str, entity_id: str) -> list[str]:
+    """The provinces that hold an entity with this id (usually one)."""
+    return sorted(_s(p) for p in await redis.smembers(where_key(entity, entity_id)))
+
+
+async def get_entity(
+    redis: Redis,
+    entity: str,
+    entity_id: str,
+    province_code: str | None = None,
+    prefer: str | None = None,
+) -> dict[str, Any] | None:
+    """One entity: the one in ``province_code`` when given; otherwise the id's only
+    province, or ``prefer`` (the caller's own province) among several, else
+    :class:`AmbiguousId`."""
+    if province_code is None:
+        provinces = await provinces_of(redis, entity, entity_id)
+        if not provinces:
+            return None
+        if len(provinces) > 1:
+            if prefer not in provinces:
+                raise AmbiguousId(entity, entity_id, provinces)
+            provinces = [prefer]
+        province_code = provinces[0]
+    raw = await redis.hget(entity_key(entity, entity_id, province_code), "json")
     return json.loads(raw) if raw else None
+
+
+async def get_entities(
+    redis: Redis, entity: str, entity_ids: list[str], province_code: str | None = None
+) -> dict[str, dict[str, Any] | None]:
+    """Many entities by id in two round trips (one when the province is given); an id
+    that several provinces use raises :class:`AmbiguousId` unless ``province_code``."""
+    if province_code is None:
+        pipe = redis.pipeline(transaction=False)
+        for entity_id in entity_ids:
+            pipe.smembers(where_key(entity, entity_id))
+        homes: list[str | None] = []
+        for entity_id, found in zip(entity_ids, await pipe.execute(), strict=True):
+            provinces = sorted(_s(p) for p in found)
+            if len(provinces) > 1:
+                raise AmbiguousId(entity, entity_id, provinces)
+            homes.append(provinces[0] if provinces else None)
+    else:
+        homes = [province_code] * len(entity_ids)
+    pipe = redis.pipeline(transaction=False)
+    for entity_id, home in zip(entity_ids, homes, strict=True):
+        pipe.hget(entity_key(entity, entity_id, home or "-"), "json")
+    return {
+        entity_id: json.loads(raw) if raw else None
+        for entity_id, raw in zip(entity_ids, await pipe.execute(), strict=True)
+    }
+
+
+async def check_layout(redis: Redis) -> str | None:
+    """Mark an empty read model with this layout; say what to do with an older one.
+
+    Returns None when the read models are in this layout (or empty, now marked), else
+    the sentence to print: the read models must be rebuilt from Kafka.
+    """
+    current = await redis.get(LAYOUT_KEY)
+    if current is not None:
+        if _s(current) == LAYOUT:
+            return None
+        return (f"read models in layout {_s(current)}, this Siaga writes layout {LAYOUT}: "
+                "run `siaga rebuild-readmodels`")
+    for entity in ("incident", "shelter", "warehouse", "shipment"):
+        first = await redis.zrange(index_key(entity), 0, 0)
+        if first and "/" not in _s(first[0]):
+            return ("read models written by an older Siaga (ids without their province): "
+                    "run `siaga rebuild-readmodels`")
+    await redis.set(LAYOUT_KEY, LAYOUT)
+    return None

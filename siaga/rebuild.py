@@ -19,7 +19,7 @@ from aiokafka import AIOKafkaConsumer
 from redis.asyncio import Redis
 
 from siaga.catalogue import STATE_CHANGES
-from siaga.readmodel import PREFIX, apply_changes
+from siaga.readmodel import PREFIX, apply_changes, check_layout
 from siaga.settings import Settings
 from streams.changes import decode_changes
 
@@ -63,6 +63,7 @@ async def rebuild(settings: Settings, idle_seconds: float = 3.0, progress: bool 
         deleted = await clear_read_models(redis)
         if progress:
             _say(f"cleared {deleted} read-model keys")
+        await check_layout(redis)  # empty now: marked with this layout
         await consumer.start()
         last_record = time.monotonic()
         # The end of the topic is where no record has arrived for idle_seconds (end

@@ -260,10 +260,15 @@ def run(
             supervisor.children["broker"].start_fn = restart_broker
         from api.tokens_cli import create_demo_tokens
 
-        demo = create_demo_tokens(child_settings)
-        _say(f"demo tokens (also in {data_dir / 'demo-tokens.json'}):")
-        for role, token in demo.items():
-            _say(f"  {role:16} {token}")
+        # demo tokens (an admin among them) only in the Redis this command started itself
+        demo = create_demo_tokens(child_settings, own_redis=not settings.redis_url)
+        if demo:
+            _say(f"demo tokens (also in {data_dir / 'demo-tokens.json'}):")
+            for role, token in demo.items():
+                _say(f"  {role:16} {token}")
+        else:
+            _say("no demo tokens: Redis is a configured one, not started here "
+                 "(create tokens with `siaga tokens create`)")
         asyncio.run(wait_for_broker(bootstrap))
         created = asyncio.run(ensure_topics(child_settings))
         _say(f"topics ready ({len(created)} created)")

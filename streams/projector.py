@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from siaga.catalogue import STATE_CHANGES
-from siaga.readmodel import apply_changes
+from siaga.readmodel import apply_changes, check_layout
 from streams.changes import decode_changes
 from streams.deadletter import park
 from streams.plumbing import run_batch
@@ -23,7 +23,16 @@ log = logging.getLogger(__name__)
 
 
 def register(ctx: Any) -> None:
+    layout_checked = False
+
     async def handle(events: Sequence[Any]) -> None:
+        nonlocal layout_checked
+        if not layout_checked:
+            problem = await check_layout(ctx.redis)
+            if problem:
+                log.error("%s (entities written before it are missing from the dashboard)",
+                          problem)
+            layout_checked = True
         changes = []
         for event in events:
             try:

@@ -194,17 +194,16 @@ async def produce_many(settings: Settings, events: list[Any]) -> None:
         await producer.stop()
 
 
-async def shelter_totals(redis: Any, shelter_ids: list[str]) -> dict[str, int | None]:
+async def shelter_totals(
+    redis: Any, shelter_ids: list[str], province_code: str | None = None
+) -> dict[str, int | None]:
     """Each shelter's headcount total as the read model shows it (None: not there yet)."""
-    from siaga.readmodel import entity_key
+    from siaga.readmodel import get_entities
 
-    pipe = redis.pipeline(transaction=False)
-    for shelter_id in shelter_ids:
-        pipe.hget(entity_key("shelter", shelter_id), "json")
+    shown = await get_entities(redis, "shelter", shelter_ids, province_code)
     out: dict[str, int | None] = {}
-    for shelter_id, raw in zip(shelter_ids, await pipe.execute(), strict=True):
-        data = json.loads(raw) if raw else None
-        count = (data or {}).get("headcount") or {}
+    for shelter_id in shelter_ids:
+        count = (shown[shelter_id] or {}).get("headcount") or {}
         out[shelter_id] = count.get("total")
     return out
 

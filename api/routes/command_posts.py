@@ -118,7 +118,7 @@ async def report_incident(
         body.location.lat, body.location.lon, body.province_code, body.kabupaten_code
     )
     incident_id = body.incident_id or str(body.event_id)
-    current = await readmodel.get_entity(redis, "incident", incident_id)
+    current = await readmodel.get_entity(redis, "incident", incident_id, province_code)
     owner = (current or {}).get("posko_id")
     posko_id = posko_for(principal, body.posko_id, owner)
     authorize_posko(
@@ -175,7 +175,7 @@ async def register_shelter(
     province_code, kabupaten_code = locate(
         body.location.lat, body.location.lon, body.province_code, body.kabupaten_code
     )
-    current = await readmodel.get_entity(redis, "shelter", body.shelter_id)
+    current = await readmodel.get_entity(redis, "shelter", body.shelter_id, province_code)
     owner = (current or {}).get("posko_id")
     posko_id = posko_for(principal, body.posko_id, owner)
     authorize_posko(
@@ -233,7 +233,9 @@ async def report_headcount(
     shelter_id: str = ShelterIdPath,
 ) -> Accepted:
     """People in a shelter now, with the vulnerable groups among them."""
-    shelter = await readmodel.get_entity(redis, "shelter", shelter_id)
+    # ids are unique per province: the post's own territory names it
+    shelter = await readmodel.get_entity(
+        redis, "shelter", shelter_id, body.province_code, prefer=principal.province_code)
     province_code = body.province_code
     owner = (shelter or {}).get("posko_id")
     posko_id = posko_for(principal, body.posko_id, owner)
@@ -307,7 +309,8 @@ async def confirm_delivery(
     """The receiving post confirms a delivery with the quantity actually received."""
     shipment = await load_shipment(redis, shipment_id)
     shelter_id = shipment.get("shelter_id")
-    shelter = await readmodel.get_entity(redis, "shelter", shelter_id) if shelter_id else None
+    shelter = (await readmodel.get_entity(redis, "shelter", shelter_id, shipment["province_code"])
+               if shelter_id else None)
     owner = (shelter or {}).get("posko_id")
     posko_id = posko_for(principal, body.posko_id, owner)
     authorize_posko(principal, posko_id, shipment["province_code"])

@@ -55,8 +55,15 @@ async def list_incidents(
 
 
 @router.get("/incidents/{incident_id}", summary="One incident")
-async def get_incident(incident_id: str, principal: ReaderDep, redis: RedisDep) -> dict[str, Any]:
-    item = await readmodel.get_entity(redis, "incident", incident_id)
+async def get_incident(
+    incident_id: str,
+    principal: ReaderDep,
+    redis: RedisDep,
+    province_code: ev.ProvinceCode | None = Query(
+        default=None, description="The incident's province, when its id is used in several"),
+) -> dict[str, Any]:
+    item = await readmodel.get_entity(
+        redis, "incident", incident_id, province_code, prefer=principal.province_code)
     if item is None:
         raise HTTPException(status_code=404, detail=f"incident_id: no incident {incident_id!r}")
     return item
@@ -244,7 +251,7 @@ async def override_dispatch(
     body: DispatchOverride, principal: CoordinatorDep, publisher: PublisherDep, redis: RedisDep
 ) -> Accepted:
     """Pin a TAGANA team to a task, or release it from one."""
-    task = await readmodel.get_entity(redis, "task", body.task_id)
+    task = await readmodel.get_entity(redis, "task", body.task_id, prefer=principal.province_code)
     if task is None:
         raise HTTPException(status_code=404, detail=f"task_id: no task {body.task_id!r}")
     if await readmodel.get_entity(redis, "team", body.team_id) is None:
@@ -341,7 +348,8 @@ async def transfer_shelter(
     shelter_id: str = id_path("The shelter"),
 ) -> Accepted:
     """Hand a shelter over to another posko (its registration, re-issued for the new one)."""
-    shelter = await readmodel.get_entity(redis, "shelter", shelter_id)
+    shelter = await readmodel.get_entity(
+        redis, "shelter", shelter_id, prefer=principal.province_code)
     if shelter is None:
         raise HTTPException(status_code=404, detail=f"shelter_id: no shelter {shelter_id!r}")
     authorize_province(principal, shelter["province_code"])
@@ -387,7 +395,8 @@ async def transfer_incident(
     incident_id: str = id_path("The incident"),
 ) -> Accepted:
     """Hand an incident over to another posko (its latest report, re-issued for the new one)."""
-    incident = await readmodel.get_entity(redis, "incident", incident_id)
+    incident = await readmodel.get_entity(
+        redis, "incident", incident_id, prefer=principal.province_code)
     if incident is None:
         raise HTTPException(status_code=404, detail=f"incident_id: no incident {incident_id!r}")
     authorize_province(principal, incident["province_code"])

@@ -53,8 +53,18 @@ def _start(
     raise AssertionError(output.read_text())
 
 
-def _admin_token(tmp_path: Path) -> str:
-    """The demo admin token `siaga run` wrote, one per role, to <data dir>/demo-tokens.json."""
+def _admin_token(tmp_path: Path, services: Services | None = None) -> str:
+    """The demo admin token `siaga run` wrote, one per role, to <data dir>/demo-tokens.json.
+
+    With shared services (a configured Redis) `siaga run` mints none: the test checks that
+    and makes its own admin token, as an operator would with `siaga tokens create`."""
+    if services is not None:
+        assert not (tmp_path / "data" / "demo-tokens.json").exists()
+        out = (tmp_path / "run.out").read_text()
+        assert "no demo tokens" in out and "demo tokens (also in" not in out
+        from tests.e2e.helpers import make_token
+
+        return make_token(services.redis_url, "admin")
     demo = json.loads((tmp_path / "data" / "demo-tokens.json").read_text())
     assert set(demo) == {"command_post", "warehouse_staff", "coordinator", "admin"}
     assert demo["admin"] in (tmp_path / "run.out").read_text()  # printed for the user
@@ -216,7 +226,7 @@ def test_running_means_ready_the_first_incident_is_listed_within_two_seconds(
         ready = httpx.get(f"{base}/readyz", timeout=5)
         assert ready.status_code == 200, ready.text
         assert ready.json()["worker"]["ready"] is True
-        auth = {"Authorization": f"Bearer {_admin_token(tmp_path)}"}
+        auth = {"Authorization": f"Bearer {_admin_token(tmp_path, services)}"}
         body = _incident()
         assert httpx.post(f"{base}/api/v1/incidents", json=body, headers=auth).status_code == 202
         assert _seconds_until_listed(base, auth, str(body["event_id"]), timeout=10) < 2.0
@@ -229,7 +239,7 @@ def test_a_killed_worker_is_restarted_while_the_api_stays_up(
 ) -> None:
     proc, base = _start(tmp_path, _shared_services_env(services))
     try:
-        auth = {"Authorization": f"Bearer {_admin_token(tmp_path)}"}
+        auth = {"Authorization": f"Bearer {_admin_token(tmp_path, services)}"}
         api_pid = _child(proc, "api").pid
         worker = _child(proc, "worker")
         worker.send_signal(signal.SIGKILL)

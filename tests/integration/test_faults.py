@@ -41,7 +41,7 @@ def _incidents(n: int, tag: str) -> list[ev.IncidentReported]:
 async def _count(redis: Redis, ids: list[str]) -> int:
     pipe = redis.pipeline(transaction=False)
     for incident_id in ids:
-        pipe.hexists(entity_key("incident", incident_id), "json")
+        pipe.hexists(entity_key("incident", incident_id, "32"), "json")
     return sum(1 for present in await pipe.execute() if present)
 
 
@@ -113,7 +113,7 @@ async def test_a_record_failing_three_times_is_dead_lettered_and_the_rest_flow(
 
     assert any(base64.b64decode(r["value_b64"]) == encode_change(bad) for r in records)
     deadline = time.monotonic() + 20
-    while not await redis.hexists(entity_key("shelter", "fine"), "json"):
+    while not await redis.hexists(entity_key("shelter", "fine", "32"), "json"):
         assert time.monotonic() < deadline, "the change after the poison record never arrived"
         await asyncio.sleep(0.2)
     assert worker.alive()
@@ -140,7 +140,7 @@ async def test_a_future_dated_record_is_dead_lettered_and_the_next_correct_one_a
     assert any(r.startswith("occurred_at:") and "ahead" in r for r in reasons), reasons
     deadline = time.monotonic() + 20
     while True:
-        raw = await redis.hget(entity_key("incident", wrong.incident_id), "json")
+        raw = await redis.hget(entity_key("incident", wrong.incident_id, "32"), "json")
         if raw and json.loads(raw)["affected"] == 2:
             break
         assert time.monotonic() < deadline, f"the correct report was not applied: {raw!r}"

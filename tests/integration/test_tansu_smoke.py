@@ -38,7 +38,7 @@ async def test_on_tansu_a_province_plans_and_a_bad_record_is_parked(
             assert time.monotonic() < deadline, "shelters not settled on Tansu"
             await asyncio.sleep(0.3)
         # the plan ran: the shelters' needs and the province's shipments are there
-        raw = await redis.hget(f"siaga:shelter:{sorted(want)[0]}", "json")
+        raw = await redis.hget(f"siaga:shelter:35/{sorted(want)[0]}", "json")
         assert raw and json.loads(raw)["needs"]
         assert await redis.scard("siaga:shipments:province:35") > 0
 
