@@ -50,13 +50,12 @@ def cmd_worker(args: argparse.Namespace) -> int:
     port = serve_worker_metrics(settings.worker_metrics_host, settings.worker_metrics_port)
     print(f"siaga worker: metrics on http://{settings.worker_metrics_host}:{port}/metrics",
           flush=True)
-    handlers = None
     if settings.log_format == "json":
         from siaga.tracing import json_handler
 
-        handlers = [json_handler()]
-    worker = faust.Worker(app, loglevel=settings.log_level.lower(), quiet=True,
-                          loghandlers=handlers)
+        # faust.Worker takes its log handlers from the app's configuration
+        app.conf.loghandlers = [json_handler()]
+    worker = faust.Worker(app, loglevel=settings.log_level.lower(), quiet=True)
     worker.execute_from_commandline()
     return 0
 
