@@ -66,6 +66,13 @@ TOPICS: tuple[TopicSpec, ...] = (
         "Shipment lifecycle moves by warehouse staff and receiving posts; coordinators' holds.",
         (ev.ShipmentStatusChanged, ev.ShipmentHoldChanged),
     ),
+    TopicSpec(
+        "kitchens",
+        PROVINCE_KEY,
+        "Public kitchens (dapur umum): registrations by coordinators, status and portions "
+        "served reported by the teams running them.",
+        (ev.KitchenRegistered, ev.KitchenStatusReported),
+    ),
 )
 
 DEADLETTER = "deadletter"
@@ -305,6 +312,32 @@ EXAMPLES: dict[type[ev.Envelope], ev.Envelope] = {
         action="assign",
         reason="team knows the area",
         coordinator="coord-jabar-01",
+    ),
+    ev.KitchenRegistered: ev.KitchenRegistered(
+        **_BASE,
+        source="coordinator:coord-sulteng-01",
+        kitchen_id="dapur-dinsos-sulteng",
+        name="Dapur Umum Kantor Dinas Sosial Provinsi Sulawesi Tengah",
+        location={"lat": -0.8960, "lon": 119.8700},
+        province_code="72",
+        kabupaten_code="72.71",
+        units=1,
+        portions_per_cooking=2000,
+        cookings_per_day=3,
+        team_ids=["tagana-7271-01"],
+        assigned_shelter_ids=[],
+        warehouse_id="kemensos-makassar",
+        coordinator="coord-sulteng-01",
+    ),
+    ev.KitchenStatusReported: ev.KitchenStatusReported(
+        **_BASE,
+        source="team:tagana-7271-01",
+        kitchen_id="dapur-dinsos-sulteng",
+        province_code="72",
+        team_id="tagana-7271-01",
+        status="open",
+        meal="siang",
+        portions_served=1850,
     ),
 }
 

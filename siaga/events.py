@@ -413,6 +413,59 @@ class DispatchOverridden(Envelope):
     coordinator: str = Field(min_length=1, max_length=200)
 
 
+KitchenStatus = Literal["preparing", "open", "closed"]
+Meal = Literal["pagi", "siang", "malam"]
+
+
+class KitchenRegistered(Envelope):
+    """A coordinator opens (or corrects) a public kitchen (dapur umum): where it cooks, how
+    many field-kitchen (Dumlap) units, its rhythm, the TAGANA teams running it, and shelters
+    assigned to it whatever the travel time. Defaults: one Dumlap cooks about 2,000 portions
+    per cooking, three cookings a day (Mensos, detik.com 30 Sep 2018)."""
+
+    type: Literal["kitchen.registered"] = "kitchen.registered"
+    kitchen_id: Identifier
+    name: str = Field(min_length=1, max_length=200)
+    location: Location
+    province_code: ProvinceCode
+    kabupaten_code: KabupatenCode | None = None
+    units: int = Field(default=1, ge=1, le=50, description="Field-kitchen (Dumlap) units")
+    portions_per_cooking: int = Field(
+        default=2000, ge=1, le=100_000, description="Portions one unit cooks per cooking")
+    cookings_per_day: int = Field(default=3, ge=1, le=6)
+    team_ids: list[Identifier] = Field(
+        min_length=1, max_length=20, description="TAGANA teams running the kitchen")
+    assigned_shelter_ids: list[Identifier] = Field(
+        default_factory=list, max_length=500,
+        description="Shelters the coordinator assigns to it, whatever the travel time")
+    warehouse_id: Identifier | None = Field(
+        default=None, description="Where its Dumlap unit(s) came from")
+    proposal_id: str | None = Field(
+        default=None, max_length=200, description="The siting proposal it approves, if any")
+    status: KitchenStatus = "open"
+    coordinator: str = Field(min_length=1, max_length=200, description="Who registered it")
+
+
+class KitchenStatusReported(Envelope):
+    """The team running a kitchen (or a coordinator) reports its status and, after a meal,
+    the portions it served."""
+
+    type: Literal["kitchen.status_reported"] = "kitchen.status_reported"
+    kitchen_id: Identifier
+    province_code: ProvinceCode
+    team_id: Identifier = Field(description="The reporting team (one of the kitchen's)")
+    status: KitchenStatus
+    meal: Meal | None = Field(default=None, description="Which meal the portions were for")
+    portions_served: Count | None = None
+    note: str | None = Field(default=None, max_length=1000)
+
+    @model_validator(mode="after")
+    def _meal_with_portions(self) -> KitchenStatusReported:
+        if (self.meal is None) != (self.portions_served is None):
+            raise ValueError("meal: portions_served and meal go together")
+        return self
+
+
 AnyEvent = Annotated[
     IncidentReported
     | EmergencyDeclared
@@ -429,7 +482,9 @@ AnyEvent = Annotated[
     | TaskProgressReported
     | DispatchOverridden
     | ShipmentStatusChanged
-    | ShipmentHoldChanged,
+    | ShipmentHoldChanged
+    | KitchenRegistered
+    | KitchenStatusReported,
     Field(discriminator="type"),
 ]
 
@@ -452,6 +507,8 @@ EVENT_TYPES: dict[str, type[Envelope]] = {
         DispatchOverridden,
         ShipmentStatusChanged,
         ShipmentHoldChanged,
+        KitchenRegistered,
+        KitchenStatusReported,
     )
 }
 

@@ -17,8 +17,8 @@ def _settings(replication: int) -> Settings:
     return Settings(replication_factor=replication)
 
 
-def test_the_five_input_topics_are_the_ones_kept_forever() -> None:
-    assert INPUTS == ["incidents", "shelters", "warehouses", "teams", "shipments"]
+def test_the_six_input_topics_are_the_ones_kept_forever() -> None:
+    assert INPUTS == ["incidents", "shelters", "warehouses", "teams", "shipments", "kitchens"]
     for name in INPUTS:
         configs = topic_configs(_settings(1), name)
         assert configs["retention.ms"] == "-1", name
