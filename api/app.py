@@ -16,7 +16,7 @@ from api.auth import TokenCache
 from api.limits import BodySizeLimit
 from api.live import FeedHub
 from api.publish import producer_options
-from api.routes import command_posts, coordinators, health, pages, session, warehouses
+from api.routes import command_posts, coordinators, health, pages, session, teams, warehouses
 from api.security import RefuseTokensInUrls, SecurityHeaders, install_log_redaction
 from siaga import __version__
 from siaga.readmodel import AmbiguousId
@@ -92,6 +92,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(command_posts.router)
     app.include_router(warehouses.router)
     app.include_router(coordinators.router)
+    app.include_router(teams.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=pages.STATIC), name="static")
     try:

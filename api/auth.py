@@ -274,3 +274,27 @@ def may_read_warehouse(principal: Principal, warehouse_id: str) -> None:
     if principal.role in ("admin", "coordinator"):
         return
     authorize_warehouse(principal, warehouse_id)
+
+
+def authorize_team(principal: Principal, team_id: str, province_code: str | None) -> None:
+    """A team's phone acts only for its own team; coordinators for teams of their province
+    (national ones for any); admins for any."""
+    if principal.role == "team":
+        if principal.team_id != team_id:
+            raise forbidden(
+                "team_id", f"this token belongs to team {principal.team_id}, not {team_id}"
+            )
+        if province_code is not None and principal.province_code != province_code:
+            raise forbidden(
+                "province_code",
+                f"team {team_id} is in province {province_code}, this token in "
+                f"{principal.province_code}",
+            )
+        return
+    if province_code is None:
+        if principal.role == "admin" or (
+            principal.role == "coordinator" and principal.province_code is None
+        ):
+            return
+        raise forbidden("province_code", "the team's province is not known yet")
+    authorize_province(principal, province_code)

@@ -69,6 +69,7 @@ def cmd_create(args: argparse.Namespace) -> int:
             warehouse_id=args.warehouse,
             province_code=args.province,
             kabupaten_code=args.kabupaten,
+            team_id=args.team,
             label=args.label,
             ttl=timedelta(days=days),
         )
@@ -142,17 +143,18 @@ def register(subparsers: Any) -> None:
         "create",
         help="create a token (printed once) for a role and its scope",
         description="command_post needs --posko and --province (optionally --kabupaten); "
-        "warehouse_staff needs --warehouse; coordinator takes --province (omit for "
-        "national); alert_feed (the BMKG CAP feed) and admin take none.",
+        "warehouse_staff needs --warehouse; team needs --team and --province; coordinator "
+        "takes --province (omit for national); alert_feed (the BMKG CAP feed) and admin take none.",
     )
     c.add_argument("--role", required=True, choices=tokens.ROLES)
     c.add_argument("--posko", metavar="ID", help="command_post: its posko id")
     c.add_argument("--warehouse", metavar="ID", help="warehouse_staff: its warehouse id")
     c.add_argument(
         "--province", metavar="CODE",
-        help="command_post: its territory's province; coordinator: its province (e.g. 32)",
+        help="command_post: its territory's province; coordinator, team: its province (e.g. 32)",
     )
     c.add_argument("--kabupaten", metavar="CODE", help="command_post: one kabupaten, e.g. 32.03")
+    c.add_argument("--team", metavar="ID", help="team: its TAGANA team id (its leader's phone)")
     c.add_argument("--label", help="who holds it (free text, for audits; revoke by it)")
     c.add_argument(
         "--expires-days", type=float, metavar="DAYS",

@@ -15,6 +15,8 @@ Roles and their scope:
 - ``warehouse_staff`` — one warehouse (``warehouse_id``)
 - ``coordinator`` — one province (``province_code``) or national (no scope)
 - ``alert_feed`` — an official alert feed (BMKG CAP); may post CAP alerts only
+- ``team`` — one TAGANA team (``team_id``, its leader's phone) of a province
+  (``province_code``): reports its own availability and progress, reads its assignment
 - ``admin`` — everything
 
 Pages do not keep the token: they exchange it once for a session (``siaga:session:``
@@ -41,8 +43,10 @@ SESSION_PREFIX = "siaga:session:"
 TOKEN_PREFIX = "sg_"
 SESSION_PREFIX_PUBLIC = "ss_"
 
-Role = Literal["command_post", "warehouse_staff", "coordinator", "alert_feed", "admin"]
-ROLES: tuple[Role, ...] = ("command_post", "warehouse_staff", "coordinator", "alert_feed", "admin")
+Role = Literal["command_post", "warehouse_staff", "coordinator", "alert_feed", "team", "admin"]
+ROLES: tuple[Role, ...] = (
+    "command_post", "warehouse_staff", "coordinator", "alert_feed", "team", "admin",
+)
 
 DEFAULT_TTL = timedelta(days=90)
 DEMO_TTL = timedelta(hours=72)
@@ -57,6 +61,7 @@ DEMO_SCOPES: dict[Role, dict[str, str]] = {
     "command_post": {"posko_id": "posko-cugenang", "province_code": "32"},
     "warehouse_staff": {"warehouse_id": "kemensos-bekasi"},
     "coordinator": {},
+    "team": {"team_id": "tagana-3203-01", "province_code": "32"},
     "admin": {},
 }
 
@@ -79,6 +84,7 @@ class Principal:
     warehouse_id: str | None = None
     province_code: str | None = None  # coordinator: None means national
     kabupaten_code: str | None = None  # command_post: optional narrower territory
+    team_id: str | None = None  # team: the one TAGANA team it reports for
     label: str | None = None
     created_at: str | None = None
     id: str | None = None  # public handle for list / revoke (not a secret)
@@ -93,6 +99,7 @@ class Principal:
                 ("warehouse_id", self.warehouse_id),
                 ("province_code", self.province_code),
                 ("kabupaten_code", self.kabupaten_code),
+                ("team_id", self.team_id),
             )
             if v is not None
         }
@@ -128,6 +135,7 @@ def make_principal(
     warehouse_id: str | None = None,
     province_code: str | None = None,
     kabupaten_code: str | None = None,
+    team_id: str | None = None,
     label: str | None = None,
     ttl: timedelta | None = DEFAULT_TTL,
 ) -> Principal:
@@ -142,12 +150,14 @@ def make_principal(
         "warehouse_id": warehouse_id,
         "province_code": province_code,
         "kabupaten_code": kabupaten_code,
+        "team_id": team_id,
     }
     allowed = {
         "command_post": {"posko_id", "province_code", "kabupaten_code"},
         "warehouse_staff": {"warehouse_id"},
         "coordinator": {"province_code"},
         "alert_feed": set(),
+        "team": {"team_id", "province_code"},
         "admin": set(),
     }[role]
     for name, value in given.items():
@@ -162,7 +172,11 @@ def make_principal(
         )
     if role == "warehouse_staff" and not warehouse_id:
         raise TokenError("warehouse_id", "a warehouse_staff token needs --warehouse ID")
-    for name in ("posko_id", "warehouse_id"):
+    if role == "team" and not team_id:
+        raise TokenError("team_id", "a team token needs its team (--team ID)")
+    if role == "team" and not province_code:
+        raise TokenError("province_code", "a team token needs its team's province (--province)")
+    for name in ("posko_id", "warehouse_id", "team_id"):
         value = given[name]
         if value is not None and not _IDENTIFIER.match(value):
             raise TokenError(name, f"{value!r} is not a valid identifier")
@@ -186,6 +200,7 @@ def make_principal(
         warehouse_id=warehouse_id,
         province_code=province_code,
         kabupaten_code=kabupaten_code,
+        team_id=team_id,
         label=label,
         created_at=now.isoformat(timespec="seconds"),
         id=secrets.token_hex(6),
@@ -212,6 +227,7 @@ def _principal(raw: Any) -> Principal:
         warehouse_id=data.get("warehouse_id"),
         province_code=data.get("province_code"),
         kabupaten_code=data.get("kabupaten_code"),
+        team_id=data.get("team_id"),
         label=data.get("label"),
         created_at=data.get("created_at"),
         id=data.get("id"),

@@ -26,6 +26,8 @@ SCOPES: dict[str, dict[str, Any]] = {
     "coordinator": {"role": "coordinator", "province_code": "32"},
     "coordinator_other": {"role": "coordinator", "province_code": "72"},
     "coordinator_national": {"role": "coordinator"},
+    "team": {"role": "team", "team_id": "tagana-3203-01", "province_code": "32"},
+    "team_other": {"role": "team", "team_id": "tagana-other", "province_code": "32"},
     "admin": {"role": "admin"},
 }
 
@@ -45,11 +47,14 @@ def make_token(
     return token
 
 
-def make_tokens(redis_url: str) -> dict[str, str]:
-    """{name: token} for every entry of :data:`SCOPES`."""
+def make_tokens(redis_url: str, team_id: str | None = None) -> dict[str, str]:
+    """{name: token} for every entry of :data:`SCOPES` (``team_id``: the ``team`` token's
+    own team, when not the default)."""
     out = {}
     for name, scope in SCOPES.items():
         rest = {k: v for k, v in scope.items() if k != "role"}
+        if name == "team" and team_id is not None:
+            rest["team_id"] = team_id
         out[name] = make_token(redis_url, scope["role"], **rest)
     return out
 

@@ -584,7 +584,7 @@ def test_demo_tokens_are_written_for_every_role_and_work(stack: Stack, tmp_path:
     demo = create_demo_tokens(stack.settings.model_copy(update={"data_dir": tmp_path}))
     on_disk = json.loads((tmp_path / "demo-tokens.json").read_text())
     assert on_disk == demo
-    assert sorted(demo) == ["admin", "command_post", "coordinator", "warehouse_staff"]
+    assert sorted(demo) == ["admin", "command_post", "coordinator", "team", "warehouse_staff"]
     for role, token in demo.items():
         me = httpx.get(f"{stack.base}/api/v1/me", headers=bearer(token), timeout=10).json()
         assert me["role"] == role

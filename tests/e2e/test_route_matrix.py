@@ -40,11 +40,13 @@ WAREHOUSE = "wh-bekasi-regional"
 # owned by posko-cianjur-kab, shipped from wh-bekasi-regional.
 CALLERS = ("anonymous", "command_post", "command_post_other", "command_post_lumajang",
            "warehouse_staff", "warehouse_staff_other", "coordinator", "coordinator_other",
-           "coordinator_national", "alert_feed", "admin")
+           "coordinator_national", "alert_feed", "team", "team_other", "admin")
 READERS = frozenset({"command_post", "command_post_other", "command_post_lumajang",
                      "warehouse_staff", "warehouse_staff_other", "coordinator",
                      "coordinator_other", "coordinator_national", "admin"})
-EVERY_TOKEN = READERS | {"alert_feed"}
+EVERY_TOKEN = READERS | {"alert_feed", "team", "team_other"}
+# a team's own phone (team_other: another team's), its province's coordinators, admins
+TEAM_SIDE = frozenset({"team", "coordinator", "coordinator_national", "admin"})
 POSKO_WRITERS = frozenset({"command_post", "coordinator", "coordinator_national", "admin"})
 COORDINATORS = frozenset({"coordinator", "coordinator_national", "admin"})
 DESK = frozenset({"warehouse_staff", "coordinator", "coordinator_other",
@@ -126,6 +128,16 @@ RULES: dict[tuple[str, str], Rule] = {
         STAFF, _body(batches=[{"batch_id": "B-rice", "quantity": 1}])),
     ("POST", "/api/v1/shipments/{shipment_id}/dispatch"): Rule(STAFF, _body()),
     ("POST", "/api/v1/shipments/{shipment_id}/cancel"): Rule(STAFF, _body(reason="x")),
+    # TAGANA teams: registered by coordinators; the loop from the team's own phone
+    ("POST", "/api/v1/teams"): Rule(COORDINATORS, _body(
+        team_id=f"team-mx-new-{S}", name="TAGANA Uji", province_code="32",
+        kabupaten_code="32.03", base={"lat": -6.82, "lon": 107.14},
+        members=[{"name": "Asep", "role": "ketua"}], skills=["evacuation"], rank="muda")),
+    ("POST", "/api/v1/teams/{team_id}/status"): Rule(TEAM_SIDE, _body(
+        availability="available", members_present=1, location={"lat": -6.82, "lon": 107.14})),
+    ("GET", "/api/v1/teams/{team_id}"): Rule(TEAM_SIDE),
+    ("POST", "/api/v1/tasks/{task_id}/progress"): Rule(TEAM_SIDE, _body(
+        team_id=TEAM, status="acknowledged")),
     # coordinators of the province (or national), admins
     ("POST", "/api/v1/shipments/{shipment_id}/hold"): Rule(COORDINATORS, _body(reason="x")),
     ("POST", "/api/v1/dispatch/overrides"): Rule(COORDINATORS, _body(
@@ -139,7 +151,7 @@ RULES: dict[tuple[str, str], Rule] = {
 }
 
 IDS = {"{incident_id}": INCIDENT, "{shelter_id}": SHELTER, "{shipment_id}": SHIPMENT,
-       "{warehouse_id}": WAREHOUSE}
+       "{warehouse_id}": WAREHOUSE, "{team_id}": TEAM, "{task_id}": TASK}
 
 
 def app_routes() -> set[tuple[str, str]]:
@@ -183,7 +195,7 @@ def base_and_tokens(
     _seed(services.redis_url)
     proc, base = start_api(settings)
     try:
-        yield base, make_tokens(services.redis_url)
+        yield base, make_tokens(services.redis_url, team_id=TEAM)
     finally:
         proc.stop()
 
@@ -214,8 +226,10 @@ def _seed(redis_url: str) -> None:
         change("shipment", DISPATCHED, {"shipment_id": DISPATCHED, **shipment,
                                         "status": "dispatched"}),
         change("task", TASK, {"task_id": TASK, "kind": "evacuation", "target_id": SHELTER}),
-        change("team", TEAM, {"team_id": TEAM, "name": "TAGANA", "availability": "available",
-                              "location": {"lat": -6.82, "lon": 107.14}}),
+        change("team", TEAM, {"team_id": TEAM, "name": "TAGANA", "availability": "assigned",
+                              "members": 5, "location": {"lat": -6.82, "lon": 107.14},
+                              "assignment": {"task_id": TASK, "kind": "evacuation",
+                                             "target_id": INCIDENT, "status": "dispatched"}}),
     ]
 
     async def write() -> None:
