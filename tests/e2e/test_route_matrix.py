@@ -89,6 +89,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/geo/route"): Rule(PUBLIC, lambda: {"params": {
         "from_lat": -6.24, "from_lon": 106.98, "to_lat": -6.84, "to_lon": 107.05}}),
     ("GET", "/api/v1/geo/provinces.geojson"): Rule(PUBLIC),
+    ("GET", "/api/v1/items"): Rule(PUBLIC),
     ("POST", "/api/v1/session"): Rule(EVERY_TOKEN),
     ("DELETE", "/api/v1/session"): Rule(PUBLIC),
     ("GET", "/api/v1/me"): Rule(EVERY_TOKEN),
@@ -128,6 +129,23 @@ RULES: dict[tuple[str, str], Rule] = {
         STAFF, _body(batches=[{"batch_id": "B-rice", "quantity": 1}])),
     ("POST", "/api/v1/shipments/{shipment_id}/dispatch"): Rule(STAFF, _body()),
     ("POST", "/api/v1/shipments/{shipment_id}/cancel"): Rule(STAFF, _body(reason="x")),
+    # the desk's stock: its own staff (another warehouse's get 403 naming warehouse_id)
+    ("POST", "/api/v1/warehouses/{warehouse_id}/receipts"): Rule(STAFF, _body(
+        item="rice", batch_id=f"B-mx-{S}", quantity=10, unit="kg", source="donation",
+        donor="Warga", document_number="BAST-1", received_by="Rina")),
+    ("POST", "/api/v1/warehouses/{warehouse_id}/stock-counts"): Rule(STAFF, _body(
+        item="rice", batch_id="B-rice", counted=899, reason="opname", counted_by="Rina")),
+    ("POST", "/api/v1/warehouses/{warehouse_id}/write-offs"): Rule(STAFF, _body(
+        item="rice", batch_id="B-rice", quantity=1, reason_code="damaged", reason="basah",
+        written_off_by="Rina")),
+    ("GET", "/api/v1/warehouses/{warehouse_id}/stock-card"): Rule(
+        DESK, lambda: {"params": {"item": "rice"}}),
+    ("GET", "/api/v1/warehouses/{warehouse_id}/receipts/{receipt_id}"): Rule(
+        DESK, path=f"/api/v1/warehouses/{WAREHOUSE}/receipts/{uuid.uuid4()}"),
+    # registering a warehouse: coordinators of its province (Cianjur is in 32), admins
+    ("POST", "/api/v1/warehouses"): Rule(COORDINATORS, _body(
+        warehouse_id=f"wh-mx-{S}", name="Gudang Uji", kind="kabupaten",
+        location=CIANJUR)),
     # TAGANA teams: registered by coordinators; the loop from the team's own phone
     ("POST", "/api/v1/teams"): Rule(COORDINATORS, _body(
         team_id=f"team-mx-new-{S}", name="TAGANA Uji", province_code="32",
