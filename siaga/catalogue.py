@@ -40,8 +40,9 @@ TOPICS: tuple[TopicSpec, ...] = (
     TopicSpec(
         "shelters",
         PROVINCE_KEY,
-        "Shelter (pengungsian) sites and their headcounts, with vulnerable groups.",
-        (ev.ShelterRegistered, ev.ShelterHeadcountReported),
+        "Shelter (pengungsian) sites and their headcounts, with vulnerable groups; "
+        "coordinators' decisions on a shelter's shortfalls.",
+        (ev.ShelterRegistered, ev.ShelterHeadcountReported, ev.ShortfallDecisionRecorded),
     ),
     TopicSpec(
         "warehouses",
@@ -293,6 +294,16 @@ EXAMPLES: dict[type[ev.Envelope], ev.Envelope] = {
         kabupaten_code="32.03",
         declared_by="Bupati Cianjur",
         reference="(decree number; illustrative)",
+    ),
+    ev.ShortfallDecisionRecorded: ev.ShortfallDecisionRecorded(
+        **_BASE,
+        source="coordinator:Pusdalops Jawa Barat",
+        shelter_id="sh-cugenang-01",
+        province_code="32",
+        item="family_tent",
+        decision="donor_request",
+        note="Permintaan 120 tenda keluarga ke BAZNAS dan PMI, surat 045/XI/2022",
+        coordinator="Pusdalops Jawa Barat",
     ),
     ev.ShipmentHoldChanged: ev.ShipmentHoldChanged(
         **_BASE,

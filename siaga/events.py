@@ -417,6 +417,18 @@ KitchenStatus = Literal["preparing", "open", "closed"]
 Meal = Literal["pagi", "siang", "malam"]
 
 
+class ShortfallDecisionRecorded(Envelope):
+    """A coordinator decides on a shelter's shortfall of one item: request procurement or donors, or accept the risk (with a note)."""  # noqa: E501
+
+    type: Literal["shortfall.decision_recorded"] = "shortfall.decision_recorded"
+    shelter_id: Identifier
+    province_code: ProvinceCode
+    item: ItemCode
+    decision: Literal["procurement_request", "donor_request", "risk_accepted"]
+    note: str = Field(min_length=1, max_length=1000)
+    coordinator: str = Field(min_length=1, max_length=200)
+
+
 class KitchenRegistered(Envelope):
     """A coordinator opens (or corrects) a public kitchen (dapur umum): where it cooks, how
     many field-kitchen (Dumlap) units, its rhythm, the TAGANA teams running it, and shelters
@@ -483,6 +495,7 @@ AnyEvent = Annotated[
     | DispatchOverridden
     | ShipmentStatusChanged
     | ShipmentHoldChanged
+    | ShortfallDecisionRecorded
     | KitchenRegistered
     | KitchenStatusReported,
     Field(discriminator="type"),
@@ -507,6 +520,7 @@ EVENT_TYPES: dict[str, type[Envelope]] = {
         DispatchOverridden,
         ShipmentStatusChanged,
         ShipmentHoldChanged,
+        ShortfallDecisionRecorded,
         KitchenRegistered,
         KitchenStatusReported,
     )

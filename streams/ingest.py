@@ -84,6 +84,36 @@ def apply_shelter_registered(state: State, event: ev.ShelterRegistered) -> dict[
     return shelter
 
 
+def apply_shortfall_decision(
+    state: State, event: ev.ShortfallDecisionRecorded
+) -> dict[str, Any] | None:
+    """A coordinator's decision on one shelter's shortfall of one item, kept on the shelter
+    row (``decisions[item]``, the newest by event time wins; the planner shows it on the
+    shortfall). Checked here again, not only in the API: the shelter must be one of the
+    province the record is keyed by, and the record must come from a coordinator."""
+    if not event.source.startswith("coordinator:"):
+        raise InvalidRecord("source: only a coordinator records a decision on a shortfall")
+    shelter = state.get(event.shelter_id)
+    if shelter is None:
+        raise InvalidRecord(
+            f"shelter_id: no shelter {event.shelter_id!r} in province {event.province_code}"
+        )
+    version = _version(event)
+    decisions = dict(shelter.get("decisions") or {})
+    if str((decisions.get(event.item) or {}).get("version", "")) >= version:
+        return None
+    decisions[event.item] = {
+        "decision": event.decision,
+        "note": event.note,
+        "coordinator": event.coordinator,
+        "at": event.occurred_at.isoformat(),
+        "version": version,
+    }
+    updated = dict(shelter, decisions=decisions)
+    state[event.shelter_id] = updated
+    return updated
+
+
 def apply_headcount(state: State, event: ev.ShelterHeadcountReported) -> dict[str, Any] | None:
     shelter = state.get(event.shelter_id)
     version = _version(event)

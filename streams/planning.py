@@ -1008,6 +1008,7 @@ def plan_province(
             "location": shelter.get("location"),
             "escalated": True,
             "explanation": shortfall.get("summary", ""),
+            "decision": (shelter.get("decisions") or {}).get(item),
         }
 
     entities[("plan", state.province_code)] = {

@@ -1,11 +1,12 @@
-"""Topic ``siaga.shelters``: shelter registrations and headcounts → one row per shelter."""
+"""Topic ``siaga.shelters``: shelter registrations, headcounts and coordinators' decisions on
+their shortfalls → one row per shelter."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from siaga.events import ShelterHeadcountReported, ShelterRegistered
-from streams.ingest import apply_headcount, apply_shelter_registered
+from siaga.events import ShelterHeadcountReported, ShelterRegistered, ShortfallDecisionRecorded
+from streams.ingest import apply_headcount, apply_shelter_registered, apply_shortfall_decision
 from streams.plumbing import Route, register_ingest
 
 
@@ -22,5 +23,7 @@ def register(ctx: Any) -> None:
                 "shelters", _shelter_id, apply_shelter_registered),
             ShelterHeadcountReported.model_fields["type"].default: Route(
                 "shelters", _shelter_id, apply_headcount),
+            ShortfallDecisionRecorded.model_fields["type"].default: Route(
+                "shelters", _shelter_id, apply_shortfall_decision),
         },
     )

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from functools import lru_cache
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Header, HTTPException, Query, Request
 from fastapi.responses import PlainTextResponse, StreamingResponse
@@ -30,7 +30,7 @@ from api.deps import (
 )
 from api.live import FeedHub, last_id, parse_id
 from api.pagination import CursorQuery, listing, page
-from api.publish import fingerprint
+from api.publish import ACCEPTED_PREFIX, ACCEPTED_TTL_SECONDS, fingerprint
 from api.schemas import Accepted, EventIdField, build, id_path
 from api.shipments import load_shipment
 from siaga import events as ev
@@ -276,6 +276,65 @@ async def override_dispatch(
     )
     await publisher.publish(event, request_fp)
     return Accepted(event_id=event.event_id)
+
+
+class ShortfallDecision(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    event_id: uuid.UUID = EventIdField
+    province_code: ev.ProvinceCode
+    item: ev.ItemCode
+    shelter_ids: list[ev.Identifier] = Field(
+        min_length=1, max_length=500, description="The shelters short of this item"
+    )
+    decision: Literal["procurement_request", "donor_request", "risk_accepted"] = Field(
+        description="Record a request to procurement or to donors, or accept the risk"
+    )
+    note: str = Field(min_length=1, max_length=1000, description="What was asked, or why")
+
+
+@router.post("/shortfalls/decisions", status_code=202, response_model=Accepted)
+async def decide_shortfalls(
+    body: ShortfallDecision, principal: CoordinatorDep, publisher: PublisherDep, redis: RedisDep
+) -> Accepted:
+    """Record a decision on the shortfalls of one item at some shelters of a province: one
+    ``shortfall.decision_recorded`` event per shelter (event ids derived from ``event_id``,
+    so a retried request publishes the same events). Each shelter must have a shortfall of
+    that item in that province (404/409 naming ``shelter_ids``)."""
+    authorize_province(principal, body.province_code)
+    request_fp = fingerprint("shortfall-decision", body.model_dump_json())
+    if await publisher.already_accepted(body.event_id, request_fp):
+        return Accepted(event_id=body.event_id)
+    for n, shelter_id in enumerate(body.shelter_ids):
+        shortfall = await readmodel.get_entity(
+            redis, "shortfall", f"{shelter_id}:{body.item}", body.province_code
+        )
+        if shortfall is None:
+            raise HTTPException(
+                status_code=404,
+                detail=[{"loc": ["body", "shelter_ids", n], "type": "not_found",
+                         "msg": f"no shortfall of {body.item} at shelter {shelter_id} in "
+                         f"province {body.province_code}"}],
+            )
+    name = _coordinator_name(principal)
+    for shelter_id in dict.fromkeys(body.shelter_ids):
+        event = build(
+            ev.ShortfallDecisionRecorded,
+            event_id=uuid.uuid5(body.event_id, shelter_id),
+            occurred_at=ev.utcnow(),
+            source=f"coordinator:{name}"[:200],
+            schema_version=ev.SCHEMA_VERSION,
+            shelter_id=shelter_id,
+            province_code=body.province_code,
+            item=body.item,
+            decision=body.decision,
+            note=body.note,
+            coordinator=name[:200],
+        )
+        await publisher.publish(event, request_fp)
+    # the request's own id marks it accepted (a retry answers 202 without publishing again)
+    await redis.set(f"{ACCEPTED_PREFIX}{body.event_id}", request_fp, ex=ACCEPTED_TTL_SECONDS)
+    return Accepted(event_id=body.event_id)
 
 
 class EmergencyDeclaration(BaseModel):
