@@ -34,6 +34,7 @@ from logistics.dispatch import (
     dispatch,
     hours_on_duty,
 )
+from logistics.explain import explain_proposal, explain_shortfall
 from logistics.needs import ShelterHeadcount, compute_needs, load_profile
 from logistics.replan import replan
 from logistics.shipment import Shipment
@@ -713,6 +714,7 @@ def _shipment_entity(
         "origin": origin,
         "location": shelter.get("location"),
         "explanation": shipment.get("summary", ""),
+        "why": shipment.get("why"),  # the rule and figures, rendered in the page's language
         "quantity_received": shipment.get("received_quantity"),
         "difference": shipment.get("difference"),
         "reason": shipment.get("reason"),
@@ -746,6 +748,7 @@ def _new_shipment(
         "travel_hours": proposal["travel_hours"],
         "eta": proposal["eta"],
         "summary": proposal.get("summary", ""),
+        "why": explain_proposal(proposal),
         "origin": origin,
         "warehouse_province": proposal.get("warehouse_province") or province,
         "updated_at": now.isoformat(),
@@ -802,6 +805,7 @@ def _sync_proposals(
                 travel_hours=proposal["travel_hours"],
                 eta=proposal["eta"],
                 summary=proposal.get("summary", ""),
+                why=explain_proposal(proposal),
                 updated_at=now.isoformat(),
             )
             shipments[current["shipment_id"]] = current
@@ -1008,6 +1012,7 @@ def plan_province(
             "location": shelter.get("location"),
             "escalated": True,
             "explanation": shortfall.get("summary", ""),
+            "why": explain_shortfall(shortfall),
             "decision": (shelter.get("decisions") or {}).get(item),
         }
 

@@ -1,0 +1,48 @@
+"""Plan lines carry their explanation as data (which rule, which figures), so pages can say
+it in the reader's language; the figures are the plan's own."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from siaga import scenarios
+from streams import ingest
+from streams.planning import PlanningOptions, ProvinceState, plan_province
+
+REDUCERS = {
+    "shelter.registered": ("shelters", ingest.apply_shelter_registered),
+    "shelter.headcount_reported": ("shelters", ingest.apply_headcount),
+    "warehouse.registered": ("warehouses", ingest.apply_warehouse_registered),
+    "warehouse.stock_level_reported": ("warehouses", ingest.apply_stock_level),
+}
+
+
+def _planned() -> Any:
+    state = ProvinceState("35")
+    for t in scenarios.build_events(scenarios.load("semeru-2021")):
+        if t.event.type in REDUCERS:
+            table, reducer = REDUCERS[t.event.type]
+            reducer(getattr(state, table), t.event)
+    return plan_province(state, {}, PlanningOptions())
+
+
+def test_every_shipment_and_shortfall_names_its_rule_and_the_plans_figures() -> None:
+    outcome = _planned()
+    shipments = [d for e, _, d in outcome.entities if e == "shipment" and d]
+    shortfalls = [d for e, _, d in outcome.entities if e == "shortfall" and d]
+    assert shipments, "the scenario plans shipments"
+    for shipment in shipments:
+        why = shipment["why"]
+        assert why["rule"] == "shipment_planned"
+        figures = why["figures"]
+        assert figures["quantity"] == shipment["quantity"]
+        assert figures["item"] == shipment["item"]
+        assert sum(b["quantity"] for b in figures["batches"]) == shipment["quantity"]
+        assert figures["need"] >= 0 and figures["headcount"] > 0
+        assert why["text"] == shipment["explanation"]  # the English sentence stays
+    for shortfall in shortfalls:
+        why = shortfall["why"]
+        assert why["rule"] in ("no_eligible_stock_reachable",
+                               "reachable_stock_shared_to_least_deprivation",
+                               "stock_used_for_higher_priority_or_cheaper_needs")
+        assert why["figures"]["missing"] >= shortfall["missing"]
