@@ -41,6 +41,17 @@ const Siaga = (() => {
       type_earthquake: "Gempa bumi", type_tsunami: "Tsunami", type_flood: "Banjir", type_flash_flood: "Banjir bandang",
       type_lahar_flood: "Banjir lahar", type_landslide: "Tanah longsor", type_eruption: "Erupsi gunung api",
       type_tornado: "Puting beliung", type_forest_fire: "Kebakaran hutan", type_drought: "Kekeringan", type_other: "Lainnya",
+      receive: "Terima barang", count: "Hitung stok (opname)", writeOff: "Hapus buku (write-off)", stockCard: "Kartu stok",
+      source: "Asal barang", source_procurement: "Pengadaan", source_donation: "Donasi", source_transfer: "Pindahan gudang lain", source_return: "Pengembalian",
+      donor: "Donatur", documentNumber: "Nomor dokumen", receivedByName: "Diterima oleh (nama)", countedBy: "Dihitung oleh (nama)",
+      writtenOffBy: "Dihapus oleh (nama)", counted: "Jumlah terhitung", reasonCode: "Sebab",
+      reason_expired: "Kedaluwarsa", reason_damaged: "Rusak", reason_lost: "Hilang", reason_other: "Lainnya",
+      kind_receipt: "Penerimaan", kind_count: "Opname (selisih)", kind_write_off: "Hapus buku",
+      when: "Waktu", change: "Perubahan", balance: "Saldo batch", who: "Oleh", why: "Keterangan", more: "Lebih banyak",
+      grn: "Bukti penerimaan barang", donorReceipt: "Tanda terima donasi", printGrn: "Cetak bukti penerimaan",
+      donorThanks: "Kementerian Sosial RI menerima dengan terima kasih bantuan berikut untuk penanganan bencana:",
+      onHand: "Stok ada", pickItem: "Pilih barang", addNeed: "Tambah kebutuhan", remove: "Hapus", stockBy: "Stok per barang",
+      noMovements: "Belum ada mutasi.",
     },
     en: {
       app: "Siaga", tagline: "Kemensos disaster-response logistics",
@@ -78,6 +89,17 @@ const Siaga = (() => {
       type_earthquake: "Earthquake", type_tsunami: "Tsunami", type_flood: "Flood", type_flash_flood: "Flash flood",
       type_lahar_flood: "Lahar flood", type_landslide: "Landslide", type_eruption: "Volcanic eruption",
       type_tornado: "Tornado", type_forest_fire: "Forest fire", type_drought: "Drought", type_other: "Other",
+      receive: "Receive goods", count: "Count stock", writeOff: "Write off", stockCard: "Stock card",
+      source: "Source", source_procurement: "Procurement", source_donation: "Donation", source_transfer: "Transfer from another warehouse", source_return: "Return",
+      donor: "Donor", documentNumber: "Document number", receivedByName: "Received by (name)", countedBy: "Counted by (name)",
+      writtenOffBy: "Written off by (name)", counted: "Quantity counted", reasonCode: "Cause",
+      reason_expired: "Expired", reason_damaged: "Damaged", reason_lost: "Lost", reason_other: "Other",
+      kind_receipt: "Receipt", kind_count: "Count (difference)", kind_write_off: "Write-off",
+      when: "When", change: "Change", balance: "Batch balance", who: "By", why: "Why", more: "More",
+      grn: "Goods received note", donorReceipt: "Donation receipt", printGrn: "Print goods received note",
+      donorThanks: "The Ministry of Social Affairs of the Republic of Indonesia gratefully acknowledges the following donation for disaster response:",
+      onHand: "On hand", pickItem: "Choose an item", addNeed: "Add a need", remove: "Remove", stockBy: "Stock by item",
+      noMovements: "No movements yet.",
     },
   };
   let lang = localStorage.getItem("siaga.lang") || "id";
@@ -186,9 +208,9 @@ const Siaga = (() => {
     return node;
   }
 
-  function fmt(n, digits) {
+  function fmt(n, digits, language) {
     if (n === null || n === undefined || n === "") return "–";
-    return Number(n).toLocaleString(lang === "id" ? "id-ID" : "en-GB", { maximumFractionDigits: digits === undefined ? 1 : digits });
+    return Number(n).toLocaleString((language || lang) === "en" ? "en-GB" : "id-ID", { maximumFractionDigits: digits === undefined ? 1 : digits });
   }
 
   /** The header bar every page shares: title, language toggle, sign-in/out. */
@@ -232,5 +254,112 @@ const Siaga = (() => {
     return login();
   }
 
-  return { t, applyI18n, toggleLang, signIn, signOut, api, ApiError, describeDetail, uuid4, el, fmt, header, whoami, get lang() { return lang; } };
+
+  // ---------------------------------------------------------------- the item catalogue
+  // GET /api/v1/items once per page (kept in localStorage, so the offline posko form has
+  // names too). Pages show names, never codes.
+  let catalogue = null;
+  try { catalogue = JSON.parse(localStorage.getItem("siaga.items") || "null"); } catch (_) { catalogue = null; }
+
+  async function loadItems() {
+    try {
+      const response = await fetch("/api/v1/items", { headers: { Accept: "application/json" } });
+      if (response.ok) {
+        catalogue = await response.json();
+        localStorage.setItem("siaga.items", JSON.stringify(catalogue));
+      }
+    } catch (_) { /* offline: the kept copy serves */ }
+    return catalogue ? catalogue.items : [];
+  }
+
+  function itemOf(code) {
+    return ((catalogue && catalogue.items) || []).find((i) => i.id === code) || null;
+  }
+
+  /** The item's name in the page's language ("Beras" / "Rice"). */
+  function itemName(code, language) {
+    const item = itemOf(code);
+    if (!item) return code === null || code === undefined ? "–" : String(code);
+    return (language || lang) === "en" ? item.name_en : item.name_id;
+  }
+
+  /** A unit's name in the page's language ("bungkus" / "pack"). */
+  function unitName(code, language) {
+    for (const item of (catalogue && catalogue.items) || []) {
+      if (item.unit === code) return (language || lang) === "en" ? item.unit_en : item.unit_id;
+    }
+    return code === null || code === undefined ? "" : String(code);
+  }
+
+  /** A quantity with its unit's name: "1.200 bungkus". */
+  function qty(n, unit) {
+    return `${fmt(n, 0)} ${unitName(unit)}`.trim();
+  }
+
+  // ---------------------------------------------------------------- explanations
+  // The planner sends explanations as data: {rule, figures, text}. One renderer for every
+  // page: the sentence for the rule, in the page's language, with names instead of ids
+  // (names: {shelter, warehouse, team, task} from the entity that carries the explanation).
+  const BLOCKED = {
+    id: { expired: "kedaluwarsa", near_expiry: "kurang dari 75 hari sebelum kedaluwarsa", lumbung_not_released: "di Lumbung Sosial yang belum dibuka (belum ada status tanggap darurat)" },
+    en: { expired: "expired", near_expiry: "within 75 days of expiry", lumbung_not_released: "in Lumbung Sosial stores not yet released (no emergency declared)" },
+  };
+  const SHORT_RULE = {
+    id: {
+      no_eligible_stock_reachable: "tidak ada stok yang boleh dipakai dalam jangkauan",
+      reachable_stock_shared_to_least_deprivation: "stok yang terjangkau dibagi agar kekurangan paling ringan di semua lokasi",
+      stock_used_for_higher_priority_or_cheaper_needs: "stok yang ada dipakai untuk kebutuhan berprioritas lebih tinggi atau lebih dekat",
+    },
+    en: {
+      no_eligible_stock_reachable: "no eligible stock within reach",
+      reachable_stock_shared_to_least_deprivation: "the stock within reach is shared so that deprivation is least everywhere",
+      stock_used_for_higher_priority_or_cheaper_needs: "the stock there is used for higher-priority or closer needs",
+    },
+  };
+  const fmtIn = (x, d, L) => fmt(x, d, L);
+
+  function needPart(f, L) {
+    const fmt = (x, d) => fmtIn(x, d, L);
+    const u = unitName(f.unit, L);
+    return L === "en"
+      ? `need ${fmt(f.need, 0)} ${u} (${fmt(f.headcount, 0)} people, ${fmt(f.days)} day(s) of cover; ${fmt(f.on_hand, 0)} already there, ${fmt(f.in_transit, 0)} on the way)`
+      : `kebutuhan ${fmt(f.need, 0)} ${u} (${fmt(f.headcount, 0)} orang, ${fmt(f.days)} hari; ${fmt(f.on_hand, 0)} sudah ada, ${fmt(f.in_transit, 0)} dalam perjalanan)`;
+  }
+
+  function explain(explanation, language, names) {
+    const L = (language || lang) === "en" ? "en" : "id";
+    const n = names || {};
+    if (!explanation) return "";
+    if (typeof explanation === "string") return L === "en" ? explanation : "";
+    const f = explanation.figures || {};
+    const fmt = (x, d) => fmtIn(x, d, L);
+    const pct = (x) => `${fmt(100 * Number(x || 0), 0)}%`;
+    const u = unitName(f.unit, L);
+    const item = itemName(f.item, L);
+    const shelter = n.shelter || f.shelter_name || f.shelter_id || "";
+    const warehouse = n.warehouse || f.warehouse_name || f.warehouse_id || "";
+    if (explanation.rule === "shipment_planned") {
+      const batches = (f.batches || []).map((b) => `${b.batch_id} ${fmt(b.quantity, 0)}${b.expires_on ? (L === "en" ? `, expires ${b.expires_on}` : `, kedaluwarsa ${b.expires_on}`) : ""}`).join("; ");
+      return L === "en"
+        ? `${fmt(f.quantity, 0)} ${u} of ${item} to ${shelter}: ${needPart(f, L)}; from ${warehouse} (batch ${batches}), ${fmt(f.travel_hours)} h travel; priority ${fmt(f.priority, 2)} (${pct(f.vulnerable_share)} vulnerable, severity ${f.severity}).`
+        : `${fmt(f.quantity, 0)} ${u} ${item} ke ${shelter}: ${needPart(f, L)}; dari ${warehouse} (batch ${batches}), ${fmt(f.travel_hours)} jam perjalanan; prioritas ${fmt(f.priority, 2)} (${pct(f.vulnerable_share)} kelompok rentan, tingkat ${f.severity}).`;
+    }
+    if (SHORT_RULE.id[explanation.rule]) {
+      const blocked = Object.entries(f.blocked || {}).filter(([, v]) => v > 0)
+        .map(([k, v]) => `${fmt(v, 0)} ${u} ${BLOCKED[L][k] || k.replace(/_/g, " ")}`).join(", ");
+      return L === "en"
+        ? `${fmt(f.missing, 0)} ${u} of ${item} missing at ${shelter}: ${SHORT_RULE.en[explanation.rule]}; ${needPart(f, L)}, ${fmt(f.covered, 0)} planned, ${fmt(f.eligible_reachable_stock, 0)} eligible within reach${blocked ? `; held back by rules: ${blocked}` : ""}.`
+        : `Kurang ${fmt(f.missing, 0)} ${u} ${item} di ${shelter}: ${SHORT_RULE.id[explanation.rule]}; ${needPart(f, L)}, ${fmt(f.covered, 0)} direncanakan, ${fmt(f.eligible_reachable_stock, 0)} tersedia dalam jangkauan${blocked ? `; tertahan aturan: ${blocked}` : ""}.`;
+    }
+    if (explanation.rule === "team_assigned") {
+      const team = n.team || f.team_name || f.team_id || "";
+      const task = n.task || f.task_name || f.task_id || "";
+      return L === "en"
+        ? `${team} to ${task}: ${fmt(f.travel_hours)} h travel, ${fmt(f.hours_on_duty)} h on duty + ${fmt(f.task_hours)} h task within the ${fmt(f.fatigue_limit_hours)} h limit; ${f.tier} tier.`
+        : `${team} ke ${task}: ${fmt(f.travel_hours)} jam perjalanan, ${fmt(f.hours_on_duty)} jam bertugas + ${fmt(f.task_hours)} jam tugas, dalam batas ${fmt(f.fatigue_limit_hours)} jam; tingkat ${f.tier}.`;
+    }
+    return L === "en" ? (explanation.text || "") : "";
+  }
+
+  return { t, applyI18n, toggleLang, signIn, signOut, api, ApiError, describeDetail, uuid4, el, fmt, header, whoami, loadItems, itemName, unitName, qty, explain, get lang() { return lang; } };
 })();
