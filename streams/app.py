@@ -238,6 +238,7 @@ def create_app(settings: Settings) -> tuple[faust.App, StreamContext]:
     # One module per input topic; each registers its agents and tables.
     from streams import (
         incidents,
+        kitchens,
         national,
         planner,
         projector,
@@ -247,7 +248,8 @@ def create_app(settings: Settings) -> tuple[faust.App, StreamContext]:
         warehouses,
     )
 
-    for module in (incidents, shelters, warehouses, teams, shipments, planner, national):
+    for module in (incidents, shelters, warehouses, teams, kitchens, shipments, planner,
+                   national):
         module.register(ctx)
     projector.register(ctx)
     from streams import readiness

@@ -40,6 +40,7 @@ from logistics.replan import replan
 from logistics.shipment import Shipment
 from logistics.stock import ReleaseRules, StockBatch, TravelHours, Warehouse
 from logistics.tasks import incident_tasks, shelter_tasks
+from streams import kitchen_planning
 from streams.changes import content_hash
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -67,6 +68,7 @@ class ProvinceState:
     declarations: dict[str, Any] = field(default_factory=dict)
     overrides: dict[str, Any] = field(default_factory=dict)
     national: dict[str, Any] = field(default_factory=dict)  # allocations from the national tier
+    kitchens: dict[str, Any] = field(default_factory=dict)  # public kitchens (dapur umum)
 
     def digest(self) -> str:
         """Fingerprint of every input; equal digests plan identically."""
@@ -80,7 +82,7 @@ class ProvinceState:
                 self.declarations,
                 self.overrides,
                 self.national,
-            ],
+            ] + ([self.kitchens] if self.kitchens else []),
             sort_keys=True,
             separators=(",", ":"),
             default=str,
@@ -131,6 +133,8 @@ def plan_time(state: ProvinceState) -> datetime:
         times.append(_accepted(shipment, "updated_at"))
     for incident in state.incidents.values():
         times.append(_accepted(incident, "reported_at"))
+    for kitchen in state.kitchens.values():
+        times.append(_accepted(kitchen, "updated_at"))
     return max(times)
 
 
@@ -243,7 +247,7 @@ def deliveries(state: ProvinceState) -> dict[str, dict[str, dict[str, Any]]]:
     closed shipment; a delivered shipment still in the working state counts once either way.
     """
     out: dict[str, dict[str, dict[str, Any]]] = {}
-    for shelter_id, shelter in state.shelters.items():
+    for shelter_id, shelter in [*state.shelters.items(), *state.kitchens.items()]:
         received = shelter.get("received") or {}
         if received:
             out[shelter_id] = dict(received)
@@ -367,8 +371,11 @@ def _travel(
 
 
 def plan_supplies(
-    state: ProvinceState, previous: Plan | None, plan_id: str, now: datetime, opts: PlanningOptions
+    state: ProvinceState, previous: Plan | None, plan_id: str, now: datetime, opts: PlanningOptions,
+    kitchens_out: list[Any] | None = None,
 ) -> tuple[Plan, list[Any]]:
+    """The province's supply plan; served shelters' meals go to their kitchens as ingredients
+    (``kitchens_out`` receives the :class:`logistics.kitchens.KitchenPlan`)."""
     profile = load_profile(opts.profile_id)
     headcounts = _headcounts(state, now)
     on_hand = _received_recently(state, now, opts.days_of_cover)
@@ -384,8 +391,14 @@ def plan_supplies(
     needs = compute_needs(
         headcounts, profile, opts.days_of_cover, on_hand=on_hand, in_transit=in_transit
     )
+    meals = kitchen_planning.plan_meals(
+        state, needs, headcounts, profile, opts.days_of_cover, on_hand, in_transit)
+    needs = list(meals.needs)
+    if kitchens_out is not None:
+        kitchens_out.append(meals)
     warehouses = _local_warehouses(state)
     shelters = [state.shelters[h.shelter_id] for h in headcounts]
+    shelters += kitchen_planning.destinations(state, needs)
     hours = _travel(warehouses, shelters)
     # A coordinator's hold blocks the pair it was put on.
     row_of = {w["warehouse_id"]: i for i, w in enumerate(warehouses)}
@@ -686,6 +699,22 @@ def assignment_progress(
     return out
 
 
+def _kitchen_views(
+    state: ProvinceState, meals: Any, needs: list[Any], planned: dict[tuple[str, str], int],
+    by_wh: dict[str, list[dict[str, Any]]], now: datetime, opts: PlanningOptions,
+) -> dict[tuple[str, str], dict[str, Any]]:
+    """Kitchens, proposals to open one, and kitchen capacity shortfalls (read models)."""
+    profile = load_profile(opts.profile_id)
+
+    def units(warehouse: dict[str, Any]) -> int:
+        on_hand = effective_on_hand(state, warehouse, by_wh.get(warehouse["warehouse_id"], []))
+        return kitchen_planning.dumlap_units(on_hand, warehouse)
+
+    proposals, blocked = kitchen_planning.propose(state, meals, profile, units)
+    return kitchen_planning.views(state, meals, proposals, blocked, planned, needs,
+                                  now.isoformat())
+
+
 # ---------------------------------------------------------------- the whole province
 
 
@@ -693,7 +722,8 @@ def _shipment_entity(
     state: ProvinceState, shipment: dict[str, Any]
 ) -> dict[str, Any]:
     warehouse = state.warehouses.get(shipment["warehouse_id"]) or {}
-    shelter = state.shelters.get(shipment["shelter_id"]) or {}
+    shelter = (state.shelters.get(shipment["shelter_id"])
+               or state.kitchens.get(shipment["shelter_id"]) or {})
     origin = shipment.get("origin") or warehouse.get("location")
     return {
         "shipment_id": shipment["shipment_id"],
@@ -840,7 +870,8 @@ def plan_province(
     events: list[dict[str, Any]] = []
 
     previous_plan = Plan.from_dict(previous["plan"]) if previous.get("plan") else None
-    plan, needs = plan_supplies(state, previous_plan, plan_id, now, opts)
+    meals_out: list[Any] = []
+    plan, needs = plan_supplies(state, previous_plan, plan_id, now, opts, meals_out)
     plan_dict = plan.to_dict()
     state_after = ProvinceState(**{**state.__dict__})
     shipments, withdrawn = _sync_proposals(state, plan_dict["proposals"], "province", now, events)
@@ -907,7 +938,10 @@ def plan_province(
         }
         data["needs"] = rows
         data["unmet_share"] = round(total_unmet / total_need, 4) if total_need else 0.0
+        if shelter_id in meals_out[0].served_by:
+            data["kitchen_id"] = meals_out[0].served_by[shelter_id]
         entities[("shelter", shelter_id)] = data
+    entities.update(_kitchen_views(state, meals_out[0], needs, planned, by_wh, now, opts))
     declared = _declared_areas(state)
     after_by_warehouse = _shipments_by_warehouse(state_after)
     for warehouse_id, warehouse in state.warehouses.items():
@@ -999,7 +1033,7 @@ def plan_province(
         shortfall_id = f"{shelter_id}:{item}"
         if missing <= 0:
             continue
-        shelter = state.shelters.get(shelter_id, {})
+        shelter = state.shelters.get(shelter_id) or state.kitchens.get(shelter_id, {})
         entities[("shortfall", shortfall_id)] = {
             "shortfall_id": shortfall_id,
             "shelter_id": shelter_id,
@@ -1077,8 +1111,11 @@ def plan_province(
                 "days": s["explanation"]["days"],
                 "profile_id": s["explanation"]["profile_id"],
                 "profile_version": s["explanation"]["profile_version"],
-                "location": state.shelters.get(s["shelter_id"], {}).get("location"),
-                "kabupaten_code": state.shelters.get(s["shelter_id"], {}).get("kabupaten_code"),
+                "location": (state.shelters.get(s["shelter_id"])
+                             or state.kitchens.get(s["shelter_id"], {})).get("location"),
+                "kabupaten_code": (state.shelters.get(s["shelter_id"])
+                                   or state.kitchens.get(s["shelter_id"], {})
+                                   ).get("kabupaten_code"),
             }
             for s in plan_dict["shortfalls"]
             if int(s["missing"]) > 0

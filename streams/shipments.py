@@ -57,7 +57,7 @@ def _departures(writes: Writes, province: str, row: dict[str, Any]) -> None:
 
 
 def register(ctx: Any) -> None:
-    for name in ("shipments", "batches", "shelters"):
+    for name in ("shipments", "batches", "shelters", "kitchens"):
         entity_table(ctx, name)
     allowed = (STATUS, HOLD)
 
@@ -96,6 +96,10 @@ def register(ctx: Any) -> None:
                 if shelter is not None:
                     writes.put("shelters", province, row["shelter_id"],
                                record_delivery(shelter, row))
+                elif (kitchen := writes.get("kitchens", province, row["shelter_id"])):
+                    # ingredients delivered to a public kitchen stay with it the same way
+                    writes.put("kitchens", province, row["shelter_id"],
+                               record_delivery(kitchen, row))
         # The other province's departure is acknowledged before this one's tables change
         # (a retried batch sends it again; recording it is idempotent by shipment id).
         acks = [

@@ -17,6 +17,7 @@ incidents      one incident
 declarations   one emergency declaration
 overrides      one dispatch override ``<task>|<team>``
 national       one result of the national tier ``<kind>|<id>``
+kitchens       one public kitchen (dapur umum; ``streams/kitchens.py``)
 tasks          one task of the team plan with its assigned teams
 projected      the hash of one read-model view ``<entity>:<id>`` last emitted
 escalated      the hash of one escalation entity ``<kind>:<id>`` last sent up
@@ -35,7 +36,7 @@ from streams.planning import ProvinceOutcome, ProvinceState
 
 INPUT_TABLES = (
     "shelters", "warehouses", "batches", "teams", "shipments", "incidents", "declarations",
-    "overrides", "national",
+    "overrides", "national", "kitchens",
 )
 PLANNER_TABLES = ("tasks", "projected", "escalated", "plans")
 ALL_TABLES = INPUT_TABLES + PLANNER_TABLES
@@ -105,6 +106,7 @@ def assemble(province: str, rows: dict[str, dict[str, Any]]) -> Loaded:
         declarations=dict(rows["declarations"]),
         overrides=dict(rows["overrides"]),
         national=national_view(rows["national"]),
+        kitchens=dict(rows.get("kitchens") or {}),
     )
     meta = rows["plans"].get(PLAN_ROW) or {}
     previous: dict[str, Any] = {}
