@@ -47,6 +47,18 @@ async def waybill_page() -> FileResponse:
     return _page("surat-jalan.html")
 
 
+@router.get("/tim")
+async def team_page() -> FileResponse:
+    """A TAGANA team's phone page: its assignment and the task loop (works offline)."""
+    return _page("tim.html")
+
+
+@router.get("/tim/sw.js")
+async def team_page_worker() -> FileResponse:
+    # served under /tim/ so its scope covers the team page (secure contexts only)
+    return FileResponse(STATIC / "tim-sw.js", media_type="text/javascript", headers=_NO_STORE)
+
+
 @router.get("/posko/sw.js")
 async def field_form_worker() -> FileResponse:
     # served under /posko/ so its scope covers the field form (secure contexts only)

@@ -84,6 +84,8 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/gudang"): Rule(PUBLIC),
     ("GET", "/gudang/surat-jalan"): Rule(PUBLIC),
     ("GET", "/posko/sw.js"): Rule(PUBLIC),
+    ("GET", "/tim"): Rule(PUBLIC),
+    ("GET", "/tim/sw.js"): Rule(PUBLIC),
     ("GET", "/static"): Rule(PUBLIC, path="/static/common.js"),
     ("GET", "/api/v1/geo/resolve"): Rule(PUBLIC, lambda: {"params": CIANJUR}),
     ("GET", "/api/v1/geo/route"): Rule(PUBLIC, lambda: {"params": {

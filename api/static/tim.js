@@ -1,0 +1,273 @@
+/* TAGANA team page (/tim), for the team leader's phone. Shows the team's current
+   assignment (what, where, how far along) and moves it along: terima (acknowledged) →
+   berangkat (en_route) → tiba (arrived) → selesai (done), or tolak (declined, with a
+   reason); reports the team's availability, members present and position.
+
+   Works with no signal, like /posko: every report gets a client UUID (event_id) and goes
+   into an outbox in localStorage first, sent in order when online (on `online`, every
+   10 s, and at once after a report); a retry resends the same event_id, so it counts once.
+   A report the server refuses (4xx other than 401/408/429) is set aside with the server's
+   reason until the leader sends it again or deletes it. The last assignment seen is kept,
+   so the page shows it offline; the step buttons follow what is queued as well as what
+   the server has. */
+"use strict";
+
+(() => {
+  const { api, el } = Siaga;
+  const KEY = "siaga.tim.outbox";
+  const DONE_KEY = "siaga.tim.outbox.done";
+  const LAST_KEY = "siaga.tim.last";
+  const STEPS = ["acknowledged", "en_route", "arrived", "done"];
+  const T = {
+    id: {
+      availability: "Ketersediaan", hoursOnDuty: "Jam bertugas", lastSeen: "Data per", teamId: "ID tim",
+      assignment: "Tugas saat ini", noAssignment: "Belum ada tugas.", teamStatus: "Status tim",
+      membersPresent: "Anggota yang hadir", sendStatus: "Kirim status",
+      av_available: "Siap ditugaskan", av_assigned: "Sedang bertugas", av_resting: "Istirahat", av_off_duty: "Lepas tugas",
+      kind_evacuation: "Evakuasi", kind_public_kitchen: "Dapur umum", kind_shelter_setup: "Pendirian tempat pengungsian",
+      kind_psychosocial_support: "Dukungan psikososial",
+      st_dispatched: "Ditugaskan, menunggu jawaban tim", st_acknowledged: "Tugas diterima", st_en_route: "Dalam perjalanan",
+      st_arrived: "Tiba di lokasi", st_done: "Selesai", st_declined: "Ditolak", st_timed_out: "Tidak dijawab tepat waktu",
+      do_acknowledged: "Terima tugas", do_en_route: "Berangkat", do_arrived: "Tiba di lokasi", do_done: "Tugas selesai",
+      do_declined: "Tolak tugas", declineReason: "Alasan menolak", declineNeedsReason: "Tulis alasan menolak.",
+      target: "Lokasi tugas", eta: "Perkiraan perjalanan", hours: "jam", tier_kabupaten: "tingkat kabupaten/kota",
+      tier_province: "tingkat provinsi", tier_national: "tingkat nasional", waiting: "menunggu sinyal",
+      kind_status: "Status tim", kind_progress: "Kemajuan tugas", members: "anggota", askTeam: "ID tim TAGANA",
+      lastKnown: "Data terakhir yang tersimpan (luring)",
+    },
+    en: {
+      availability: "Availability", hoursOnDuty: "Hours on duty", lastSeen: "As of", teamId: "Team id",
+      assignment: "Current assignment", noAssignment: "No assignment yet.", teamStatus: "Team status",
+      membersPresent: "Members present", sendStatus: "Send status",
+      av_available: "Available", av_assigned: "On assignment", av_resting: "Resting", av_off_duty: "Off duty",
+      kind_evacuation: "Evacuation", kind_public_kitchen: "Public kitchen", kind_shelter_setup: "Shelter set-up",
+      kind_psychosocial_support: "Psychosocial support",
+      st_dispatched: "Dispatched, waiting for the team", st_acknowledged: "Acknowledged", st_en_route: "On the way",
+      st_arrived: "Arrived on site", st_done: "Done", st_declined: "Declined", st_timed_out: "Not answered in time",
+      do_acknowledged: "Accept", do_en_route: "Leaving now", do_arrived: "Arrived", do_done: "Task done",
+      do_declined: "Decline", declineReason: "Reason for declining", declineNeedsReason: "Write why you decline.",
+      target: "Where", eta: "Travel estimate", hours: "h", tier_kabupaten: "kabupaten/kota tier",
+      tier_province: "province tier", tier_national: "national tier", waiting: "waiting for signal",
+      kind_status: "Team status", kind_progress: "Task progress", members: "members", askTeam: "TAGANA team id",
+      lastKnown: "Last saved data (offline)",
+    },
+  };
+  const tt = (key) => (T[Siaga.lang] && T[Siaga.lang][key]) || T.id[key] || Siaga.t(key);
+
+  let me = null;
+  let teamId = null;
+  let flushing = false;
+  let view = null; // {team, assignment, task, target} from GET /api/v1/teams/{id}
+  let offlineView = false;
+
+  const load = (key, fallback) => { try { return JSON.parse(localStorage.getItem(key) || "null") ?? fallback; } catch (_) { return fallback; } };
+  const save = (key, value) => localStorage.setItem(key, JSON.stringify(value));
+
+  function enqueue(kind, path, body, label, taskId) {
+    const outbox = load(KEY, []);
+    body.event_id = Siaga.uuid4();
+    outbox.push({ kind, path, body, label, task_id: taskId || null, queued_at: new Date().toISOString(), tries: 0 });
+    save(KEY, outbox);
+    render();
+    flush();
+  }
+
+  function update(eventId, change) {
+    save(KEY, load(KEY, []).map((p) => (p.body.event_id === eventId ? Object.assign(p, change) : p)));
+  }
+
+  function remove(eventId) {
+    save(KEY, load(KEY, []).filter((p) => p.body.event_id !== eventId));
+  }
+
+  async function flush() {
+    if (flushing) return;
+    flushing = true;
+    let sent = false;
+    try {
+      for (;;) {
+        const post = load(KEY, []).find((p) => !p.rejected);
+        if (!post) break;
+        try {
+          await api(post.path, { method: "POST", body: post.body });
+        } catch (err) {
+          if (!(err instanceof Siaga.ApiError)) break; // no signal: keep it, try later
+          const retryable = err.status === 401 || err.status === 408 || err.status === 429 || err.status >= 500;
+          if (retryable) {
+            update(post.body.event_id, { tries: post.tries + 1, last_error: `${err.status}` });
+            if (err.status === 401 && !document.getElementById("login")) Siaga.whoami().then((who) => { me = who; flush(); });
+            break;
+          }
+          update(post.body.event_id, { rejected: { status: err.status, error: Siaga.describeDetail(err.detail) } });
+          render();
+          continue;
+        }
+        remove(post.body.event_id);
+        const done = load(DONE_KEY, []);
+        done.unshift({ kind: post.kind, label: post.label, event_id: post.body.event_id, at: new Date().toISOString(),
+          task_id: post.task_id, status: post.body.status || null });
+        save(DONE_KEY, done.slice(0, 30));
+        sent = true;
+        render();
+      }
+    } finally {
+      flushing = false;
+      render();
+    }
+    if (sent) setTimeout(refresh, 1500);
+  }
+
+  async function refresh() {
+    if (!teamId) return;
+    try {
+      view = await api(`/api/v1/teams/${encodeURIComponent(teamId)}`);
+      offlineView = false;
+      save(LAST_KEY, { team_id: teamId, view, at: new Date().toISOString() });
+    } catch (err) {
+      if (err instanceof Siaga.ApiError && err.status !== 401) {
+        view = null;
+        document.getElementById("assignment-body").replaceChildren(el("p", { class: "error" }, Siaga.describeDetail(err.detail)));
+        return;
+      }
+      const last = load(LAST_KEY, null);
+      if (last && last.team_id === teamId) { view = last.view; offlineView = true; }
+    }
+    render();
+  }
+
+  /** The furthest step of a task: what the server has, and what the outbox holds. */
+  function stepOf(taskId, serverStatus) {
+    const queued = [...load(KEY, []).filter((p) => !p.rejected), ...load(DONE_KEY, [])]
+      .filter((p) => p.kind === "progress" && p.task_id === taskId)
+      .map((p) => (p.body ? p.body.status : p.status));
+    if (queued.includes("declined") || serverStatus === "declined") return "declined";
+    let best = STEPS.indexOf(serverStatus);
+    for (const s of queued) best = Math.max(best, STEPS.indexOf(s));
+    return best < 0 ? "dispatched" : STEPS[best];
+  }
+
+  function progress(taskId, status, reason) {
+    const body = { team_id: teamId, status, occurred_at: new Date().toISOString() };
+    if (reason) body.reason = reason;
+    enqueue("progress", `/api/v1/tasks/${encodeURIComponent(taskId)}/progress`, body, tt(`do_${status}`), taskId);
+  }
+
+  function assignmentCard() {
+    const a = view && view.assignment;
+    if (!a) return [el("p", { class: "hint", "data-tim": "noAssignment" }, tt("noAssignment"))];
+    const step = stepOf(a.task_id, a.status);
+    const target = view.target || {};
+    const where = target.name || a.target_id;
+    const queuedSteps = load(KEY, []).filter((p) => !p.rejected && p.kind === "progress" && p.task_id === a.task_id);
+    const card = [
+      el("p", {}, el("b", { id: "task-kind" }, tt(`kind_${a.kind}`))),
+      el("p", {}, `${tt("target")}: `, el("b", { id: "task-target" }, where)),
+      el("p", { class: "hint" }, a.eta_hours != null ? `${tt("eta")}: ${Siaga.fmt(a.eta_hours, 1)} ${tt("hours")} · ` : "",
+        a.tier ? tt(`tier_${a.tier}`) : ""),
+      el("p", {}, el("span", { id: "task-status", class: "pill", dataset: { status: step } }, tt(`st_${step}`)),
+        queuedSteps.length ? el("span", { class: "hint" }, ` · ${tt("waiting")}`) : ""),
+    ];
+    if (step === "declined" || step === "done") return card;
+    const next = step === "dispatched" ? "acknowledged" : STEPS[STEPS.indexOf(step) + 1];
+    card.push(el("div", { class: "actions" },
+      el("button", { type: "button", class: "step", dataset: { step: next }, onclick: () => progress(a.task_id, next) }, tt(`do_${next}`))));
+    const reason = el("input", { name: "reason", maxlength: "1000", "aria-label": tt("declineReason"), placeholder: tt("declineReason") });
+    const msg = el("p", { class: "error" });
+    card.push(el("form", { class: "decline", onsubmit: (e) => {
+      e.preventDefault();
+      if (!reason.value.trim()) { msg.textContent = tt("declineNeedsReason"); return; }
+      progress(a.task_id, "declined", reason.value.trim());
+    } }, el("label", {}, tt("declineReason")), reason,
+    el("button", { type: "submit", class: "danger decline-btn" }, tt("do_declined")), msg));
+    return card;
+  }
+
+  function render() {
+    const status = document.getElementById("net-status");
+    if (status) {
+      status.className = `status ${navigator.onLine ? "online" : "offline"}`;
+      status.textContent = Siaga.t(navigator.onLine ? "online" : "offline");
+    }
+    document.querySelectorAll("[data-tim]").forEach((node) => { node.textContent = tt(node.dataset.tim); });
+    const team = view && view.team;
+    document.getElementById("team-name").textContent = team ? team.name : (teamId || "…");
+    document.getElementById("team-availability").textContent = team ? tt(`av_${team.availability}`) : "–";
+    document.getElementById("team-hours").textContent = team && team.hours_on_duty != null ? `${Siaga.fmt(team.hours_on_duty, 1)} ${tt("hours")}` : "–";
+    const last = load(LAST_KEY, null);
+    document.getElementById("team-seen").textContent = last && last.at
+      ? `${new Date(last.at).toLocaleTimeString(Siaga.lang === "id" ? "id-ID" : "en-GB")}${offlineView ? ` (${tt("lastKnown")})` : ""}` : "–";
+    const form = document.getElementById("form-status");
+    if (team && !form.elements.members_present.value) form.elements.members_present.value = team.members_present ?? team.members ?? "";
+    document.getElementById("assignment-body").replaceChildren(...assignmentCard());
+
+    const outbox = load(KEY, []);
+    const done = load(DONE_KEY, []);
+    const waiting = outbox.filter((p) => !p.rejected).length;
+    document.getElementById("queue-msg").textContent = outbox.length
+      ? `${waiting} ${Siaga.t("queued").toLowerCase()}${outbox.length > waiting ? ` · ${outbox.length - waiting} ${Siaga.t("rejectedBy").toLowerCase()}` : ""}`
+      : Siaga.t("queueEmpty");
+    const rows = [
+      ...outbox.map((p) => (p.rejected
+        ? el("li", { dataset: { eventId: p.body.event_id, state: "rejected" } },
+          el("span", { class: "state" }, Siaga.t("rejectedBy")), ` · ${p.label} · ${p.queued_at.slice(11, 19)} · ${p.rejected.status}`,
+          el("div", { class: "error" }, p.rejected.error),
+          el("div", { class: "actions" },
+            el("button", { type: "button", class: "secondary retry", onclick: () => { update(p.body.event_id, { rejected: null }); flush(); } }, Siaga.t("retry")),
+            el("button", { type: "button", class: "danger discard", onclick: () => { remove(p.body.event_id); render(); } }, Siaga.t("discard"))))
+        : el("li", { dataset: { eventId: p.body.event_id, state: "queued" } },
+          el("span", { class: "state" }, Siaga.t("queued")), ` · ${p.label} · ${p.queued_at.slice(11, 19)}`,
+          p.last_error ? ` · ${p.last_error}` : ""))),
+      ...done.map((d) => el("li", { dataset: { eventId: d.event_id, state: "sent" } },
+        el("span", { class: "state" }, Siaga.t("sent")), ` · ${d.label} · ${d.at.slice(11, 19)}`)),
+    ];
+    document.getElementById("queue").replaceChildren(...rows);
+  }
+
+  function wire() {
+    const idInput = document.getElementById("team-id");
+    idInput.value = teamId || "";
+    if (me && me.role === "team") idInput.readOnly = true; // a team's phone: its own team only
+    idInput.addEventListener("change", () => { teamId = idInput.value.trim() || null; view = null; refresh(); });
+    document.querySelector("button.locate").addEventListener("click", () => {
+      const form = document.getElementById("form-status");
+      navigator.geolocation.getCurrentPosition((pos) => {
+        form.elements.lat.value = pos.coords.latitude.toFixed(5);
+        form.elements.lon.value = pos.coords.longitude.toFixed(5);
+      }, (err) => window.alert(err.message), { enableHighAccuracy: true, timeout: 15000 });
+    });
+    document.getElementById("form-status").addEventListener("submit", (e) => {
+      e.preventDefault();
+      if (!teamId) return;
+      const data = new FormData(e.target);
+      const body = { availability: data.get("availability"), members_present: parseInt(data.get("members_present"), 10),
+        occurred_at: new Date().toISOString() };
+      if (data.get("lat") && data.get("lon")) body.location = { lat: Number(data.get("lat")), lon: Number(data.get("lon")) };
+      enqueue("status", `/api/v1/teams/${encodeURIComponent(teamId)}/status`, body,
+        `${tt("kind_status")}: ${tt(`av_${body.availability}`)}, ${body.members_present} ${tt("members")}`);
+    });
+    window.addEventListener("online", () => { render(); flush(); refresh(); });
+    window.addEventListener("offline", render);
+    document.addEventListener("siaga:lang", render);
+    setInterval(() => { flush(); refresh(); }, 10000);
+  }
+
+  async function main() {
+    document.body.prepend(Siaga.header("teams", el("span", { id: "net-status", class: "status" }, "…")));
+    Siaga.applyI18n();
+    try { me = await Siaga.whoami(); } catch (_) { me = null; } // offline: the last team seen
+    const last = load(LAST_KEY, null);
+    teamId = (me && me.scope && me.scope.team_id) || (last && last.team_id) || null;
+    if (!teamId && me && me.role !== "team") teamId = window.prompt(tt("askTeam")) || null;
+    document.getElementById("app").hidden = false;
+    wire();
+    await refresh();
+    render();
+    flush();
+    if ("serviceWorker" in navigator && window.isSecureContext) {
+      navigator.serviceWorker.register("/tim/sw.js").catch(() => {});
+    }
+    document.body.dataset.ready = "1";
+  }
+
+  document.addEventListener("DOMContentLoaded", () => { main(); });
+})();
