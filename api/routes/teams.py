@@ -123,6 +123,9 @@ class TeamStatus(BaseModel):
         description="available (siap), resting (istirahat), off_duty (lepas tugas)")
     location: ev.Location | None = Field(default=None, description="Where the team is now")
     members_present: int = Field(ge=0, le=500, description="Members with the team now")
+    occurred_at: ev.UtcDatetime | None = Field(
+        default=None, description="When it happened (a phone sends it with a report it kept "
+        "offline); default: when the server received it")
 
 
 @router.post("/teams/{team_id}/status", status_code=202, response_model=Accepted,
@@ -142,7 +145,7 @@ async def report_team_status(
     event = build(
         ev.TeamAvailabilityReported,
         event_id=body.event_id,
-        occurred_at=ev.utcnow(),
+        occurred_at=body.occurred_at or ev.utcnow(),
         source=_who(principal),
         schema_version=ev.SCHEMA_VERSION,
         team_id=team_id,
@@ -183,6 +186,9 @@ class TaskProgress(BaseModel):
         description="acknowledged, en_route, arrived, done; or declined (with a reason)")
     reason: str | None = Field(default=None, max_length=1000)
     location: ev.Location | None = None
+    occurred_at: ev.UtcDatetime | None = Field(
+        default=None, description="When it happened (a phone sends it with a report it kept "
+        "offline); default: when the server received it")
 
 
 @router.post("/tasks/{task_id}/progress", status_code=202, response_model=Accepted,
@@ -208,7 +214,7 @@ async def report_task_progress(
     event = build(
         ev.TaskProgressReported,
         event_id=body.event_id,
-        occurred_at=ev.utcnow(),
+        occurred_at=body.occurred_at or ev.utcnow(),
         source=_who(principal),
         schema_version=ev.SCHEMA_VERSION,
         task_id=task_id,
