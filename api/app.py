@@ -15,8 +15,19 @@ from redis.asyncio import BlockingConnectionPool, Redis
 from api.auth import TokenCache
 from api.limits import BodySizeLimit
 from api.live import FeedHub
+from api.metrics import HttpMetrics, stop_pipeline
+from api.metrics import router as metrics_router
 from api.publish import producer_options
-from api.routes import command_posts, coordinators, health, pages, session, teams, warehouses
+from api.routes import (
+    command_posts,
+    coordinators,
+    health,
+    kitchens,
+    pages,
+    session,
+    teams,
+    warehouses,
+)
 from api.security import RefuseTokensInUrls, SecurityHeaders, install_log_redaction
 from siaga import __version__
 from siaga.readmodel import AmbiguousId
@@ -71,6 +82,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             yield
         finally:
+            await stop_pipeline(app)
             await hub.stop()
             await producer.stop()
             await redis.aclose()
@@ -87,12 +99,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(RefuseTokensInUrls)
     app.add_middleware(SecurityHeaders)
+    # outermost: every answer is counted (401s and 413s too) and runs in its trace
+    app.add_middleware(HttpMetrics)
+    app.include_router(metrics_router)
     app.include_router(health.router)
     app.include_router(session.router)
     app.include_router(command_posts.router)
     app.include_router(warehouses.router)
     app.include_router(coordinators.router)
     app.include_router(teams.router)
+    app.include_router(kitchens.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=pages.STATIC), name="static")
     try:

@@ -20,6 +20,7 @@ from aiokafka.errors import KafkaError
 from fastapi import HTTPException
 from redis.asyncio import Redis
 
+from siaga import tracing
 from siaga.catalogue import topic_for_event_type
 from siaga.events import Envelope, encode_event
 from siaga.settings import Settings, kafka_client_options
@@ -69,7 +70,9 @@ async def publish(producer: AIOKafkaProducer, settings: Settings, event: Envelop
 
     async def send() -> None:
         delivery = await producer.send(
-            settings.topic(spec.name), value=encode_event(event), key=province_code.encode()
+            settings.topic(spec.name), value=encode_event(event), key=province_code.encode(),
+            # the request's W3C trace (api/metrics.py), so the report can be followed
+            headers=tracing.headers_for(tracing.child(tracing.CURRENT.get())),
         )
         await delivery
 

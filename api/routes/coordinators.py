@@ -39,7 +39,10 @@ from siaga.tokens import Principal
 
 router = APIRouter(prefix="/api/v1", tags=["coordinators"])
 
-ENTITIES = ("incident", "shelter", "warehouse", "team", "shipment", "shortfall", "task")
+ENTITIES = (
+    "incident", "shelter", "warehouse", "team", "shipment", "shortfall", "task", "kitchen",
+    "kitchen_proposal",
+)
 IN_FLIGHT = ("confirmed", "dispatched")
 
 
@@ -107,6 +110,11 @@ async def situation(
         "shortfalls_escalated": sum(1 for s in shortfalls if s.get("escalated")),
         "shipments_in_flight": sum(1 for s in shipments if s.get("status") in IN_FLIGHT),
         "teams": len(snapshot["teams"]),
+        "kitchens": len(snapshot["kitchens"]),
+        "kitchen_capacity_per_day": sum(
+            k.get("capacity_per_day") or 0 for k in snapshot["kitchens"]),
+        "kitchen_portions_needed_per_day": sum(
+            k.get("portions_needed_per_day") or 0 for k in snapshot["kitchens"]),
     }
     return snapshot
 

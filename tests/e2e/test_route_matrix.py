@@ -34,6 +34,7 @@ CAP = (Path(__file__).resolve().parent / "cap" / "bmkg-cianjur-2022-11-21.xml").
 S = uuid.uuid4().hex[:6]
 SHELTER, INCIDENT, TASK, TEAM = f"sh-mx-{S}", f"inc-mx-{S}", f"task-mx-{S}", f"team-mx-{S}"
 SHIPMENT, DISPATCHED = f"shp-mx-{S}", f"shp-mx-disp-{S}"
+KITCHEN = f"dapur-mx-{S}"
 WAREHOUSE = "wh-bekasi-regional"
 
 # Callers: the tokens of helpers.SCOPES, and nobody. Seeded entities are in Jawa Barat (32),
@@ -168,10 +169,21 @@ RULES: dict[tuple[str, str], Rule] = {
         COORDINATORS, _body(posko_id="posko-garut")),
     ("POST", "/api/v1/incidents/{incident_id}/transfer"): Rule(
         COORDINATORS, _body(posko_id="posko-garut")),
+    # public kitchens: opened by coordinators, reported by the team running it
+    ("POST", "/api/v1/kitchens"): Rule(COORDINATORS, _body(
+        kitchen_id=f"dapur-mx-new-{S}", name="Dapur Umum Uji", location=CIANJUR,
+        team_ids=[TEAM])),
+    ("POST", "/api/v1/kitchens/{kitchen_id}/reports"): Rule(TEAM_SIDE, _body(
+        team_id=TEAM, status="open", meal="siang", portions_served=1500)),
+    ("GET", "/api/v1/kitchens"): Rule(READERS),
+    ("GET", "/api/v1/kitchens/{kitchen_id}"): Rule(READERS),
+    ("GET", "/api/v1/kitchen-proposals"): Rule(READERS),
+    ("POST", "/api/v1/kitchen-proposals/{site_id}/approve"): Rule(COORDINATORS, _body()),
 }
 
 IDS = {"{incident_id}": INCIDENT, "{shelter_id}": SHELTER, "{shipment_id}": SHIPMENT,
-       "{warehouse_id}": WAREHOUSE, "{team_id}": TEAM, "{task_id}": TASK}
+       "{warehouse_id}": WAREHOUSE, "{team_id}": TEAM, "{task_id}": TASK,
+       "{kitchen_id}": KITCHEN, "{site_id}": SHELTER}
 
 
 def app_routes() -> set[tuple[str, str]]:
@@ -246,6 +258,13 @@ def _seed(redis_url: str) -> None:
         change("shipment", DISPATCHED, {"shipment_id": DISPATCHED, **shipment,
                                         "status": "dispatched"}),
         change("task", TASK, {"task_id": TASK, "kind": "evacuation", "target_id": SHELTER}),
+        change("kitchen", KITCHEN, {"kitchen_id": KITCHEN, "name": "Dapur Umum",
+                                    "team_ids": [TEAM], "location": CIANJUR}),
+        change("kitchen_proposal", SHELTER, {
+            "proposal_id": f"open-kitchen:{SHELTER}", "team_id": TEAM, "warehouse_id": WAREHOUSE,
+            "site": {"site_id": SHELTER, "name": "Lapangan", "kind": "shelter",
+                     "location": {"lat": -6.80, "lon": 107.06}},
+            "location": {"lat": -6.80, "lon": 107.06}}),
         change("team", TEAM, {"team_id": TEAM, "name": "TAGANA", "availability": "assigned",
                               "members": 5, "location": {"lat": -6.82, "lon": 107.14},
                               "assignment": {"task_id": TASK, "kind": "evacuation",
