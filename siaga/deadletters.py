@@ -139,8 +139,8 @@ async def read_all(settings: Settings, timeout: float = 30.0) -> list[Parked]:
     out: list[Parked] = []
     try:
         topic = settings.topic(DEADLETTER)
-        await consumer._client.force_metadata_update()
-        tps = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic)
+        cluster = await consumer._client.fetch_all_metadata()
+        tps = [TopicPartition(topic, p) for p in sorted(cluster.partitions_for_topic(topic)
                                                         or ())]
         if not tps:
             return []

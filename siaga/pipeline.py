@@ -22,7 +22,7 @@ from typing import Any
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from siaga.catalogue import DEADLETTER
+from siaga.catalogue import DEADLETTER, OUTPUT_TOPICS
 from siaga.metrics import reason_kind, short_topic
 from siaga.settings import Settings, kafka_client_options
 
@@ -34,7 +34,8 @@ class PipelineView:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self._consumer: Any = None
+        self._consumer: Any = None  # offsets and metadata only (never assigned)
+        self._reader: Any = None  # reads the dead-letter topic
         self._admin: Any = None
         self._dlq_seen: Counter[tuple[str, str]] = Counter()
         self._dlq_positions: dict[Any, int] = {}
@@ -48,33 +49,36 @@ class PipelineView:
 
         bootstrap = self.settings.require_kafka()
         options = kafka_client_options(self.settings)
-        self._consumer = AIOKafkaConsumer(
-            bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None,
-            request_timeout_ms=10_000, **options,
+        self._consumer, self._reader = (
+            AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
+                             group_id=None, request_timeout_ms=10_000, **options)
+            for _ in range(2)
         )
         await self._consumer.start()
+        await self._reader.start()
         self._admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **options)
         await self._admin.start()
 
     async def stop(self) -> None:
-        for client in (self._consumer, self._admin):
+        for client in (self._consumer, self._reader, self._admin):
             if client is not None:
                 try:
-                    await asyncio.wait_for(client.stop() if client is self._consumer
-                                           else client.close(), timeout=5)
+                    await asyncio.wait_for(client.close() if client is self._admin
+                                           else client.stop(), timeout=5)
                 except Exception:  # noqa: BLE001 - on the way out
                     pass
-        self._consumer = self._admin = None
+        self._consumer = self._reader = self._admin = None
 
-    async def _partitions(self, topics: list[str]) -> list[Any]:
+    async def _topics(self) -> tuple[list[str], list[Any]]:
+        """Siaga's topics and their partitions, from the whole cluster's metadata."""
         from aiokafka import TopicPartition
 
-        await self._consumer._client.force_metadata_update()
-        out = []
-        for topic in topics:
-            for partition in sorted(self._consumer.partitions_for_topic(topic) or ()):
-                out.append(TopicPartition(topic, partition))
-        return out
+        cluster = await self._consumer._client.fetch_all_metadata()
+        prefix = self.settings.topic_prefix + "."
+        topics = sorted(t for t in cluster.topics() if t.startswith(prefix))
+        partitions = [TopicPartition(topic, p) for topic in topics
+                      for p in sorted(cluster.partitions_for_topic(topic) or ())]
+        return topics, partitions
 
     async def refresh(self, read_budget: float = 3.0) -> dict[str, Any]:
         """Read the lag and the new dead letters now; returns the snapshot (also kept in
@@ -89,14 +93,17 @@ class PipelineView:
             return snapshot
 
     async def _refresh(self, read_budget: float) -> dict[str, Any]:
-        prefix = self.settings.topic_prefix + "."
         dlq_topic = self.settings.topic(DEADLETTER)
-        topics = sorted(t for t in await self._consumer.topics() if t.startswith(prefix))
-        partitions = await self._partitions(topics)
+        topics, partitions = await self._topics()
         ends = await self._consumer.end_offsets(partitions) if partitions else {}
+        starts = await self._consumer.beginning_offsets(partitions) if partitions else {}
         group = self.settings.app_id
         committed = await self._admin.list_consumer_group_offsets(group)
-        consumed_topics = {tp.topic for tp, meta in committed.items() if meta.offset >= 0}
+        # what the workers consume: every topic of ours but the outputs (read by others)
+        # and the dead letters, and whatever the group has committed on
+        not_consumed = {self.settings.topic(t) for t in (*OUTPUT_TOPICS, DEADLETTER)}
+        consumed_topics = {t for t in topics if t not in not_consumed}
+        consumed_topics |= {tp.topic for tp, meta in committed.items() if meta.offset >= 0}
         rows = []
         for tp in partitions:
             if tp.topic not in consumed_topics:
@@ -104,12 +111,14 @@ class PipelineView:
             meta = committed.get(tp)
             offset = meta.offset if meta is not None and meta.offset >= 0 else None
             end = int(ends.get(tp, 0))
+            # never committed: behind by everything the log still holds
+            position = offset if offset is not None else int(starts.get(tp, 0))
             rows.append({
                 "topic": short_topic(tp.topic, self.settings.topic_prefix),
                 "partition": tp.partition,
                 "committed": offset,
                 "end": end,
-                "lag": max(0, end - (offset or 0)),
+                "lag": max(0, end - position),
             })
         await self._read_deadletters(
             [tp for tp in partitions if tp.topic == dlq_topic], ends, read_budget
@@ -132,19 +141,19 @@ class PipelineView:
             return
         new = [tp for tp in tps if tp not in self._dlq_positions]
         if new:
-            self._consumer.assign(sorted(set(self._dlq_positions) | set(tps)))
+            self._reader.assign(sorted(set(self._dlq_positions) | set(tps)))
             for tp in new:
                 self._dlq_positions[tp] = 0
-            await self._consumer.seek_to_beginning(*new)
+            await self._reader.seek_to_beginning(*new)
             for tp in self._dlq_positions:
                 if tp not in new:
-                    self._consumer.seek(tp, self._dlq_positions[tp])
+                    self._reader.seek(tp, self._dlq_positions[tp])
         deadline = time.monotonic() + budget
         while time.monotonic() < deadline:
             behind = [tp for tp in tps if self._dlq_positions[tp] < int(ends.get(tp, 0))]
             if not behind:
                 return
-            batch = await self._consumer.getmany(*behind, timeout_ms=200, max_records=5000)
+            batch = await self._reader.getmany(*behind, timeout_ms=200, max_records=5000)
             for tp, records in batch.items():
                 for record in records:
                     topic, reason = parked_origin(record.value, self.settings.topic_prefix)

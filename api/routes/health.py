@@ -3,6 +3,9 @@
 ``/healthz`` answers 200 when the API reaches the broker and Redis (the API runs without
 workers beside it in production, so a missing worker does not make it unhealthy); its body
 also says whether the stream workers are ready, and ``ready`` sums everything up.
+``picture`` says how old what the dashboard shows is (``siaga.status.picture``): when the
+pipeline was last seen caught up, its lag, the newest projected change and each entity
+type's last write; ``stale`` past ``SIAGA_STALE_AFTER_SECONDS`` (the dashboard's banner).
 ``/readyz`` has the same body and answers 200 only when ``ready`` is true: broker and Redis
 connected and every live stream worker holds its partitions and has caught up.
 """
@@ -17,6 +20,7 @@ from fastapi.responses import JSONResponse
 
 from api.deps import ProducerDep, RedisDep, SettingsDep
 from siaga.settings import Settings
+from siaga.status import picture as picture_of
 from siaga.workers import describe, worker_status
 
 router = APIRouter(tags=["health"])
@@ -45,6 +49,13 @@ async def _health(producer: Any, redis: Any, settings: Settings) -> dict[str, An
             worker.update(ready=False, error=str(exc) or type(exc).__name__)
     else:
         worker.update(ready=False, error="redis not connected")
+    picture: dict[str, Any] = {"stale": True, "stale_after_seconds": settings.stale_after_seconds}
+    if store["connected"]:
+        try:
+            picture = await asyncio.wait_for(
+                picture_of(redis, settings.app_id, settings.stale_after_seconds), timeout=3)
+        except Exception as exc:  # noqa: BLE001
+            picture["error"] = str(exc) or type(exc).__name__
     ok = bool(broker["connected"] and store["connected"])
     return {
         "status": "ok" if ok else "degraded",
@@ -52,6 +63,7 @@ async def _health(producer: Any, redis: Any, settings: Settings) -> dict[str, An
         "broker": broker,
         "redis": store,
         "worker": worker,
+        "picture": picture,
     }
 
 
