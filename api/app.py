@@ -46,6 +46,7 @@ _LANDING = """<!doctype html><html lang="id"><head><meta charset="utf-8">
 <li><a href="/dasbor">Dasbor koordinator</a> (coordinators' live map)</li>
 <li><a href="/posko">Formulir posko</a> (command post field form)</li>
 <li><a href="/gudang">Meja gudang</a> (warehouse desk)</li>
+<li><a href="/tim">Tim TAGANA</a> (TAGANA team's phone page)</li>
 <li><a href="/docs">API</a> · <a href="/openapi.json">OpenAPI</a> ·
 <a href="/healthz">health</a></li>
 </ul></body></html>"""
