@@ -17,10 +17,13 @@ status`` (adds the pipeline as Kafka sees it and the per-province plan times).
 from __future__ import annotations
 
 import json
+import logging
 import time
 from typing import Any
 
 from siaga.workers import CURRENT_KEY, worker_status
+
+log = logging.getLogger("streams.projector")
 
 PROJECTED_KEY = "siaga:projected_at"
 
@@ -39,8 +42,10 @@ async def note_projected(redis: Any, events: Any, changes: list[dict[str, Any]])
     """The projector's hook after a batch is written: projection lag and counts
     (metrics), and the time each entity type was last written (panels' age)."""
     from siaga.metrics import observe_projection
+    from siaga.tracing import log_projected
 
     observe_projection(events, changes, time.time())
+    log_projected(log, events, len(changes))
     entities = sorted({str(c.get("entity")) for c in changes})
     if entities:
         await redis.eval(_STAMP_LUA, 1, PROJECTED_KEY, *entities)

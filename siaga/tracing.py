@@ -100,3 +100,57 @@ def json_handler() -> logging.Handler:
     formatter.converter = time.gmtime
     handler.setFormatter(formatter)
     return handler
+
+
+def newest_in(events: Any) -> str | None:
+    """The traceparent of the newest record of a batch that carries one."""
+    for event in reversed(list(events)):
+        found = from_headers(getattr(event, "headers", None))
+        if found:
+            return found
+    return None
+
+
+async def traced(events: Any, work: Any) -> Any:
+    """Run ``work(events)`` inside the batch's trace (:func:`newest_in`): what it sends
+    (``StreamContext.send``) carries a child ``traceparent``."""
+    parent = newest_in(events)
+    if parent is None:
+        return await work(events)
+    token = CURRENT.set(parent)
+    try:
+        return await work(events)
+    finally:
+        CURRENT.reset(token)
+
+
+def outgoing_headers() -> list[tuple[str, bytes]] | None:
+    """Headers for a record sent inside a trace (None outside one)."""
+    parent = CURRENT.get()
+    return headers_for(child(parent)) if parent else None
+
+
+def log_event(logger: logging.Logger, what: str, event: Any, decoded: Any) -> None:
+    """Log one folded event with its ids, when its record carries a trace (records the API
+    published); untraced records (replays, bulk loads) are not logged one by one."""
+    traceparent = from_headers(getattr(event, "headers", None))
+    if traceparent is None:
+        return
+    event_id = str(getattr(decoded, "event_id", "") or "")
+    logger.info("%s %s %s (trace %s)", what, getattr(decoded, "type", "?"), event_id,
+                trace_id(traceparent),
+                extra={"event_id": event_id, "traceparent": traceparent,
+                       "province": getattr(decoded, "province_code", None)})
+
+
+def log_projected(logger: logging.Logger, events: Any, changes: int) -> None:
+    """One line per trace among a projector batch's records."""
+    seen: set[str] = set()
+    for event in events:
+        traceparent = from_headers(getattr(event, "headers", None))
+        if traceparent is None or traceparent in seen:
+            continue
+        seen.add(traceparent)
+        logger.info("projected a batch of %d changes (trace %s)", changes,
+                    trace_id(traceparent),
+                    extra={"traceparent": traceparent, "entity_count": changes})

@@ -50,7 +50,10 @@ class StreamContext:
         then travel in a few requests on either broker.
         """
         producer = self._producer or await self._start_producer()
-        return await producer.send(self.settings.topic(short_name), value=value, key=key)
+        from siaga.tracing import outgoing_headers
+
+        return await producer.send(self.settings.topic(short_name), value=value, key=key,
+                                   headers=outgoing_headers())
 
     async def _start_producer(self) -> Any:
         import asyncio

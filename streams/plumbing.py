@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from siaga import metrics
+from siaga import metrics, tracing
 from siaga.catalogue import REPLAN, STATE_CHANGES
 from siaga.events import Envelope, InvalidRecord, check_not_future, decode_event
 from streams.changes import encode_change
@@ -93,7 +93,7 @@ async def run_batch(
     delay = 0.1
     while True:
         try:
-            await handle(events)
+            await tracing.traced(events, handle)
             ctx.health.recovered()
             metrics.count_processed(ctx, events)
             return
@@ -135,7 +135,7 @@ async def _retry_one(
     while attempt < MAX_ATTEMPTS:
         await asyncio.sleep(delay)
         try:
-            await handle([event])
+            await tracing.traced([event], handle)
             metrics.count_processed(ctx, [event])
             return
         except asyncio.CancelledError:
@@ -300,6 +300,7 @@ def register_ingest(ctx: Any, topic: str, routes: dict[str, Route], replan: bool
                 await park(ctx, event, exc.reason)
                 continue
             provinces.add(province)
+            tracing.log_event(log, "folded", event, decoded)
             if row is None:
                 continue
             if route.after_apply is not None:
