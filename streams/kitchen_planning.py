@@ -114,11 +114,17 @@ def propose(
     teams = [t for _, t in sorted(state.teams.items())
              if KITCHEN_SKILL in (t.get("skills") or ()) and t.get("availability") == "available"
              and t["team_id"] not in running and t.get("location")]
+    # a Dumlap unit that left with a kitchen opened from a warehouse is no longer there
+    taken: dict[str, int] = {}
+    for row in state.kitchens.values():
+        if row.get("warehouse_id") and row.get("status") != "closed":
+            taken[row["warehouse_id"]] = taken.get(row["warehouse_id"], 0) + int(
+                row.get("units") or 1)
     stores = []
     for _, w in sorted(state.warehouses.items()):
         if w.get("location") is None:
             continue
-        units = units_on_hand(w)
+        units = units_on_hand(w) - taken.get(w["warehouse_id"], 0)
         if units > 0:
             stores.append((w, units))
     blocked = siting_blocked(sum(unfed.values()), sum(u for _, u in stores), len(teams))

@@ -79,6 +79,11 @@ FIGURE_FIELDS = frozenset(
         "expires_on",
         "members",
         "hours_on_duty",
+        # public kitchens: their Dumlap units and rhythm, what they served
+        "units",
+        "portions_per_cooking",
+        "cookings_per_day",
+        "portions_served",
     }
 )
 

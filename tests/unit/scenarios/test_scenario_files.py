@@ -39,6 +39,9 @@ def test_scenario_loads_and_builds_wire_events(name: str) -> None:
         assert item.event_type in ev.EVENT_TYPES
         topic_for_event_type(item.event_type)  # every event has a topic
     types = {item.event_type for item in timed}
+    kitchens = {"kitchen.registered"} if name != "semeru-2021" else set()
+    if name == "palu-2018":
+        kitchens.add("kitchen.status_reported")
     assert types == {
         "incident.reported",
         "emergency.declared",
@@ -47,7 +50,29 @@ def test_scenario_loads_and_builds_wire_events(name: str) -> None:
         "warehouse.registered",
         "warehouse.stock_level_reported",
         "team.status_reported",
-    }
+    } | kitchens
+
+
+def test_palu_kitchens_are_the_named_sites_and_cianjur_ones_are_marked_assumed() -> None:
+    palu = scenarios.load("palu-2018")
+    kitchens = [e for e in palu.timeline if e.type == "kitchen.registered"]
+    assert len(kitchens) == 8
+    for entry in kitchens:
+        assert entry.basis["name"].startswith("real:"), entry.id
+        assert entry.basis["location"].startswith("assumed:"), entry.id
+        assert entry.basis["portions_per_cooking"] == "real:kemensos-dumlap-2018-09-30"
+        assert entry.event["portions_per_cooking"] * entry.event["cookings_per_day"] == 6000
+    names = " ".join(e.event["name"] for e in kitchens)
+    for site in ("Dinas Sosial", "Rumah Jabatan Gubernur", "Lasoani", "Wali Kota", "Balaroa",
+                 "Siranindi"):
+        assert site in names
+    kawatuna = palu.entry("kitchen-report-kawatuna-4oct-siang")
+    assert kawatuna.event["portions_served"] == 3200
+    assert kawatuna.basis["portions_served"] == "real:republika-2018-10-04-dapur-umum"
+    cianjur = scenarios.load("cianjur-2022")
+    for entry in (e for e in cianjur.timeline if e.type == "kitchen.registered"):
+        assert entry.basis["*"] == "assumed:cianjur-kitchens"
+        assert "diasumsikan" in entry.event["name"]
 
 
 @pytest.mark.parametrize("name", NAMES)

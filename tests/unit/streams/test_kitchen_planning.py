@@ -191,3 +191,11 @@ def test_a_replayed_registration_changes_nothing() -> None:
     event = _kitchen()
     assert apply_kitchen_registered(kitchens, event) is not None
     assert apply_kitchen_registered(kitchens, event) is None
+
+
+def test_a_dumlap_unit_that_left_with_a_kitchen_is_not_proposed_again() -> None:
+    state = _state(kitchen=False, dumlap=1)
+    apply_kitchen_registered(state.kitchens, _kitchen(warehouse_id="gudang-sulteng"))
+    proposals = _views(plan_province(state, {}, PlanningOptions()), "kitchen_proposal")
+    assert list(proposals) == ["blocked"]
+    assert proposals["blocked"]["blocked"]["figures"]["dumlap_units_in_stock"] == 0
