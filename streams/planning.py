@@ -576,9 +576,7 @@ def plan_teams(
                     skills=frozenset(t["skills"]),
                     rank=t.get("rank") or "muda",
                     available=True,
-                    hours_on_duty=hours_on_duty(
-                        float(t.get("hours_on_duty") or 0.0),
-                        _dt(t["on_duty_since"]) if t.get("on_duty_since") else None, now),
+                    hours_on_duty=duty_hours(t, now),
                     position=(t["location"]["lon"], t["location"]["lat"]),
                 )
                 for t in free
@@ -623,6 +621,13 @@ def plan_teams(
                       for task in sorted({k for (k, _), st in progress.items()
                                           if st == "timed_out" and k in task_by_id})},
     }
+
+
+def duty_hours(team: dict[str, Any], now: datetime) -> float:
+    """A team row's hours on duty at ``now`` (logistics' hours_on_duty: from the task loop)."""
+    since = team.get("on_duty_since")
+    return hours_on_duty(float(team.get("hours_on_duty") or 0.0), _dt(since) if since else None,
+                         now)
 
 
 LOOP_ORDER = ("dispatched", "acknowledged", "en_route", "arrived", "done")
@@ -1000,9 +1005,7 @@ def plan_province(
         if team.get("registration_version"):  # a team on the phone loop
             data.update({k: team.get(k) for k in (
                 "base", "roster", "members_present", "on_duty_since", "registered_by")})
-            data["hours_on_duty"] = round(hours_on_duty(
-                float(team.get("hours_on_duty") or 0.0),
-                _dt(team["on_duty_since"]) if team.get("on_duty_since") else None, now), 2)
+            data["hours_on_duty"] = round(duty_hours(team, now), 2)
         entities[("team", team_id)] = data
     covered_nationally = {
         c["task_id"]: c for c in state.national.get("tasks_covered", [])
@@ -1133,7 +1136,8 @@ def plan_province(
                 "province_code": state.province_code,
                 "skills": t["skills"],
                 "rank": t.get("rank") or "muda",
-                "hours_on_duty": t["hours_on_duty"],
+                # real hours from the task loop (the national tier applies the same limit)
+                "hours_on_duty": duty_hours(t, now),
                 "location": t["location"],
             }
             for tid, t in sorted(state.teams.items())
