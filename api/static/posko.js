@@ -10,6 +10,7 @@
 
 (() => {
   const { t, api, el } = Siaga;
+  let catalogue = [];
   const KEY = "siaga.outbox";
   const DONE_KEY = "siaga.outbox.done";
   let me = null;
@@ -21,7 +22,22 @@
   function int(form, name) { const v = form.get(name); return v === null || v === "" ? 0 : parseInt(v, 10); }
   function num(form, name) { const v = form.get(name); return v === null || v === "" ? null : Number(v); }
 
+  /** The picked needs (the picker keeps them as JSON in the hidden "needs" field; posts
+      queued by an older page carry free text, one "item quantity unit" per line). */
   function parseNeeds(text) {
+    let picked = null;
+    try { picked = JSON.parse(text || "[]"); } catch (_) { picked = null; }
+    if (Array.isArray(picked)) {
+      return picked.filter((n) => n && n.item).map((n) => {
+        const need = { item: n.item };
+        if (n.quantity !== undefined && n.quantity !== null && n.quantity !== "" && !Number.isNaN(Number(n.quantity))) {
+          need.quantity = Number(n.quantity);
+          const item = (catalogue || []).find((i) => i.id === n.item);
+          if (item) need.unit = item.unit;
+        }
+        return need;
+      });
+    }
     return (text || "").split("\n").map((line) => line.trim()).filter(Boolean).map((line) => {
       const [item, quantity, ...unit] = line.split(/\s+/);
       const need = { item: item.toLowerCase() };
@@ -87,6 +103,11 @@
     const form = document.getElementById(`form-${post.kind}`);
     for (const [name, value] of Object.entries(post.fields || {})) {
       if (form.elements[name]) form.elements[name].value = value;
+    }
+    if (form.querySelector(".needs-picker")) {
+      // a post from an older page has free-text needs: the picker takes what it can read
+      form.elements.needs.value = JSON.stringify(parseNeeds(form.elements.needs.value));
+      renderNeeds(form);
     }
     remove(post.body.event_id);
     render();
@@ -166,12 +187,51 @@
     document.getElementById("queue").replaceChildren(...rows);
   }
 
+  // ---- the observed-needs picker: items from the catalogue by name, with a quantity
+  function renderNeeds(form) {
+    const hidden = form.elements.needs;
+    const box = form.querySelector(".needs-picker");
+    let picked = [];
+    try { picked = JSON.parse(hidden.value || "[]"); } catch (_) { picked = []; }
+    if (!Array.isArray(picked)) picked = [];
+    const store = () => {
+      hidden.value = JSON.stringify([...box.querySelectorAll(".need-row")].map((row) => ({
+        item: row.querySelector(".need-item").value, quantity: row.querySelector(".need-quantity").value,
+      })).filter((n) => n.item));
+    };
+    const row = (need) => {
+      const select = el("select", { class: "need-item", "aria-label": t("item") },
+        el("option", { value: "" }, t("pickItem")),
+        ...catalogue.map((i) => el("option", { value: i.id, selected: i.id === need.item }, Siaga.itemName(i.id))));
+      const unit = el("span", { class: "need-unit hint" });
+      const showUnit = () => { const i = catalogue.find((c) => c.id === select.value); unit.textContent = i ? Siaga.unitName(i.unit) : ""; };
+      const quantity = el("input", { class: "need-quantity", type: "number", min: "0", step: "any", value: need.quantity || "", "aria-label": t("quantity") });
+      const node = el("div", { class: "need-row grid2" }, select,
+        el("div", {}, quantity, " ", unit, " ",
+          el("button", { type: "button", class: "secondary remove-need", onclick: () => { node.remove(); store(); } }, t("remove"))));
+      select.addEventListener("change", () => { showUnit(); store(); });
+      quantity.addEventListener("input", store);
+      showUnit();
+      return node;
+    };
+    box.replaceChildren(...picked.map(row));
+    const add = form.querySelector("#add-need");
+    add.onclick = () => { box.append(row({})); };
+  }
+
   function showTab(name) {
     document.querySelectorAll("[data-tab]").forEach((b) => b.classList.toggle("active", b.dataset.tab === name));
     document.querySelectorAll("form.card").forEach((f) => { f.hidden = f.id !== `form-${name}`; });
   }
 
   function wire() {
+    document.querySelectorAll("form .needs-picker").forEach((box) => {
+      const form = box.closest("form");
+      renderNeeds(form);
+      // reset() empties the hidden field after the event: draw the empty picker after it
+      form.addEventListener("reset", () => setTimeout(() => { form.elements.needs.value = "[]"; renderNeeds(form); }, 0));
+      document.addEventListener("siaga:lang", () => renderNeeds(form));
+    });
     document.querySelectorAll("[data-tab]").forEach((b) => b.addEventListener("click", () => showTab(b.dataset.tab)));
     document.querySelectorAll("button.locate").forEach((b) => b.addEventListener("click", () => {
       const form = b.closest("form");
@@ -204,6 +264,7 @@
     document.body.prepend(Siaga.header("fieldForm", el("span", { id: "net-status", class: "status" }, "…")));
     Siaga.applyI18n();
     try { me = await Siaga.whoami(); } catch (_) { me = null; } // offline: use the stored token
+    catalogue = await Siaga.loadItems(); // kept in localStorage: names offline too
     document.getElementById("app").hidden = false;
     wire();
     render();

@@ -216,15 +216,24 @@ def test_field_form_queues_offline_and_sends_once_when_back_online(
     page.fill("#form-incident [name=lon]", "107.06")
     page.select_option("#form-incident [name=incident_type]", "landslide")
     page.fill("#form-incident [name=displaced]", "310")
-    page.fill("#form-incident [name=needs]", "drinking_water 500 liter\nfamily_tent 20")
+    # observed needs: picked from the catalogue by name (offline too), not typed as codes
+    page.click("#form-incident #add-need")
+    need = page.locator("#form-incident .need-row").nth(0)
+    assert "Air minum" in need.locator(".need-item").inner_text()
+    need.locator(".need-item").select_option("drinking_water")
+    need.locator(".need-quantity").fill("500")
+    assert need.locator(".need-unit").inner_text() == "liter"
+    page.click("#form-incident #add-need")
+    page.locator("#form-incident .need-row").nth(1).locator(".need-item").select_option(
+        "family_tent")
     page.click("#form-incident button[type=submit]")
     page.wait_for_selector("#queue li[data-state='queued']")
     outbox = json.loads(page.evaluate("localStorage.getItem('siaga.outbox')"))
     assert len(outbox) == 1
     event_id = outbox[0]["body"]["event_id"]
-    assert outbox[0]["body"]["observed_needs"][0] == {
-        "item": "drinking_water", "quantity": 500, "unit": "liter"
-    }
+    assert outbox[0]["body"]["observed_needs"] == [
+        {"item": "drinking_water", "quantity": 500, "unit": "L"}, {"item": "family_tent"}]
+    assert page.locator("#form-incident .need-row").count() == 0  # the form starts afresh
     page.screenshot(path=str(ARTIFACTS / "posko-offline.png"))
 
     context.set_offline(False)
