@@ -13,8 +13,9 @@ teams free to run them), choose the sites that cook for the most unfed portions 
 
 This is the capacitated form of Church & ReVelle's maximal covering location problem (the
 formulation pysal/spopt's ``MCLP`` states without capacities). It is solved exactly with
-HiGHS through ``scipy.optimize.milp``, in two stages: the most portions covered, then, among
-the solutions that cover as many, the fewest portion-hours of travel. Given the sites, each
+HiGHS through ``scipy.optimize.milp``, lexicographically: the most portions covered, then,
+among the solutions that cover as many, the fewest portion-hours of travel (one MILP whose
+travel term is weighted below one portion, see :func:`max_coverage`). Given the sites, each
 opened kitchen gets a Dumlap unit from a warehouse holding ``field_kitchen`` stock and a team
 with the ``public_kitchen`` skill, both by an exact assignment of least travel hours
 (``scipy.optimize.linear_sum_assignment``).
@@ -134,27 +135,25 @@ def max_coverage(
     bounds = Bounds(np.zeros(n_var), np.concatenate([np.ones(n_sites),
                                                      demand[is_].astype(float)]))
     cons = [LinearConstraint(a, np.array(lo), np.array(hi))]
-    c1 = np.concatenate([np.zeros(n_sites), -np.ones(n_pairs)])
-    first = milp(c1, constraints=cons, integrality=integrality, bounds=bounds,
-                 options={"mip_rel_gap": 0.0})
-    if first.status != 0 or first.x is None:
-        raise SolverError(f"kitchen siting (coverage): HiGHS status {first.status}: "
-                          f"{first.message}")
-    # flows are integral for fixed sites and integer data: round off solver noise
-    best = int(round(-float(first.fun)))
+    # One MILP, lexicographic by weights: for fixed sites the flows are a transportation
+    # problem with integer data, so an optimal y is integral and coverage moves in whole
+    # portions; the travel term is scaled below half a portion for any feasible solution,
+    # so it only breaks ties between solutions that cover as many portions.
     pair_hours = hours[js, is_]
-    c2 = np.concatenate([np.zeros(n_sites), pair_hours])
-    keep = LinearConstraint(c1[None, :] * -1.0, np.array([best - 1e-6]), np.array([np.inf]))
-    second = milp(c2, constraints=[*cons, keep], integrality=integrality, bounds=bounds,
+    most = float(min(int(demand.sum()), capacity * p))
+    weight = 0.5 / (float(pair_hours.max()) * most + 1.0)
+    cost = np.concatenate([np.zeros(n_sites), -1.0 + weight * pair_hours])
+    result = milp(cost, constraints=cons, integrality=integrality, bounds=bounds,
                   options={"mip_rel_gap": 0.0})
-    if second.status != 0 or second.x is None:
-        raise SolverError(f"kitchen siting (travel): HiGHS status {second.status}: "
-                          f"{second.message}")
-    x = second.x
-    sites = tuple(int(j) for j in np.flatnonzero(x[:n_sites] > 0.5))
+    if result.status != 0 or result.x is None:
+        raise SolverError(f"kitchen siting: HiGHS status {result.status}: {result.message}")
+    x = result.x
     y = np.rint(x[n_sites:]).astype(np.int64)
     flows = {(int(js[k]), int(is_[k])): int(y[k]) for k in np.flatnonzero(y > 0)}
-    return Coverage(sites=sites, covered=best,
+    # a site opened without any flow is not worth proposing (nothing penalises opening it)
+    used = {j for j, _ in flows}
+    sites = tuple(int(j) for j in np.flatnonzero(x[:n_sites] > 0.5) if int(j) in used)
+    return Coverage(sites=sites, covered=int(y.sum()),
                     portion_hours=float(sum(pair_hours[k] * y[k] for k in range(n_pairs))),
                     flows=flows)
 
