@@ -7,7 +7,7 @@
   var EVERY_MS = 3000;
   var PANELS = {
     "panel-shortfalls": "shortfall", "panel-inflight": "shipment", "panel-proposed": "shipment",
-    "panel-incidents": "incident", "summary": "shelter,warehouse,shipment,shortfall,team",
+    "panel-incidents": "incident", "summary": "incident,shelter,warehouse,shipment,shortfall,team",
     "desk": "shipment", "stock": "warehouse"
   };
   var T = {
