@@ -2,11 +2,12 @@
 "use strict";
 
 (() => {
-  const { t, api, el, fmt } = Siaga;
+  const { t, api, el, fmt, itemName, qty, unitName } = Siaga;
 
   async function main() {
     Siaga.applyI18n();
     await Siaga.whoami();
+    await Siaga.loadItems();
     const id = new URL(location.href).searchParams.get("id");
     const data = await api(`/api/v1/shipments/${encodeURIComponent(id)}/waybill`);
     const s = data.shipment;
@@ -19,14 +20,17 @@
       el("div", { class: "meta" },
         el("div", {}, el("b", {}, `${t("origin")}: `), `${data.warehouse.name || s.warehouse_id} (${s.warehouse_id}) ${place(data.warehouse)}`),
         el("div", {}, el("b", {}, `${t("destination")}: `), `${data.shelter.name || s.shelter_id || "–"} (${s.shelter_id || ""}) ${place(data.shelter)}`),
-        el("div", {}, el("b", {}, `${t("item")}: `), `${s.item} · ${fmt(s.quantity)} ${s.unit || ""}`),
+        el("div", {}, el("b", {}, `${t("item")}: `), `${itemName(s.item)} · ${qty(s.quantity, s.unit)}`),
         el("div", {}, el("b", {}, `${t("eta")}: `), fmt(s.eta_hours))),
       data.batches_are_suggested ? el("p", { class: "hint" }, t("pickSuggested")) : null,
       el("table", {},
         el("tr", {}, el("th", {}, t("item")), el("th", {}, t("batch")), el("th", {}, t("expires")), el("th", {}, t("quantity")), el("th", {}, t("unit")), el("th", {}, "✓")),
-        ...data.lines.map((l) => el("tr", {}, el("td", {}, l.item), el("td", {}, l.batch_id), el("td", {}, l.expires_on || "–"),
-          el("td", {}, fmt(l.quantity)), el("td", {}, l.unit || ""), el("td", {}, "☐")))),
-      s.explanation ? el("p", { class: "hint" }, s.explanation) : null,
+        ...data.lines.map((l) => el("tr", {}, el("td", {}, itemName(l.item)), el("td", {}, l.batch_id), el("td", {}, l.expires_on || "–"),
+          el("td", {}, fmt(l.quantity)), el("td", {}, unitName(l.unit)), el("td", {}, "☐")))),
+      (() => {
+        const why = Siaga.explain(s.why || s.explanation, Siaga.lang, { shelter: data.shelter.name, warehouse: data.warehouse.name });
+        return why ? el("p", { class: "hint" }, why) : null;
+      })(),
       el("div", { class: "signatures" },
         el("div", {}, t("packedBy")), el("div", {}, t("driver")), el("div", {}, t("receivedBy"))),
     ].filter(Boolean));

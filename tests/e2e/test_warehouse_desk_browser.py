@@ -92,7 +92,7 @@ def test_desk_confirms_the_first_expiring_batch_dispatches_and_prints_the_waybil
 
     # the worker plans; the live feed makes the desk reload by itself
     proposed = page.locator("section[data-status='proposed'] .shipment-card",
-                            has_text=shelter).filter(has_text="rice")
+                            has_text="Pengungsian Uji").filter(has_text="Beras")
     proposed.first.wait_for(timeout=60_000)
     assert "Gudang Uji Bandung" in page.locator("#warehouse-name").inner_text()
     shipment_id = proposed.first.get_attribute("data-id")
@@ -126,6 +126,7 @@ def test_desk_confirms_the_first_expiring_batch_dispatches_and_prints_the_waybil
     waybill.wait_for_selector("body[data-ready='1']", timeout=30_000)
     text = waybill.locator("#waybill").inner_text()
     assert shipment_id in text and warehouse in text and shelter in text
+    assert "Beras" in text and "rice" not in text  # the item's name, never its code
     assert early in text and late not in text
     assert "null" not in text and "undefined" not in text
     waybill.screenshot(path=str(ARTIFACTS / "waybill.png"))
