@@ -70,6 +70,20 @@ def _value(samples: dict[Any, float], name: str, **labels: str) -> float:
     return samples.get((name, tuple(sorted(labels.items()))), 0.0)
 
 
+async def _cli(settings: Settings, *args: str) -> str:
+    import sys
+
+    from tests.support import ROOT, child_env
+
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "siaga.cli", *args, cwd=ROOT, env=child_env(settings),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), timeout=60)
+    assert proc.returncode == 0, err.decode()
+    return out.decode()
+
+
 async def _send_raw(settings: Settings, topic: str, key: bytes, value: bytes,
                     timestamp_ms: int | None = None) -> None:
     from aiokafka import AIOKafkaProducer
@@ -135,6 +149,19 @@ async def test_counters_move_by_exactly_the_records_sent_and_a_parked_record_rep
 
     letters = await dl.list_deadletters(settings, topic="incidents")
     assert len(letters) == 2
+    # the same through the command line, and on the duty screen
+    listed = await _cli(settings, "deadletter", "list", "--topic", "incidents", "--json")
+    assert sorted(x["id"] for x in json.loads(listed)) == sorted(x.id for x in letters)
+    screen = json.loads(await _cli(settings, "status", "--json"))
+    assert {(r["topic"], r["reason"]): r["count"] for r in screen["kafka"]["deadletters"]} == (
+        parked_counts)
+    assert screen["plans"].get("32")  # the province's last plan time
+    assert "incident" in screen["picture"]["panels"]
+    text = await _cli(settings, "status")
+    assert "dead letters: 2" in text and "last plan per province:" in text
+    # the worker said where its metrics are when it started
+    assert worker.log_path is not None
+    assert f"metrics on {url}" in worker.log_path.read_text(errors="replace")
     assert [x.id for x in await dl.list_deadletters(settings, reason="NOT VALID")] == [
         next(x.id for x in letters if x.reason_kind == "not valid JSON")]
     assert await dl.list_deadletters(settings, topic="shelters") == []
