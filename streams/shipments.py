@@ -38,13 +38,19 @@ from streams.plumbing import (
     fold,
     request_replan,
     run_batch,
+    send_change,
 )
 
 STATUS = ShipmentStatusChanged.model_fields["type"].default
 HOLD = ShipmentHoldChanged.model_fields["type"].default
 
 
-def _departures(writes: Writes, province: str, row: dict[str, Any]) -> None:
+def _departures(writes: Writes, province: str, row: dict[str, Any]) -> list[dict[str, Any]]:
+    """Record the shipment's departure on each picked batch; returns the stock-card lines."""
+    from streams.warehouses import dispatch_change
+
+    shelter = writes.get("shelters", province, str(row.get("shelter_id") or "")) or {}
+    lines = []
     for pick in row.get("batches", []):
         key = batch_entity_id(row["warehouse_id"], pick["batch_id"])
         batch = writes.get("batches", province, key)
@@ -54,6 +60,9 @@ def _departures(writes: Writes, province: str, row: dict[str, Any]) -> None:
                                  row["dispatched_at"])
         if moved is not None:
             writes.put("batches", province, key, moved)
+            lines.append(dispatch_change(province, moved, row, int(pick["quantity"]),
+                                         shelter.get("name")))
+    return lines
 
 
 def register(ctx: Any) -> None:
@@ -65,6 +74,7 @@ def register(ctx: Any) -> None:
         writes = Writes(ctx)
         provinces: set[str] = set()
         moves: list[tuple[str, dict[str, Any]]] = []
+        lines: list[dict[str, Any]] = []
         for event in events:
             try:
                 decoded = decode_for(event, allowed)
@@ -90,7 +100,7 @@ def register(ctx: Any) -> None:
                 if row.get("tier") == "national" and home != province:
                     moves.append((home, row))
                 else:
-                    _departures(writes, province, row)
+                    lines += _departures(writes, province, row)
             elif isinstance(decoded, ShipmentStatusChanged) and row["status"] == "delivered":
                 shelter = writes.get("shelters", province, row["shelter_id"])
                 if shelter is not None:
@@ -110,6 +120,7 @@ def register(ctx: Any) -> None:
             }).encode())
             for home, row in moves
         ]
+        acks += [await send_change(ctx, line) for line in lines]  # the stock cards
         await asyncio.gather(*acks)
         writes.flush()
         if provinces:
@@ -124,6 +135,7 @@ def register(ctx: Any) -> None:
     async def handle_moves(events: Sequence[Any]) -> None:
         writes = Writes(ctx)
         provinces: set[str] = set()
+        lines: list[dict[str, Any]] = []
         for event in events:
             try:
                 move = json.loads(event.value)
@@ -135,8 +147,9 @@ def register(ctx: Any) -> None:
             except (ValueError, KeyError, TypeError) as exc:
                 await park(ctx, event, f"undecodable stock move: {exc}")
                 continue
-            _departures(writes, province, row)
+            lines += _departures(writes, province, row)
             provinces.add(province)
+        await asyncio.gather(*[await send_change(ctx, line) for line in lines])
         writes.flush()
         if provinces:
             await request_replan(ctx, provinces, "stock-moves")

@@ -196,3 +196,27 @@ def register(ctx: Any) -> None:
                 "batches", batch_of, apply_stock_written_off, after_apply=project),
         },
     )
+
+
+def dispatch_change(
+    province: str, batch: dict[str, Any], shipment: dict[str, Any], quantity: int,
+    shelter_name: str | None = None,
+) -> dict[str, Any]:
+    """The stock-card line of a shipment leaving with ``quantity`` of ``batch`` (the batch as
+    it is after the departure): one line per shipment and batch, so a redelivery rewrites the
+    same line."""
+    from datetime import datetime
+
+    at = str(shipment["dispatched_at"])
+    line_id = f"{shipment['shipment_id']}:{batch['batch_id']}"
+    movement = {
+        "movement_id": line_id, "kind": "dispatch", "warehouse_id": batch["warehouse_id"],
+        "province_code": province, "item": batch["item"], "unit": batch["unit"],
+        "batch_id": batch["batch_id"], "change": -float(quantity), "balance": available(batch),
+        "at": at, "recorded_by": f"warehouse:{batch['warehouse_id']}", "by": None,
+        "shipment_id": shipment["shipment_id"], "shelter_id": shipment.get("shelter_id"),
+        "shelter_name": shelter_name, "reason": None,
+    }
+    when = datetime.fromisoformat(at)
+    return make_change(stock_card_entity(batch["warehouse_id"], batch["item"]), line_id,
+                       province, version_of(when, line_id), movement, when.timestamp())

@@ -1,7 +1,7 @@
 /* Warehouse desk: the warehouse's stock and its shipments.
    Stock: receive goods (procurement, donation, transfer, return), count a batch, write off
    expired/damaged/lost stock; the stock by item and, per item, its stock card (every
-   movement with who and why, paged); a printable goods-received note, and for a donation
+   movement — receipts, counts, write-offs, dispatches — with who and why, paged); a printable goods-received note, and for a donation
    the receipt for the donor.
    Shipments by state: confirm with picked batches (first expiry first suggested), mark
    dispatched, cancel with a reason; print the waybill.
@@ -187,6 +187,7 @@
       const from = `${t(`source_${m.origin}`)}${m.donor ? `: ${m.donor}` : ""}`;
       return [from, m.document_number ? `${t("documentNumber")} ${m.document_number}` : null, m.reason].filter(Boolean).join(" · ");
     }
+    if (m.kind === "dispatch") return `${m.shipment_id} → ${m.shelter_name || m.shelter_id || "–"}`;
     if (m.kind === "write_off") return [t(`reason_${m.reason_code}`), m.reason, m.document_number].filter(Boolean).join(" · ");
     return `${m.reason} (${t("counted")}: ${qty(m.counted, m.unit)})`;
   }

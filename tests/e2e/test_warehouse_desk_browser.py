@@ -118,6 +118,18 @@ def test_desk_confirms_the_first_expiring_batch_dispatches_and_prints_the_waybil
         shipment = http.get(f"/api/v1/shipments/{shipment_id}").json()
     assert shipment["status"] == "dispatched"
     assert [b["batch_id"] for b in shipment["batches"]] == [early]
+    # the dispatch is a line on the item's stock card: the batch, what left, where to
+    with httpx.Client(base_url=api, headers=bearer(staff), timeout=10) as http:
+        deadline = time.monotonic() + 30
+        while not (card := http.get(f"/api/v1/warehouses/{warehouse}/stock-card",
+                                    params={"item": "rice"}).json())["items"]:
+            assert time.monotonic() < deadline, "no stock-card line for the dispatch"
+            time.sleep(0.3)
+    line = card["items"][0]
+    assert (line["kind"], line["batch_id"], line["shipment_id"]) == ("dispatch", early, shipment_id)
+    left = shipment["quantity"]
+    assert line["change"] == -left and line["balance"] == 5000 - left
+    assert line["shelter_name"] == "Pengungsian Uji"
 
     # the waybill opens in a new tab of the same browser: the session cookie signs it in
     waybill = context.new_page()

@@ -174,3 +174,19 @@ def test_stock_never_goes_negative_and_follows_the_movements(
             assert kind == "out"  # only a write-off beyond stock (or of no batch) is refused
         if KEY in state:
             assert available(state[KEY]) == expected >= 0
+
+
+def test_a_dispatch_is_a_stock_card_line_with_the_shipment_and_the_balance_after() -> None:
+    from streams.warehouses import dispatch_change
+
+    state: dict[str, Any] = {}
+    apply_goods_received(state, receipt(0, 1000))
+    at = (T0 + timedelta(minutes=5)).isoformat()
+    left = record_departure(state[KEY], "shp-1", 300, at)
+    assert left is not None
+    change = dispatch_change("32", left, {"shipment_id": "shp-1", "shelter_id": "sh-1",
+                                          "dispatched_at": at}, 300, "GOR Pajajaran")
+    assert change["entity"] == f"stockcard:{WH}:rice" and change["id"] == "shp-1:B-1"
+    line = change["data"]
+    assert (line["kind"], line["change"], line["balance"], line["shelter_name"]) == (
+        "dispatch", -300, 700, "GOR Pajajaran")
