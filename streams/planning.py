@@ -499,9 +499,12 @@ def plan_teams(
     """
     tasks = make_tasks(state)
     task_by_id = {t.task_id: t for t in tasks}
+    # a team running a public kitchen cooks there: it is not dispatched elsewhere
+    cooks = {tid for k in state.kitchens.values() if k.get("status") != "closed"
+             for tid in k.get("team_ids") or ()}
     teams = {
         tid: t for tid, t in sorted(state.teams.items()) if t["availability"] in (
-            "available", "assigned")
+            "available", "assigned") and tid not in cooks
     }
     national_pins = {
         a["team_id"]: a["task_id"] for a in state.national.get("mobilised_here", [])

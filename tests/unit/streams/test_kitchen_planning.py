@@ -199,3 +199,11 @@ def test_a_dumlap_unit_that_left_with_a_kitchen_is_not_proposed_again() -> None:
     proposals = _views(plan_province(state, {}, PlanningOptions()), "kitchen_proposal")
     assert list(proposals) == ["blocked"]
     assert proposals["blocked"]["blocked"]["figures"]["dumlap_units_in_stock"] == 0
+
+
+def test_a_team_running_a_kitchen_is_not_dispatched_elsewhere() -> None:
+    outcome = plan_province(_state(), {}, PlanningOptions())
+    teams = _views(outcome, "team")
+    assert teams["tagana-a"]["assignment"] is None  # it cooks at dapur-dinsos
+    without = _views(plan_province(_state(kitchen=False), {}, PlanningOptions()), "team")
+    assert without["tagana-a"]["assignment"] is not None  # free, it is sent to a task
