@@ -22,6 +22,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from siaga import tracing
 from siaga.catalogue import DEADLETTER
 from siaga.metrics import reason_kind, short_topic
 from siaga.settings import Settings, kafka_client_options
@@ -239,17 +240,21 @@ async def replay(
             if not force and not await redis.hsetnx(REPLAYED_KEY, identity, _now()):
                 outcomes.append(dict(outcome, replayed=False, why="already replayed"))
                 continue
+            # a trace of its own, so the replayed record can be followed in the logs
+            traceparent = tracing.child()
             try:
                 await producer.send_and_wait(
                     parked.full_topic, value=body,
                     key=letter.key.encode() if letter.key is not None else None,
+                    headers=tracing.headers_for(traceparent),
                 )
             except Exception:
                 await redis.hdel(REPLAYED_KEY, identity)  # not sent: may be replayed again
                 raise
             if force:
                 await redis.hset(REPLAYED_KEY, identity, _now())
-            outcomes.append(dict(outcome, replayed=True, why="sent to " + parked.full_topic))
+            outcomes.append(dict(outcome, replayed=True, why="sent to " + parked.full_topic,
+                                 trace_id=tracing.trace_id(traceparent)))
     finally:
         await asyncio.wait_for(producer.stop(), timeout=10)
     return outcomes

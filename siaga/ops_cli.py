@@ -62,7 +62,8 @@ def cmd_deadletter(args: argparse.Namespace) -> int:
         outcomes = asyncio.run(_with_redis(work))
         for outcome in outcomes:
             state = "replayed" if outcome["replayed"] else "skipped"
-            print(f"{outcome['id']}: {state} ({outcome['why']})")
+            trace = f", trace {outcome['trace_id']}" if outcome.get("trace_id") else ""
+            print(f"{outcome['id']}: {state} ({outcome['why']}{trace})")
         return 0
     except dl.DeadLetterError as exc:
         print(f"siaga deadletter: {exc}", file=sys.stderr)

@@ -56,12 +56,17 @@ def from_headers(headers: Any) -> str | None:
     """The traceparent among a record's headers (faust: a dict; aiokafka: pairs)."""
     if not headers:
         return None
-    items = headers.items() if isinstance(headers, dict) else headers
-    for name, value in items:
-        if (name.decode() if isinstance(name, bytes) else name) == HEADER:
-            text = value.decode("ascii", "replace") if isinstance(value, bytes) else str(value)
-            return text if parse(text) else None
-    return None
+    if isinstance(headers, dict):
+        value = headers.get(HEADER)
+        if value is None:
+            value = headers.get(HEADER.encode())
+    else:
+        value = next((v for n, v in headers
+                      if (n.decode() if isinstance(n, bytes) else n) == HEADER), None)
+    if value is None:
+        return None
+    text = value.decode("ascii", "replace") if isinstance(value, bytes) else str(value)
+    return text if parse(text) else None
 
 
 def headers_for(traceparent: str | None) -> list[tuple[str, bytes]] | None:
@@ -134,11 +139,11 @@ def log_event(logger: logging.Logger, what: str, event: Any, decoded: Any) -> No
     """Log one folded event with its ids, when its record carries a trace (records the API
     published); untraced records (replays, bulk loads) are not logged one by one."""
     traceparent = from_headers(getattr(event, "headers", None))
-    if traceparent is None:
+    if traceparent is None or not logger.isEnabledFor(logging.INFO):
         return
     event_id = str(getattr(decoded, "event_id", "") or "")
     logger.info("%s %s %s (trace %s)", what, getattr(decoded, "type", "?"), event_id,
-                trace_id(traceparent),
+                traceparent[3:35],  # valid (from_headers checked it): the trace id
                 extra={"event_id": event_id, "traceparent": traceparent,
                        "province": getattr(decoded, "province_code", None)})
 

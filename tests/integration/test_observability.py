@@ -176,11 +176,14 @@ async def test_counters_move_by_exactly_the_records_sent_and_a_parked_record_rep
     assert not await redis.hexists(key, "json")
     outcome = await dl.replay(settings, redis, [late_letter.id])
     assert outcome[0]["replayed"] is True, outcome
+    replay_trace = outcome[0]["trace_id"]
 
     async def projected() -> bool:
         return bool(await redis.hexists(key, "json"))
 
     await wait_until(projected, timeout=30)
+    # the replayed record carried a trace of its own: the worker logged it when folding it
+    assert replay_trace in worker.log_path.read_text(errors="replace")
     again = await dl.replay(settings, redis, [late_letter.id])
     assert again[0]["replayed"] is False and again[0]["why"] == "already replayed"
 
