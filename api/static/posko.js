@@ -62,6 +62,7 @@
       const body = { shelter_id: form.get("shelter_id"), name: form.get("name"),
         location: { lat: num(form, "lat"), lon: num(form, "lon") }, posko_id: posko, occurred_at: new Date().toISOString() };
       if (form.get("capacity")) body.capacity = int(form, "capacity");
+      rememberShelter(body.shelter_id, body.name);
       return ["/api/v1/shelters", body];
     },
     headcount(form, posko) {
@@ -187,6 +188,27 @@
     document.getElementById("queue").replaceChildren(...rows);
   }
 
+  // ---- shelters by name: the ones registered from this phone are offered by name
+  const SHELTERS_KEY = "siaga.shelters";
+  function knownShelters() {
+    try { return JSON.parse(localStorage.getItem(SHELTERS_KEY) || "{}"); } catch (_) { return {}; }
+  }
+  function rememberShelter(id, name) {
+    if (!id) return;
+    const known = knownShelters();
+    known[id] = name || id;
+    localStorage.setItem(SHELTERS_KEY, JSON.stringify(known));
+    renderShelters();
+  }
+  function renderShelters() {
+    const list = document.getElementById("known-shelters");
+    if (!list) return;
+    list.replaceChildren(...Object.entries(knownShelters()).map(([id, name]) => el("option", { value: id, label: name }, name)));
+    const input = document.querySelector("#form-headcount [name=shelter_id]");
+    const label = document.getElementById("headcount-shelter-name");
+    if (input && label) label.textContent = knownShelters()[input.value] || "";
+  }
+
   // ---- the observed-needs picker: items from the catalogue by name, with a quantity
   function renderNeeds(form) {
     const hidden = form.elements.needs;
@@ -225,6 +247,9 @@
   }
 
   function wire() {
+    renderShelters();
+    const headcountShelter = document.querySelector("#form-headcount [name=shelter_id]");
+    if (headcountShelter) headcountShelter.addEventListener("input", renderShelters);
     document.querySelectorAll("form .needs-picker").forEach((box) => {
       const form = box.closest("form");
       renderNeeds(form);

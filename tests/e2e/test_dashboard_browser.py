@@ -283,5 +283,18 @@ def test_field_form_queues_offline_and_sends_once_when_back_online(
         timeout=15_000,
     )
     assert page.locator("#queue li[data-state='rejected']").count() == 0
+
+    # a shelter registered from this phone is offered by its name on the headcount form
+    page.click("[data-tab='shelter']")
+    page.fill("#form-shelter [name=name]", "Lapangan Desa Cibulakan")
+    page.fill("#form-shelter [name=shelter_id]", "sh-cibulakan-01")
+    page.fill("#form-shelter [name=lat]", "-6.80")
+    page.fill("#form-shelter [name=lon]", "107.06")
+    page.click("#form-shelter button[type=submit]")
+    page.click("[data-tab='headcount']")
+    assert page.locator("#known-shelters option[value='sh-cibulakan-01']").get_attribute(
+        "label") == "Lapangan Desa Cibulakan"
+    page.fill("#form-headcount [name=shelter_id]", "sh-cibulakan-01")
+    assert page.inner_text("#headcount-shelter-name") == "Lapangan Desa Cibulakan"
     assert_no_token_kept_or_sent(page, urls, tokens["command_post"])
     context.close()
