@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     needs_profile: str = "bnpb-perka-7-2008"
     days_of_cover: float = Field(default=3.0, gt=0, le=90)
     replan_threshold: float = Field(default=0.05, ge=0, le=1)
+    # Processes a worker plans in (streams/planpool.py): 1 keeps ingest on its own core
+    # while a big province is re-planned; 0 plans in a thread of the worker (one core).
+    plan_processes: int = Field(default=1, ge=0, le=16)
 
     # How long the API waits for the broker to acknowledge a write (all in-sync replicas)
     # before answering 503; the client then retries with the same event_id. Above a broker

@@ -30,6 +30,7 @@ class StreamContext:
     # hashes kept in memory (see streams/store.py MEMORY_VIEWS)
     planned_revisions: dict[str, Any] = field(default_factory=dict)
     view_hashes: dict[str, Any] = field(default_factory=dict)
+    plan_pool: Any = None  # streams.planpool.PlanPool
     _redis: Redis | None = None
     _producer: Any = None
     _producer_lock: Any = None
@@ -97,6 +98,8 @@ class StreamContext:
                 pass
 
     async def close(self) -> None:
+        if self.plan_pool is not None:
+            self.plan_pool.close()
         if self._producer is not None:
             try:
                 await self._producer.stop()
@@ -234,6 +237,10 @@ def create_app(settings: Settings) -> tuple[faust.App, StreamContext]:
     from streams.plumbing import Health
 
     ctx = StreamContext(settings=settings, app=app, redis_url=redis_url, health=Health())
+    from streams.planpool import PlanPool
+
+    ctx.plan_pool = PlanPool(settings.plan_processes)
+    ctx.plan_pool.start()  # its imports and warm-up while the worker starts
     ctx.raw_topic(DEADLETTER)
     ctx.raw_topic(STATE_CHANGES)
     ctx.raw_topic(REPLAN)

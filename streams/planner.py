@@ -30,8 +30,6 @@ from streams.store import (
     INPUT_TABLES,
     Loaded,
     ProvinceWrites,
-    assemble_with_memory,
-    is_memory_view,
     memory_hashes,
     province_rows,
     province_writes,
@@ -99,24 +97,25 @@ def shipment_writes(
     }
 
 
-async def write_back(ctx: Any, province: str, done: Replanned) -> tuple[int, int]:
+async def write_back(
+    ctx: Any, province: str, read_shipments: dict[str, Any], writes: ProvinceWrites
+) -> tuple[int, int]:
     """Write the entities a re-plan changed; yields to the loop between chunks. Returns the
-    rows written, and how many of them were input-table writes (shipments)."""
+    rows written, and how many of them were input-table writes (shipments).
+    ``read_shipments`` are the shipment rows the plan was made from."""
     count = 0
     inputs = 0
     items: list[tuple[str, str, Any]] = [
         (table, entity_id, row)
-        for table, rows in done.writes.planner.items()
+        for table, rows in writes.planner.items()
         for entity_id, row in rows.items()
     ]
     # Shipments: the shipments agent may have moved one (confirmed, held, delivered…) while
     # the plan was made or its outputs acknowledged: such a shipment keeps that change (its
     # own re-plan follows); the planner's changes apply everywhere else.
     shipments = entity_table(ctx, "shipments")
-    current = {sid: shipments.get_row(province, sid) for sid in done.writes.shipments}
-    for shipment_id, row in shipment_writes(
-        done.loaded.rows["shipments"], done.writes.shipments, current
-    ).items():
+    current = {sid: shipments.get_row(province, sid) for sid in writes.shipments}
+    for shipment_id, row in shipment_writes(read_shipments, writes.shipments, current).items():
         items.append(("shipments", shipment_id, row))
     for start in range(0, len(items), WRITE_CHUNK):
         for table, entity_id, row in items[start : start + WRITE_CHUNK]:
@@ -146,31 +145,29 @@ async def replan_province(ctx: Any, province: str, opts: PlanningOptions) -> boo
     if planned.get(province) == before:
         return False
     started = time.perf_counter()
-    # rows are read on the loop (a dict per table); assembling and planning in the thread
+    # rows are read on the loop (a dict per table); assembling and planning in the planning
+    # process (streams/planpool.py), so that ingest goes on at full speed meanwhile
     rows = province_rows(ctx, province)
     memory = dict(memory_hashes(ctx, province))
-    done = await asyncio.to_thread(
-        lambda: make_plan(assemble_with_memory(province, rows, memory), opts))
-    outcome = done.outcome
-    plan_id = outcome.plan["plan"]["plan_id"]
-    at = datetime.fromisoformat(outcome.plan["planned_at"])
+    done = await ctx.plan_pool.plan(province, rows, memory, opts)
+    at = datetime.fromisoformat(done.planned_at)
     key = province.encode()
     futures = []
     # read-model changes first: what the dashboard shows does not wait for the rest
     for record in done.changes:
         futures.append(await ctx.send(STATE_CHANGES, key, record))
-    for event in outcome.events:
+    for event in done.events:
         futures.append(
             await ctx.send(output_topic(event["type"]), key,
-                           output_record(event, plan_id, province, at))
+                           output_record(event, done.plan_id, province, at))
         )
     for record in pack(done.writes.escalation):
         futures.append(await ctx.send(ESCALATIONS, NATIONAL_KEY.encode(), record))
     await asyncio.gather(*futures)
-    written, own = await write_back(ctx, province, done)
+    written, own = await write_back(ctx, province, rows["shipments"], done.writes)
     hashes = memory_hashes(ctx, province)
     hashes.clear()
-    hashes.update({k: v for k, v in outcome.plan["projected"].items() if is_memory_view(k)})
+    hashes.update(done.memory)
     # the plan's own shipment writes do not call for another plan; anything else does
     after = input_revision(ctx, province)
     changed_meanwhile = sum(a[1] for a in after) - sum(b[1] for b in before) - own
@@ -180,11 +177,11 @@ async def replan_province(ctx: Any, province: str, opts: PlanningOptions) -> boo
         planned.pop(province, None)
     from siaga.metrics import observe_replan
 
-    observe_replan(province, time.perf_counter() - started, done.seconds, len(outcome.entities))
+    observe_replan(province, time.perf_counter() - started, done.seconds, done.entities)
     log.info(
         "re-planned province %s (plan %s) in %.3f s: %d changes, %d events, %d escalations, "
         "%d rows written",
-        province, plan_id, done.seconds, len(outcome.entities), len(outcome.events),
+        province, done.plan_id, done.seconds, done.entities, len(done.events),
         len(done.writes.escalation), written,
     )
     return True

@@ -64,7 +64,8 @@ async def status(ctx: Any) -> dict[str, Any]:
     recovered = bool(recovery is not None and recovery.completed.is_set())
     rebalancing = bool(getattr(app, "rebalancing", False))
     healthy = ctx.health.failing_since is None
-    ready = recovered and not rebalancing and known and lag == 0 and healthy
+    planning = ctx.plan_pool is None or ctx.plan_pool.ready()
+    ready = recovered and not rebalancing and known and lag == 0 and healthy and planning
     from siaga import metrics
 
     return {
@@ -75,6 +76,7 @@ async def status(ctx: Any) -> dict[str, Any]:
             "recovered": recovered,
             "rebalancing": rebalancing,
             "positions_known": known,
+            "planning_process": planning,
             "failing": None if healthy else ctx.health.last_error,
             "metrics_port": metrics.SERVED_PORT,
         },

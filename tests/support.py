@@ -46,6 +46,8 @@ def start_worker(settings: Settings, name: str = "worker") -> ManagedProcess:
         cwd=ROOT,
     )
     wait_for_log(proc, "Worker ready")
+    if settings.plan_processes:
+        wait_for_log(proc, "planning process ready")  # plans need not wait for its start
     return proc
 
 
@@ -119,7 +121,8 @@ def load_json(raw: bytes) -> Any:
 
 
 async def read_models(redis: Any) -> dict[str, Any]:
-    """Every entity the projector wrote, as {"entity:id": data} (deleted ones left out)."""
+    """Every entity the projector wrote, as {"entity:province/id": data} (deleted ones left
+    out)."""
     out: dict[str, Any] = {}
     async for raw_key in redis.scan_iter(match="siaga:*:*", count=1000):
         key = raw_key.decode()

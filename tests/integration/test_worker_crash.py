@@ -158,7 +158,7 @@ async def test_sigkill_of_one_of_two_workers_mid_stream_loses_and_doubles_nothin
         assert quantity <= on_hand[key], (key, quantity, on_hand[key])
     # and what the planners currently propose is exactly what the read model shows
     proposed = {
-        k.split(":", 1)[1]
+        k.split(":", 1)[1].split("/", 1)[1]  # "shipment:province/id"
         for k, v in actual.items()
         if k.startswith("shipment:") and v["status"] == "proposed"
     }
