@@ -19,7 +19,7 @@ import gc
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from datetime import date, datetime, timedelta
 from functools import partial
 from operator import attrgetter
@@ -631,9 +631,19 @@ def _solve(problem: ItemProblem, k: int | None,
             return solve_item(problem.demand, problem.priority, problem.supply, problem.hours,
                               k=k)
         c = problem_cost(problem, params)
-        return solve_item_fair(problem.demand, problem.priority, problem.supply, problem.hours,
-                               c.seg_cap, c.seg_value, c.per_hour, c.delay_weight, c.horizon,
-                               c.max_delay_share, k=k)
+        sol = solve_item_fair(problem.demand, problem.priority, problem.supply, problem.hours,
+                              c.seg_cap, c.seg_value, c.per_hour, c.delay_weight, c.horizon,
+                              c.max_delay_share, k=k)
+        # the trade-off explanations' best other sources, found here, in the solving thread
+        # (a W x S pass: on a national plan it would otherwise hold up the thread that
+        # assembles the lines)
+        if sol.warehouse_value is None:
+            return sol
+        best, second = best_two_sources(np.ascontiguousarray(problem.hours), c.per_hour,
+                                        np.ascontiguousarray(c.delay_weight), c.horizon,
+                                        c.max_delay_share,
+                                        np.ascontiguousarray(sol.warehouse_value))
+        return replace(sol, best_source=best, second_source=second)
     except RuntimeError as exc:
         raise SolverError(f"item {problem.item_id}: {exc}") from None
 
@@ -978,10 +988,13 @@ class _TradeOffs:
         self.last = c.relief_of_unit(received, 0).tolist()
         self.next = c.relief_of_unit(received, 1).tolist()
         self.marginal = sol.shelter_value.tolist()
-        best, second = best_two_sources(np.ascontiguousarray(prob.hours), c.per_hour,
-                                        np.ascontiguousarray(c.delay_weight), c.horizon,
-                                        c.max_delay_share,
-                                        np.ascontiguousarray(sol.warehouse_value))
+        if sol.best_source is not None and sol.second_source is not None:
+            best, second = sol.best_source, sol.second_source
+        else:
+            best, second = best_two_sources(np.ascontiguousarray(prob.hours), c.per_hour,
+                                            np.ascontiguousarray(c.delay_weight), c.horizon,
+                                            c.max_delay_share,
+                                            np.ascontiguousarray(sol.warehouse_value))
         self.best_a, self.second_a = best, second
         self.value_a = sol.warehouse_value
         self.hours = prob.hours

@@ -1,0 +1,161 @@
+"""The fair solver's speed-ups change nothing but speed: the warm-started path (aggregated
+prices, crash basis in regret order) gives the same allocation as plain column generation from
+the artificial basis; the fast search for identical shelters finds the same classes as the full
+comparison; the trade-offs' best sources found in the solving thread are those the plan would
+compute itself."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date
+from typing import Any
+
+import numpy as np
+import pytest
+from conftest import PLAN_DATE, PLANNED_AT
+
+from logistics import Need, ReleaseRules, StockBatch, TravelHours, Warehouse
+from logistics import _flow as flow
+from logistics import allocation as alloc
+from logistics.deprivation import load_deprivation_params
+
+RULES = ReleaseRules(plan_date=PLAN_DATE)
+
+
+def _instance(seed: int, n_w: int, n_s: int, items: tuple[str, ...] = ("rice", "blanket"),
+              ) -> tuple[list[Need], list[StockBatch], list[Warehouse], TravelHours]:
+    """Clustered shelters, warehouses around them, continuous travel times (so the optimum is
+    unique: ties between plans would need equal sums of real-valued costs)."""
+    rng = np.random.default_rng(seed)
+    centres = rng.uniform(0, 300, (max(1, n_s // 60), 2))
+    s_xy = centres[rng.integers(0, centres.shape[0], n_s)] + rng.normal(0, 8, (n_s, 2))
+    w_xy = rng.uniform(0, 300, (n_w, 2))
+    hours = np.sqrt(((w_xy[:, None, :] - s_xy[None, :, :]) ** 2).sum(axis=2)) * 1.26 / 40
+    hours += rng.uniform(0, 0.01, hours.shape)
+    if seed % 3 == 0:  # road cuts
+        hours[rng.random(hours.shape) < 0.2] = np.inf
+    shelters = [f"S{j:04d}" for j in range(n_s)]
+    whs = [Warehouse(f"W{i:02d}", "provincial") for i in range(n_w)]
+    needs, stock = [], []
+    for it in items:
+        for s in shelters:
+            needs.append(Need(s, it, int(rng.integers(1, 400)), float(rng.uniform(1, 3)),
+                              headcount=int(rng.integers(20, 900)),
+                              on_hand=int(rng.integers(0, 60)) * int(rng.random() < 0.3),
+                              days=3.0))
+        total = sum(n.quantity for n in needs if n.item_id == it)
+        share = rng.dirichlet(np.ones(n_w)) * total * rng.uniform(0.3, 1.1)
+        for w, q in zip(whs, share, strict=True):
+            if int(q):
+                stock.append(StockBatch(w.id, it, f"{w.id}-{it}", int(q), date(2027, 1, 1)))
+    return needs, stock, whs, TravelHours(tuple(w.id for w in whs), tuple(shelters), hours)
+
+
+def _solve(prob: alloc.ItemProblem) -> flow.ItemSolution:
+    c = alloc.problem_cost(prob, load_deprivation_params())
+    return flow.solve_item_fair(prob.demand, prob.priority, prob.supply, prob.hours, c.seg_cap,
+                                c.seg_value, c.per_hour, c.delay_weight, c.horizon,
+                                c.max_delay_share, k=8)
+
+
+@pytest.mark.parametrize("seed", range(24))
+def test_warm_started_fair_solve_gives_the_allocation_of_plain_column_generation(
+        seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = np.random.default_rng(1000 + seed)
+    n_w = int(rng.integers(10, 30))
+    n_s = int(rng.integers(5 * n_w, 12 * n_w))
+    needs, stock, whs, travel = _instance(seed, n_w, n_s)
+    problems = alloc.prepare(needs, stock, whs, travel, RULES)
+    crashes: list[int] = []
+    apply = flow.FairCrash.apply
+
+    def counted(self: flow.FairCrash, *args: Any) -> None:
+        crashes.append(1)
+        apply(self, *args)
+
+    monkeypatch.setattr(flow.FairCrash, "apply", counted)
+    fast = [_solve(p) for p in problems]
+    # the fast path really ran: two aggregated warm starts (one with a crash) + the crash of
+    # the item's own network
+    assert len(crashes) == 2 * len(problems)
+    monkeypatch.setattr(flow, "_WARM", False)
+    monkeypatch.setattr(flow, "_CRASH", False)
+    reference = [_solve(p) for p in problems]
+    assert len(crashes) == 2 * len(problems)   # no crash basis on the reference path
+    for f, r in zip(fast, reference, strict=True):
+        np.testing.assert_array_equal(f.warehouse_index, r.warehouse_index)
+        np.testing.assert_array_equal(f.shelter_index, r.shelter_index)
+        np.testing.assert_array_equal(f.quantity, r.quantity)
+        np.testing.assert_array_equal(f.unmet, r.unmet)
+        assert f.quantity.sum() > 0
+
+
+def _balance_reference(demand: np.ndarray, seg_cap: np.ndarray, seg_value: np.ndarray,
+                       delay_weight: np.ndarray, hours: np.ndarray, aw: np.ndarray,
+                       as_: np.ndarray, aq: np.ndarray) -> list[list[int]]:
+    """Classes of identical shelters, found the slow, obvious way: every input compared."""
+    classes: dict[bytes, list[int]] = {}
+    for s in range(demand.shape[0]):
+        key = b"".join([demand[s].tobytes(), delay_weight[s].tobytes(), seg_cap[s].tobytes(),
+                        seg_value[s].tobytes(), hours[:, s].tobytes()])
+        classes.setdefault(key, []).append(s)
+    return sorted(m for m in classes.values() if len(m) > 1)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_identical_shelters_are_found_and_evened_out_as_by_comparing_every_input(
+        seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    n_w, n_s, n_k = int(rng.integers(1, 6)), int(rng.integers(2, 60)), 4
+    demand = rng.integers(1, 4, n_s).astype(np.int64)          # few values: many near-twins
+    delay_weight = rng.choice([1.0, 1.5], n_s)
+    seg_cap = rng.integers(0, 3, (n_s, n_k)).astype(np.int64)
+    seg_value = rng.choice([2.0, 3.0], (n_s, n_k))
+    hours = rng.choice([1.0, 2.0, np.inf], (n_w, n_s))
+    # plant exact twins (and twins in every input but one travel time)
+    for _ in range(n_s // 3):
+        a, b = rng.integers(0, n_s, 2)
+        demand[b], delay_weight[b] = demand[a], delay_weight[a]
+        seg_cap[b], seg_value[b], hours[:, b] = seg_cap[a], seg_value[a], hours[:, a]
+        if rng.random() < 0.3:
+            hours[int(rng.integers(0, n_w)), b] += 0.5
+    # a flow: each shelter gets something from random warehouses
+    pairs = sorted({(int(rng.integers(0, n_w)), int(s)) for s in range(n_s)
+                    for _ in range(int(rng.integers(0, 3)))})
+    aw = np.array([w for w, _ in pairs], dtype=np.int64)
+    as_ = np.array([s for _, s in pairs], dtype=np.int64)
+    aq = rng.integers(1, 9, aw.shape[0]).astype(np.int64)
+    out_w, out_s, out_q = flow._balance_identical(demand, seg_cap, seg_value, delay_weight,
+                                                  hours, aw, as_, aq)
+    got = np.bincount(out_s, weights=out_q, minlength=n_s)
+    before = np.bincount(as_, weights=aq, minlength=n_s)
+    classes = _balance_reference(demand, seg_cap, seg_value, delay_weight, hours, aw, as_, aq)
+    in_class = {s for m in classes for s in m}
+    for m in classes:   # members of a class end within one unit, same total
+        assert got[m].max() - got[m].min() <= 1
+        assert got[m].sum() == before[m].sum()
+    for s in set(range(n_s)) - in_class:   # everyone else untouched
+        assert got[s] == before[s]
+    # every warehouse ships what it shipped
+    np.testing.assert_array_equal(np.bincount(out_w, weights=out_q, minlength=n_w),
+                                  np.bincount(aw, weights=aq, minlength=n_w))
+
+
+def test_trade_offs_with_best_sources_from_the_solving_thread_equal_those_the_plan_computes(
+        ) -> None:
+    needs, stock, whs, travel = _instance(7, 12, 150)
+    params = load_deprivation_params()
+    problems = alloc.prepare(needs, stock, whs, travel, RULES)
+    solutions = [alloc._solve(p, None, params) for p in problems]
+    assert all(s.best_source is not None for s in solutions)
+    bare = [replace(s, best_source=None, second_source=None) for s in solutions]
+    wh = {w.id: w for w in whs}
+    cat = alloc.default_catalogue()
+    with_sources = alloc._assemble("p", PLANNED_AT, stock, wh, RULES, cat, problems,
+                                   iter(solutions), params)
+    computed = alloc._assemble("p", PLANNED_AT, stock, wh, RULES, cat, problems, iter(bare),
+                               params)
+    assert with_sources.to_dict() == computed.to_dict()
+    alternatives = {pr.explanation.tradeoff.alternative_warehouse_id  # type: ignore[union-attr]
+                    for pr in with_sources.proposals}
+    assert len(alternatives - {""}) > 1
