@@ -1,8 +1,10 @@
 """The web pages (served from ``api/static``; no CDN, no online tiles — LAN only is fine).
 
-Pages load without a token; the data they fetch needs one, which the page takes
-from ``?token=`` once (then drops it from the address bar) or from its login box,
-and keeps in localStorage.
+Pages load without a token; the data they fetch needs a session, which the page's
+sign-in form opens (the token is exchanged for an HttpOnly cookie, never kept or put
+in a URL). The dashboard's map library is vendored in ``static/vendor`` (refreshed by
+``python -m api.vendor``) and its base map is ``static/basemap/indonesia.json`` (built
+by ``python -m geo.basemap``).
 """
 
 from __future__ import annotations
