@@ -86,7 +86,9 @@ async def picture(redis: Any, app_id: str, stale_after: float) -> dict[str, Any]
     now = await redis_now(redis)
     current = _f(await redis.hget(CURRENT_KEY, app_id))
     workers = await worker_status(redis, app_id)
-    fresh = workers["workers"]
+    # reporting: a heartbeat within the limit (a worker reports every 2 s; one silent for
+    # longer than the limit is not keeping the picture current, whatever its last report)
+    fresh = [w for w in workers["workers"] if float(w.get("age_seconds") or 0) <= stale_after]
     lag = sum(int(w.get("lag") or 0) for w in fresh) if fresh else None
     age = None if current is None else round(max(0.0, now - current), 3)
     newest = await redis.xrevrange(FEED, count=1)

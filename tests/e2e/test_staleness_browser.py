@@ -67,6 +67,10 @@ def test_the_dashboard_says_its_picture_is_stale_when_the_worker_is_stopped(
     assert text.startswith("Perhatian: gambaran ini mungkin sudah tertinggal."), text
     assert "batas 6 detik" in text, text
     assert took <= STALE_AFTER + 2 * POLL + 5, took
+    # and says why: nobody is processing (the worker's last report is older than the limit)
+    page.wait_for_function(
+        "document.getElementById('siaga-stale').textContent.includes("
+        "'pengolah data tidak melapor')", timeout=int((STALE_AFTER + 2 * POLL + 5) * 1000))
     page.screenshot(path=str(ARTIFACTS / "dashboard-stale.png"))
 
     page.locator("button.lang").click()
