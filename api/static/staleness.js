@@ -81,7 +81,10 @@
       }
       var age = panelAge(picture, entities);
       line.textContent = t("age") + ": " + (age === null ? t("none") : duration(age) + " " + t("ago"));
-      line.classList.toggle("siaga-age-old", age !== null && age > picture.stale_after_seconds);
+      // red only while the picture is stale: an old figure of a current picture is simply
+      // a figure nobody changed
+      line.classList.toggle("siaga-age-old",
+        Boolean(picture.stale) && age !== null && age > picture.stale_after_seconds);
     });
   }
   function render() {
