@@ -290,6 +290,9 @@ def run(
         )
         _say(f"Siaga is running: {base}/  (API docs {base}/docs, health {base}/healthz; "
              f"ready after {took:.0f} s)")
+        _say(f"metrics: {base}/metrics (the API and the pipeline read from Kafka); the "
+             f"worker's own address is in {logs / 'worker.log'}; `siaga status` for the duty "
+             "screen (docs/operations.md)")
         if scenario:
             _say(f"replaying scenario {scenario} at {speed:g}x…")
             # --now: the demo's events carry today's times (never the future), so what staff
