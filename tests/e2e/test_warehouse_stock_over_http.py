@@ -1,10 +1,10 @@
 """Warehouse stock as the users make it, over HTTP → Kafka → worker → Redis → HTTP.
 
-A coordinator registers a warehouse; its staff receive a donation and count it (finding less
-than the papers said); the stock card shows both movements with who and why, the
-goods-received note names the donor; and the next plan ships from that stock — exactly
-what the count left. A receipt forged for another warehouse straight onto Kafka is parked
-on the dead-letter topic with the reason.
+A coordinator registers a warehouse; its staff receive a donation, count it (finding less
+than the papers said) and write off what got wet; the stock card pages every movement with
+who and why, the goods-received note names the donor; and the next plan ships from that
+stock — exactly what the count and the write-off left. A receipt forged for another
+warehouse straight onto Kafka is parked on the dead-letter topic with the reason.
 """
 
 from __future__ import annotations
@@ -116,21 +116,30 @@ def test_a_registered_warehouse_receives_a_donation_is_counted_and_the_plan_ship
             "reason": "opname: 49 karung salah label (bukan beras)", "counted_by": "Dedi"})
         assert counted.status_code == 202, counted.text
         assert _wait(lambda: (r := rice()) and r["on_hand"] == 100, what="count on hand")
+        # ten kilos found wet are written off
+        written_off = desk.post(f"/api/v1/warehouses/{warehouse}/write-offs", json={
+            "item": "rice", "batch_id": batch, "quantity": 10, "reason_code": "damaged",
+            "reason": "karung basah kena bocor atap", "written_off_by": "Dedi",
+            "document_number": "BA-RUSAK-3"})
+        assert written_off.status_code == 202, written_off.text
+        assert _wait(lambda: (r := rice()) and r["on_hand"] == 90, what="write-off on hand")
 
         card = _wait(lambda: (c := desk.get(f"/api/v1/warehouses/{warehouse}/stock-card",
-                                            params={"item": "rice"}).json())["count"] == 2 and c,
+                                            params={"item": "rice"}).json())["count"] == 3 and c,
                      what="stock card")
-        newest, first = card["items"]
+        off, newest, first = card["items"]
+        assert (off["kind"], off["change"], off["balance"], off["reason_code"]) == (
+            "write_off", -10, 90, "damaged")
         assert (newest["kind"], newest["change"], newest["balance"], newest["by"]) == (
             "count", -4900, 100, "Dedi")
         assert "salah label" in newest["reason"]
         assert (first["kind"], first["change"], first["origin"], first["donor"]) == (
             "receipt", 5000, "donation", "Paguyuban Pasundan")
         page = desk.get(f"/api/v1/warehouses/{warehouse}/stock-card",
-                        params={"item": "rice", "limit": 1}).json()
-        assert [m["kind"] for m in page["items"]] == ["count"] and page["next_cursor"]
+                        params={"item": "rice", "limit": 2}).json()
+        assert [m["kind"] for m in page["items"]] == ["write_off", "count"] and page["next_cursor"]
         rest = desk.get(f"/api/v1/warehouses/{warehouse}/stock-card", params={
-            "item": "rice", "limit": 1, "cursor": page["next_cursor"]}).json()
+            "item": "rice", "limit": 2, "cursor": page["next_cursor"]}).json()
         assert [m["kind"] for m in rest["items"]] == ["receipt"] and rest["next_cursor"] is None
 
         note = desk.get(f"/api/v1/warehouses/{warehouse}/receipts/{event_id}").json()
@@ -140,7 +149,8 @@ def test_a_registered_warehouse_receives_a_donation_is_counted_and_the_plan_ship
         assert desk.get(f"/api/v1/warehouses/{warehouse}/receipts/{uuid.uuid4()}"
                         ).status_code == 404
 
-        # people arrive nearby: the plan ships rice from this warehouse — what the count left
+        # people arrive nearby: the plan ships rice from this warehouse — what the count and
+        # the write-off left
         assert posko.post("/api/v1/shelters", json={
             "shelter_id": shelter, "name": "Pengungsian GOR Pajajaran", "capacity": 800,
             "location": {"lat": -6.905, "lon": 107.598}, "posko_id": "posko-cianjur-kab",
@@ -155,5 +165,5 @@ def test_a_registered_warehouse_receives_a_donation_is_counted_and_the_plan_ship
                     if s["item"] == "rice" and s["shelter_id"] == shelter]
 
         shipments = _wait(rice_shipments, what="a rice shipment from the counted stock")
-        assert sum(s["quantity"] for s in shipments) == 100
+        assert sum(s["quantity"] for s in shipments) == 90
         assert {b["batch_id"] for s in shipments for b in s["batches"]} == {batch}
