@@ -384,6 +384,8 @@
     warehouseId = (me.scope && me.scope.warehouse_id) || new URL(location.href).searchParams.get("warehouse") || localStorage.getItem("siaga.warehouse") || "";
     input.value = warehouseId;
     input.readOnly = me.role === "warehouse_staff";
+    // only the warehouse's staff (and admins) record stock; coordinators read the desk
+    document.getElementById("movement-form").closest(".card").hidden = !["warehouse_staff", "admin"].includes(me.role);
     document.getElementById("reload").addEventListener("click", () => {
       warehouseId = input.value.trim();
       localStorage.setItem("siaga.warehouse", warehouseId);
