@@ -103,9 +103,15 @@ async def _pipeline(request: Request) -> CollectorRegistry:
     state = request.app.state
     if getattr(state, "pipeline_registry", None) is None:
         view = PipelineView(state.settings)
-        await asyncio.wait_for(view.start(), timeout=PIPELINE_READ_SECONDS)
         own = CollectorRegistry(auto_describe=False)
         own.register(PipelineCollector(view))
+        try:
+            await asyncio.wait_for(view.start(), timeout=PIPELINE_READ_SECONDS)
+        except Exception as exc:  # noqa: BLE001 - the broker is down: say so, retry next time
+            view.last_error = f"{type(exc).__name__}: {exc}"
+            log.warning("metrics: cannot connect to Kafka to read the pipeline: %s", exc)
+            await view.stop()
+            return own
         state.pipeline_view, state.pipeline_registry = view, own
     try:
         await asyncio.wait_for(state.pipeline_view.refresh(read_budget=2.0),

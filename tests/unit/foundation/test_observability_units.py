@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+from typing import Any
 
 import pytest
 
@@ -122,3 +123,20 @@ def test_the_duty_screen_says_stale_and_lists_what_lags() -> None:
     assert "shelters[0]" not in text
     assert "dead letters: 3" in text and "occurred_at" in text
     assert "32  2026-12-01T10:00:00+00:00" in text
+
+
+async def test_a_scrape_says_the_pipeline_view_is_down_when_kafka_cannot_be_reached() -> None:
+    from types import SimpleNamespace
+
+    from prometheus_client import generate_latest
+
+    from api.metrics import _pipeline
+    from siaga.local import free_port
+
+    closed = f"127.0.0.1:{free_port()}"  # nothing listens there
+    state = SimpleNamespace(settings=Settings(kafka_bootstrap_servers=closed,
+                                              redis_url="redis://127.0.0.1:1/0"))
+    request: Any = SimpleNamespace(app=SimpleNamespace(state=state))
+    text = generate_latest(await _pipeline(request)).decode()
+    assert "siaga_pipeline_view_up 0.0" in text
+    assert getattr(state, "pipeline_registry", None) is None  # tried again next scrape
