@@ -79,7 +79,7 @@
   const prof = {}; // ms spent per step (the browser test prints it)
   const took = (name, t0) => { const p = prof[name] || (prof[name] = { n: 0, ms: 0, max: 0 }); const d = performance.now() - t0; p.n += 1; p.ms = Math.round(p.ms + d); p.max = Math.max(p.max, Math.round(d)); };
   const timings = {}; // ms since navigation: when the base map, the snapshot and the live feed were up
-  window.siagaDashboard = { state, live, markers, timeline, timings, prof, get map() { return map; }, get shipmentLines() { return layers.shipment; }, keyOf, unmetBucket };
+  window.siagaDashboard = { state, live, markers, timeline, timings, prof, get map() { return map; }, get shipmentLines() { return layers.shipment; }, layers, keyOf, unmetBucket };
 
   function keyOf(entity, item) {
     const id = item[`${entity}_id`] || item.id;

@@ -159,18 +159,22 @@ def test_dashboard_shows_a_posted_incident_on_the_map_without_a_reload(
     token = tokens["coordinator_national"]
     urls = sign_in(page, f"{api}/dasbor", token)
     page.wait_for_selector("#live-status.live", timeout=15_000)  # EventSource, cookie only
-    assert page.locator("#layer-provinces path.province").count() == 38
+    # the base map comes from Siaga itself: 38 provinces on the Leaflet map
+    assert page.evaluate("window.siagaDashboard.layers.provinces.getLayers().length") == 38
     assert_no_token_kept_or_sent(page, urls, token)
     assert page.get_attribute("#csv-shelters", "href") == "/api/v1/export/shelters.csv"
     assert page.locator("header h1").inner_text() == "Dasbor koordinator"
     # Redis is shared by the session's tests: look for this test's own entities
     for shelter in ("sh-1", "sh-2", "sh-3"):
-        assert page.locator(f"#layer-shelters circle.shelter[data-id='{shelter}']").count() == 1
-    assert page.locator("#layer-warehouses [data-id='wh-bekasi-regional']").count() == 1
-    assert page.locator("#layer-teams [data-id='tagana-3203-01'] line.assignment").count() == 1
-    assert page.locator("#layer-shipments [data-id='shp-dispatched'].dispatched").count() == 1
-    assert "family_tent" in page.locator("#panel-shortfalls").inner_text()
-    assert "shp-dispatched" in page.locator("#panel-inflight").inner_text()
+        assert page.evaluate(f"window.siagaDashboard.markers.shelter.has('32/{shelter}')")
+    assert page.locator("[data-entity='warehouse'][data-key='32/wh-bekasi-regional']").count() == 1
+    assert page.locator("[data-entity='team'][data-key='32/tagana-3203-01']").count() == 1
+    assert page.evaluate(
+        "window.siagaDashboard.markers.team.get('32/tagana-3203-01').getLayers().length") == 2
+    assert page.evaluate(
+        "window.siagaDashboard.shipmentLines.lines.get('32/shp-dispatched').style") == "dispatched"
+    assert "Tenda keluarga" in page.locator("#panel-shortfalls").inner_text()  # names, not codes
+    assert "Gudang Regional Kemensos Bekasi" in page.locator("#panel-inflight").inner_text()
     page.evaluate("window.__sameDocument = true")
 
     body = _incident("posko-cianjur-kab")
@@ -178,7 +182,7 @@ def test_dashboard_shows_a_posted_incident_on_the_map_without_a_reload(
         f"{api}/api/v1/incidents", json=body, headers=bearer(tokens["command_post"]), timeout=10
     )
     assert response.status_code == 202
-    marker = f"#layer-incidents [data-id='{body['event_id']}']"
+    marker = f"[data-entity='incident'][data-key='32/{body['event_id']}']"
     page.wait_for_selector(marker, timeout=30_000)  # first record waits for partitions
     assert page.evaluate("window.__sameDocument") is True  # no reload happened
     assert "Gempa bumi" in page.locator("#panel-incidents").inner_text()
