@@ -421,6 +421,19 @@ def _shelters(tag: str, provinces: list[str], per_province: int) -> list[Any]:
     return out
 
 
+def _incident_events(tag: str, provinces: list[str]) -> list[Any]:
+    template = EXAMPLES[ev.IncidentReported]
+    out = []
+    for province in provinces:
+        lat, lon, code = kabupaten_points(province)[0]
+        out.append(template.model_copy(update={
+            "event_id": uuid.uuid4(), "occurred_at": datetime.now(UTC),
+            "incident_id": f"{tag}-{province}", "location": ev.Location(lat=lat, lon=lon),
+            "province_code": province, "kabupaten_code": code, "posko_id": f"posko-{province}",
+        }))
+    return out
+
+
 def _headcounts(shelters: list[ev.ShelterRegistered], total: int,
                 at: datetime) -> list[Any]:
     template = EXAMPLES[ev.ShelterHeadcountReported]
@@ -478,7 +491,8 @@ async def _ready_workers(redis: Redis, app_id: str, pids: set[int], timeout: flo
                  if w.get("ready") and w.get("partitions", 0) > 0}
         if ready == pids:
             return time.monotonic() - started
-        assert time.monotonic() - started < timeout, f"ready workers {ready}, wanted {pids}"
+        assert time.monotonic() - started < timeout, (
+            f"ready workers {ready}, wanted {pids}: {status['workers']}")
         await asyncio.sleep(0.25)
 
 
@@ -519,6 +533,13 @@ async def test_two_workers_one_sigkilled_the_survivor_takes_over_with_the_right_
         shown = await _wait_totals(clean_redis, shelters, want, 120)
         takeover = time.monotonic() - killed_at
         assert shown == want, {k: (want[k], shown.get(k)) for k in want if shown.get(k) != want[k]}
+        # B consumes every partition of the other input topics too (an incident per province)
+        incidents = _incident_events(f"in-{uuid.uuid4().hex[:6]}", provinces)
+        await produce_many(settings, incidents)
+        wanted = [i.incident_id for i in incidents]
+        arrived = await _wait_present(clean_redis, wanted, 60)
+        assert set(arrived) == set(wanted), f"not consumed after the takeover: " \
+            f"{sorted(set(wanted) - set(arrived))}"
         alone = await _ready_workers(clean_redis, settings.app_id, {second.pid}, 60)
 
         # stale reports (older than what the taken-over state holds) change nothing; a new
