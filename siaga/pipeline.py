@@ -98,7 +98,10 @@ class PipelineView:
         ends = await self._consumer.end_offsets(partitions) if partitions else {}
         starts = await self._consumer.beginning_offsets(partitions) if partitions else {}
         group = self.settings.app_id
-        committed = await self._admin.list_consumer_group_offsets(group)
+        # explicit partitions: asking for "all of the group's" (partitions=None) gets a reply
+        # from Tansu that aiokafka cannot parse; Apache Kafka answers both
+        committed = (await self._admin.list_consumer_group_offsets(group, partitions=partitions)
+                     if partitions else {})
         # what the workers consume: every topic of ours but the outputs (read by others)
         # and the dead letters, and whatever the group has committed on
         not_consumed = {self.settings.topic(t) for t in (*OUTPUT_TOPICS, DEADLETTER)}

@@ -245,3 +245,46 @@ async def test_lag_read_from_kafka_returns_to_zero_after_a_burst(
         return bool(lags) and all(v == 0 for v in lags)
 
     await wait_until(worker_says_zero, timeout=30, interval=0.5)
+
+
+async def test_the_pipeline_view_reads_lag_and_dead_letters_on_tansu_too(
+    tansu_settings: Settings,
+) -> None:
+    """The light local broker answers the pipeline view as well (asked for explicit
+    partitions: its reply to "all of the group's offsets" is one aiokafka cannot parse)."""
+    from aiokafka import AIOKafkaConsumer
+
+    from siaga.kafka import ensure_topics
+    from streams.deadletter import deadletter_record
+
+    settings = tansu_settings
+    await ensure_topics(settings)
+    topic = settings.topic("incidents")
+    for _ in range(3):
+        await _send_raw(settings, topic, b"32", b"{}")
+    parked = deadletter_record("not valid JSON: x", topic, 0, 0, b"32", b"{")
+    await _send_raw(settings, settings.topic("deadletter"), b"32", parked)
+    # the workers' group has read one of the three records
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=settings.kafka_bootstrap_servers,
+                                group_id=settings.app_id, enable_auto_commit=False,
+                                auto_offset_reset="earliest")
+    await consumer.start()
+    try:
+        record = await asyncio.wait_for(consumer.getone(), timeout=30)
+        from aiokafka import TopicPartition
+        from aiokafka.structs import OffsetAndMetadata
+
+        tp = TopicPartition(record.topic, record.partition)
+        await consumer.commit({tp: OffsetAndMetadata(record.offset + 1, "")})
+    finally:
+        await consumer.stop()
+    view = PipelineView(settings)
+    await view.start()
+    try:
+        snapshot = await view.refresh()
+    finally:
+        await view.stop()
+    incidents = [r for r in snapshot["lag"] if r["topic"] == "incidents"]
+    assert sum(r["lag"] for r in incidents) == 2, incidents
+    assert snapshot["deadletters"] == [
+        {"topic": "incidents", "reason": "not valid JSON", "count": 1}]
