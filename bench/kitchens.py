@@ -92,10 +92,32 @@ def build(shelters: int, kitchens: int, now: datetime) -> tuple[ProvinceState, P
     return baseline, without, with_, change
 
 
-def _timed(state: ProvinceState, previous: dict[str, Any]) -> tuple[float, Any]:
-    started = time.perf_counter()
+KITCHEN_CPU: dict[str, float] = {"plan_meals": 0.0, "propose": 0.0}
+
+
+def _instrument() -> None:
+    """Count the CPU seconds the kitchen steps take inside plan_province."""
+    from streams import kitchen_planning
+
+    for name in KITCHEN_CPU:
+        original = getattr(kitchen_planning, name)
+
+        def timed(*args: Any, _f: Any = original, _n: str = name, **kwargs: Any) -> Any:
+            started = time.process_time()
+            try:
+                return _f(*args, **kwargs)
+            finally:
+                KITCHEN_CPU[_n] += time.process_time() - started
+
+        setattr(kitchen_planning, name, timed)
+
+
+def _timed(state: ProvinceState, previous: dict[str, Any]) -> tuple[float, float, Any]:
+    """(wall seconds, CPU seconds of this process, outcome). On a shared machine the CPU time
+    is the steadier figure: the wall time includes waiting for a core."""
+    started, cpu = time.perf_counter(), time.process_time()
     outcome = plan_province(state, previous, PlanningOptions())
-    return time.perf_counter() - started, outcome
+    return time.perf_counter() - started, time.process_time() - cpu, outcome
 
 
 def run(shelters: int, kitchens: int, rounds: int) -> dict[str, Any]:
@@ -107,17 +129,26 @@ def run(shelters: int, kitchens: int, rounds: int) -> dict[str, Any]:
     labels = ("baseline", "without", "with")
     times: dict[str, dict[str, list[float]]] = {
         phase: {label: [] for label in labels} for phase in ("first_plan", "replan")}
+    cpu: dict[str, dict[str, list[float]]] = {
+        phase: {label: [] for label in labels} for phase in ("first_plan", "replan")}
+    kitchen_cpu: dict[str, list[float]] = {label: [] for label in labels}
+    _instrument()
     facts: dict[str, Any] = {}
     for _ in range(rounds):
         for label, state in (("baseline", baseline), ("without", without), ("with", with_)):
-            first_s, outcome = _timed(state, {})
+            for key in KITCHEN_CPU:
+                KITCHEN_CPU[key] = 0.0
+            first_s, first_cpu, outcome = _timed(state, {})
+            kitchen_cpu[label].append(sum(KITCHEN_CPU.values()))
             times["first_plan"][label].append(first_s)
+            cpu["first_plan"][label].append(first_cpu)
             after = ProvinceState(**{**state.__dict__})
             after.shipments = outcome.shipments
             after.shelters = dict(state.shelters)
             ingest.apply_headcount(after.shelters, change)
-            replan_s, second = _timed(after, outcome.plan)
+            replan_s, replan_cpu, second = _timed(after, outcome.plan)
             times["replan"][label].append(replan_s)
+            cpu["replan"][label].append(replan_cpu)
             views = [v for e, _, v in outcome.entities if e == "kitchen"]
             proposals = [v for e, _, v in outcome.entities if e == "kitchen_proposal"]
             facts[label] = {
@@ -138,9 +169,16 @@ def run(shelters: int, kitchens: int, rounds: int) -> dict[str, Any]:
     for phase, by in times.items():
         b = statistics.median(by["baseline"])
         w, k = statistics.median(by["without"]), statistics.median(by["with"])
+        cb, cw, ck = (statistics.median(cpu[phase][x]) for x in labels)
         out[phase] = {"baseline_s": round(b, 3), "without_s": round(w, 3), "with_s": round(k, 3),
                       "ratio_with_over_baseline": round(k / b, 3),
-                      "ratio_with_over_without": round(k / w, 3)}
+                      "ratio_with_over_without": round(k / w, 3),
+                      "cpu_baseline_s": round(cb, 3), "cpu_without_s": round(cw, 3),
+                      "cpu_with_s": round(ck, 3),
+                      "cpu_ratio_with_over_baseline": round(ck / cb, 3),
+                      "cpu_ratio_with_over_without": round(ck / cw, 3)}
+    out["kitchen_steps_cpu_s_first_plan"] = {
+        x: round(statistics.median(kitchen_cpu[x]), 3) for x in labels}
     return out
 
 
@@ -162,6 +200,12 @@ def main() -> None:
               f"with {kitchens} kitchens {r['with_s']:.2f} s; ratio with/baseline "
               f"{r['ratio_with_over_baseline']:.2f}x, with/without "
               f"{r['ratio_with_over_without']:.2f}x")
+        print(f"{'':>10}  CPU: baseline {r['cpu_baseline_s']:.2f} s, without "
+              f"{r['cpu_without_s']:.2f} s, with {r['cpu_with_s']:.2f} s; ratio with/baseline "
+              f"{r['cpu_ratio_with_over_baseline']:.2f}x, with/without "
+              f"{r['cpu_ratio_with_over_without']:.2f}x")
+    print(f"kitchen steps (plan_meals + propose), CPU s in a first plan: "
+          f"{result['kitchen_steps_cpu_s_first_plan']}")
     for label, f in result["facts"].items():
         print(f"{label:>10}: {f}")
     print(json.dumps(result))
