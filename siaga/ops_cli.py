@@ -12,6 +12,13 @@ from typing import Any
 from siaga.settings import get_settings
 
 
+def _quiet_clients() -> None:
+    """The duty screens are for people: the Kafka client's INFO chatter stays out."""
+    import logging
+
+    logging.getLogger("aiokafka").setLevel(logging.WARNING)
+
+
 async def _with_redis(work: Any) -> Any:
     from redis.asyncio import Redis
 
@@ -27,6 +34,7 @@ async def _with_redis(work: Any) -> Any:
 def cmd_status(args: argparse.Namespace) -> int:
     from siaga.status import dumps, render, status_screen
 
+    _quiet_clients()
     screen = asyncio.run(_with_redis(status_screen))
     print(dumps(screen) if args.json else render(screen))
     return 0
@@ -35,6 +43,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 def cmd_deadletter(args: argparse.Namespace) -> int:
     from siaga import deadletters as dl
 
+    _quiet_clients()
     settings = get_settings()
     try:
         if args.action == "list":

@@ -173,8 +173,8 @@ def render(screen: dict[str, Any]) -> str:
         f"consumer group {kafka['group']}: total lag {kafka['total_lag']}",
     ]
     for row in kafka["lag"]:
-        if row["lag"] or row["committed"] is None:
-            committed = "-" if row["committed"] is None else row["committed"]
+        if row["lag"]:
+            committed = "never" if row["committed"] is None else row["committed"]
             lines.append(f"  {row['topic']}[{row['partition']}] lag {row['lag']} "
                          f"(committed {committed}, end {row['end']})")
     if not any(r["lag"] for r in kafka["lag"]):
