@@ -15,7 +15,7 @@ from typing import Any
 from siaga import events as ev
 
 RECEIPT_ENTITY = "receipt"
-MOVEMENT_KINDS = ("receipt", "count", "write_off")
+MOVEMENT_KINDS = ("receipt", "count", "write_off", "level_reported", "dispatch")
 
 
 def stock_card_entity(warehouse_id: str, item: str) -> str:
@@ -24,7 +24,7 @@ def stock_card_entity(warehouse_id: str, item: str) -> str:
 
 
 def movement_of(
-    event: ev.GoodsReceived | ev.StockCounted | ev.StockWrittenOff,
+    event: ev.GoodsReceived | ev.StockCounted | ev.StockWrittenOff | ev.StockLevelReported,
     change: float,
     balance: float,
 ) -> dict[str, Any]:
@@ -53,6 +53,10 @@ def movement_of(
             "expires_on": event.expires_on.isoformat() if event.expires_on else None,
             "reason": event.note,
         }
+    if isinstance(event, ev.StockLevelReported):
+        # a warehouse system's report: a count without a person or a reason
+        return {**base, "kind": "level_reported", "by": None, "counted": event.quantity,
+                "reason": None}
     if isinstance(event, ev.StockCounted):
         return {**base, "kind": "count", "by": event.counted_by, "counted": event.counted,
                 "reason": event.reason}

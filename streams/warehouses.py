@@ -33,7 +33,7 @@ from streams.changes import make_change, version_of
 from streams.ingest import apply_batch_count, apply_warehouse_registered, batch_entity_id
 from streams.plumbing import Route, register_ingest, send_change
 
-Movement = GoodsReceived | StockCounted | StockWrittenOff
+Movement = GoodsReceived | StockCounted | StockWrittenOff | StockLevelReported
 MAX_APPLIED = 1000  # receipts and write-offs remembered per batch between two counts
 
 
@@ -155,6 +155,23 @@ def apply_stock_counted(state: dict[str, Any], event: StockCounted) -> dict[str,
     return counted
 
 
+def apply_stock_level_reported(
+    state: dict[str, Any], event: StockLevelReported
+) -> dict[str, Any] | None:
+    """A warehouse system's stock level (see :func:`streams.ingest.apply_batch_count`), kept
+    on the stock card too, with the difference from what was expected."""
+    key = batch_entity_id(event.warehouse_id, event.batch_id)
+    before = state.get(key)
+    expected = available(before) if before is not None else 0
+    row = apply_batch_count(state, event)
+    if row is None:
+        return None
+    row = dict(row, last_movement=movement_of(
+        event, float(event.quantity) - expected, available(row)))
+    state[key] = row
+    return row
+
+
 def stock_card_changes(event: Movement, batch: dict[str, Any]) -> list[dict[str, Any]]:
     """The read-model changes of one movement: its stock-card line, and for a receipt the
     goods-received note."""
@@ -187,7 +204,7 @@ def register(ctx: Any) -> None:
             WarehouseRegistered.model_fields["type"].default: Route(
                 "warehouses", lambda e: str(e.warehouse_id), apply_warehouse_registered),
             StockLevelReported.model_fields["type"].default: Route(
-                "batches", batch_of, apply_batch_count),
+                "batches", batch_of, apply_stock_level_reported, after_apply=project),
             GoodsReceived.model_fields["type"].default: Route(
                 "batches", batch_of, apply_goods_received, after_apply=project),
             StockCounted.model_fields["type"].default: Route(

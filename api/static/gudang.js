@@ -189,6 +189,7 @@
     }
     if (m.kind === "dispatch") return `${m.shipment_id} → ${m.shelter_name || m.shelter_id || "–"}`;
     if (m.kind === "write_off") return [t(`reason_${m.reason_code}`), m.reason, m.document_number].filter(Boolean).join(" · ");
+    if (m.kind === "level_reported") return `${t("counted")}: ${qty(m.counted, m.unit)} · ${m.recorded_by}`;
     return `${m.reason} (${t("counted")}: ${qty(m.counted, m.unit)})`;
   }
 

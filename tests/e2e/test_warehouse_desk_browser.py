@@ -121,10 +121,15 @@ def test_desk_confirms_the_first_expiring_batch_dispatches_and_prints_the_waybil
     # the dispatch is a line on the item's stock card: the batch, what left, where to
     with httpx.Client(base_url=api, headers=bearer(staff), timeout=10) as http:
         deadline = time.monotonic() + 30
-        while not (card := http.get(f"/api/v1/warehouses/{warehouse}/stock-card",
-                                    params={"item": "rice"}).json())["items"]:
+        while True:
+            card = http.get(f"/api/v1/warehouses/{warehouse}/stock-card",
+                            params={"item": "rice"}).json()
+            if "dispatch" in [m["kind"] for m in card["items"]]:
+                break
             assert time.monotonic() < deadline, "no stock-card line for the dispatch"
             time.sleep(0.3)
+    # newest first: the dispatch, then the warehouse system's two stock levels
+    assert [m["kind"] for m in card["items"]] == ["dispatch", "level_reported", "level_reported"]
     line = card["items"][0]
     assert (line["kind"], line["batch_id"], line["shipment_id"]) == ("dispatch", early, shipment_id)
     left = shipment["quantity"]

@@ -190,3 +190,21 @@ def test_a_dispatch_is_a_stock_card_line_with_the_shipment_and_the_balance_after
     line = change["data"]
     assert (line["kind"], line["change"], line["balance"], line["shelter_name"]) == (
         "dispatch", -300, 700, "GOR Pajajaran")
+
+
+def test_a_warehouse_systems_stock_level_is_a_stock_card_line_with_the_difference() -> None:
+    from siaga.events import StockLevelReported
+    from streams.warehouses import apply_stock_level_reported
+
+    state: dict[str, Any] = {}
+    apply_goods_received(state, receipt(0, 1000))
+    base = _base(10, source="warehouse-system:sap")
+    reported = StockLevelReported(**base, item="rice", unit="kg", quantity=940)
+    apply_stock_level_reported(state, reported)
+    assert available(state[KEY]) == 940
+    line = state[KEY]["last_movement"]
+    assert (line["kind"], line["change"], line["balance"], line["recorded_by"]) == (
+        "level_reported", -60, 940, "warehouse-system:sap")
+    assert apply_stock_level_reported(state, reported) is None  # redelivered: nothing new
+    assert [c["entity"] for c in stock_card_changes(reported, state[KEY])] == [
+        f"stockcard:{WH}:rice"]
