@@ -12,6 +12,7 @@ shortfalls.
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -23,6 +24,7 @@ from logistics.kitchens import Kitchen, KitchenPlan, apply_kitchens, load_standa
 from logistics.needs import Need, Profile, ShelterHeadcount
 from logistics.siting import Candidate, KitchenProposal, propose_kitchens, siting_blocked
 
+log = logging.getLogger(__name__)
 #: At most this many kitchens proposed per plan (a coordinator approves each).
 MAX_PROPOSALS = 3
 #: Candidate sites examined: the unfed shelters with the most unfed portions (the model is
@@ -41,6 +43,12 @@ def kitchens_of(state: Any) -> list[Kitchen]:
     for kitchen_id, row in sorted(state.kitchens.items()):
         location = row.get("location")
         if not location:
+            continue
+        if kitchen_id in state.shelters:
+            # one id for two places would make one demand point of both: the kitchen is left
+            # out of the plan (and said so) rather than breaking the province's plan
+            log.warning("kitchen %s/%s has a shelter's id: not planned", state.province_code,
+                        kitchen_id)
             continue
         out.append(Kitchen(
             kitchen_id=kitchen_id, name=str(row.get("name") or kitchen_id),
@@ -93,7 +101,8 @@ def plan_meals(
 
 def destinations(state: Any, needs: Sequence[Need]) -> list[dict[str, Any]]:
     """The kitchens that are demand points of the allocation, as its destination rows."""
-    ids = sorted({n.shelter_id for n in needs if n.shelter_id in state.kitchens})
+    ids = sorted({n.shelter_id for n in needs
+                  if n.shelter_id in state.kitchens and n.shelter_id not in state.shelters})
     return [{"shelter_id": k, "location": state.kitchens[k]["location"]} for k in ids]
 
 
@@ -169,7 +178,7 @@ def views(
     loads = {load.kitchen_id: load for load in meals.loads}
     ingredients: dict[str, list[dict[str, Any]]] = {}
     for need in needs:
-        if need.shelter_id in state.kitchens:
+        if need.shelter_id in state.kitchens and need.shelter_id not in state.shelters:
             ingredients.setdefault(need.shelter_id, []).append({
                 "item": need.item_id, "need": round(need.gross, 3),
                 "missing": need.quantity,

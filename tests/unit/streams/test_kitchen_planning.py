@@ -207,3 +207,11 @@ def test_a_team_running_a_kitchen_is_not_dispatched_elsewhere() -> None:
     assert teams["tagana-a"]["assignment"] is None  # it cooks at dapur-dinsos
     without = _views(plan_province(_state(kitchen=False), {}, PlanningOptions()), "team")
     assert without["tagana-a"]["assignment"] is not None  # free, it is sent to a task
+
+
+def test_a_kitchen_with_a_shelters_id_is_left_out_and_the_province_still_plans() -> None:
+    state = _state(kitchen=False)
+    apply_kitchen_registered(state.kitchens, _kitchen(kitchen_id="sh-balaroa"))
+    outcome = plan_province(state, {}, PlanningOptions())
+    assert _proposals(outcome)[("sh-balaroa", "rice")] == 1200 * 0.4 * 3
+    assert _views(outcome, "kitchen")["sh-balaroa"]["capacity_per_day"] == 0
