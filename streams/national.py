@@ -167,9 +167,13 @@ def plan_national(
     spare = [t for _, snap in sorted(snapshots.items()) for t in snap["spare_teams"]]
     standing: dict[str, list[str]] = {}
     spare_ids = {t["team_id"] for t in spare}
+    # the task loop: a team that declined a task, let it time out or finished it is not
+    # (re)assigned to it ("refused" carries the task's id in its own province)
+    refused = {(t["team_id"], task) for t in spare for task in t.get("refused", [])}
     for tid, team_ids in previous.get("assignments", {}).items():
         if tid in task_loc:
-            standing[tid] = [x for x in team_ids if x in spare_ids]
+            plain = tid.split("/", 1)[1]
+            standing[tid] = [x for x in team_ids if x in spare_ids and (x, plain) not in refused]
     busy = {x for ids in standing.values() for x in ids}
     open_tasks = []
     for task in tasks:
@@ -184,7 +188,12 @@ def plan_national(
         tuple(x) for x in previous.get("travel", [])
     )
     if open_tasks and free:
-        h = _hours([t["location"] for t in free], [task_loc[t.task_id] for t in open_tasks])
+        h = np.array(_hours([t["location"] for t in free],
+                            [task_loc[t.task_id] for t in open_tasks]), dtype=np.float64)
+        for i, team in enumerate(free):
+            for j, task in enumerate(open_tasks):
+                if (team["team_id"], task.task_id.split("/", 1)[1]) in refused:
+                    h[i, j] = float("inf")
         plan_teams = dispatch(
             f"dispatch-{plan_id}", now,
             [Team(team_id=t["team_id"], kabupaten_code=t["kabupaten_code"],

@@ -1001,6 +1001,7 @@ def plan_province(
                 "location": pinned[team_id].get("location"),
                 "tier": "national",
                 "eta_hours": pinned[team_id].get("travel_hours"),
+                **_loop_view(team, pinned[team_id]["task_id"], {}),
             }
             data["availability"] = "assigned"
         else:
@@ -1093,6 +1094,11 @@ def plan_province(
                 old_hashes:
             events.append({"type": "supply_shortfall.detected", **view})
 
+    refused_by: dict[str, list[str]] = {}
+    for pair, status in sorted(teams_plan.get("progress", {}).items()):
+        task_of, team_of = pair.split("|", 1)
+        if status in ("declined", "timed_out", "done"):
+            refused_by.setdefault(team_of, []).append(task_of)
     regional_on_hand = {
         w["warehouse_id"]: effective_on_hand(state, w, by_wh.get(w["warehouse_id"], []))
         for w in state.warehouses.values()
@@ -1142,6 +1148,8 @@ def plan_province(
                 # real hours from the task loop (the national tier applies the same limit)
                 "hours_on_duty": duty_hours(t, now),
                 "location": t["location"],
+                # tasks this team declined, let time out or finished: not sent to them again
+                "refused": refused_by.get(tid, []),
             }
             for tid, t in sorted(state.teams.items())
             if t["availability"] in ("available", "assigned") and tid not in assignment_of

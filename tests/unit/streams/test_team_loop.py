@@ -240,3 +240,30 @@ def test_hours_on_duty_and_assignment_status_rules() -> None:
     assert assignment_status(None, T0, T0 + timedelta(minutes=ACK_TIMEOUT_MINUTES + 1)) == \
         "timed_out"
     assert assignment_status({"status": "arrived"}, T0, T0 + timedelta(days=1)) == "arrived"
+
+
+def test_the_national_tier_does_not_send_a_team_back_to_the_task_it_declined(
+    province: ProvinceState,
+) -> None:
+    from streams.national import plan_national
+
+    _available(province, "near", T0 + timedelta(minutes=1))
+    first = _plan(province, {})
+    assert first.plan["teams"]["assignments"][KITCHEN] == ["near"]
+    _progress(province, "near", "declined", T0 + timedelta(minutes=4), reason="truk rusak")
+    second = _plan(province, first.plan)
+    # nobody else in the province: the task goes up, with the team that refused it
+    assert KITCHEN in [t["task_id"] for t in second.escalation["uncovered_tasks"]]
+    spare = {t["team_id"]: t for t in second.escalation["spare_teams"]}
+    assert spare["near"]["refused"] == [KITCHEN]
+    _, results = plan_national({"32": second.escalation}, {})
+    assert results["32"]["mobilised_here"] == []
+    assert results["32"]["tasks_covered"] == []
+    # another province's spare team is mobilised instead
+    other = {**second.escalation, "province_code": "36", "uncovered_tasks": [],
+             "spare_teams": [{**spare["near"], "team_id": "banten-1", "province_code": "36",
+                              "refused": []}], "shortfalls": [], "regional_stock": [],
+             "national_shipments": []}
+    _, results = plan_national({"32": second.escalation, "36": other}, {})
+    assert results["32"]["tasks_covered"] == [
+        {"task_id": KITCHEN, "team_id": "banten-1", "team_province": "36"}]
