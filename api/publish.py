@@ -90,6 +90,11 @@ async def publish(producer: AIOKafkaProducer, settings: Settings, event: Envelop
         raise _unavailable(settings, "no acknowledgement") from None
     except KafkaError as exc:
         raise _unavailable(settings, f"{type(exc).__name__}: {exc}") from None
+    traceparent = tracing.CURRENT.get()
+    log.info("published %s to %s (trace %s)", event.event_id, settings.topic(spec.name),
+             tracing.trace_id(traceparent),
+             extra={"event_id": str(event.event_id), "traceparent": traceparent,
+                    "province": province_code})
 
 
 def fingerprint(*parts: str) -> str:

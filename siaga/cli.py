@@ -51,10 +51,11 @@ def cmd_worker(args: argparse.Namespace) -> int:
     print(f"siaga worker: metrics on http://{settings.worker_metrics_host}:{port}/metrics",
           flush=True)
     if settings.log_format == "json":
-        from siaga.tracing import json_handler
+        from siaga.tracing import json_logging_config
 
-        # faust.Worker takes its log handlers from the app's configuration
-        app.conf.loghandlers = [json_handler()]
+        # faust.Worker takes its logging from the app's configuration; a whole logging
+        # config (not extra handlers), or faust's coloured text handler stays beside it
+        app.conf.logging_config = json_logging_config(settings.log_level)
     worker = faust.Worker(app, loglevel=settings.log_level.lower(), quiet=True)
     worker.execute_from_commandline()
     return 0

@@ -18,6 +18,7 @@ import json
 import logging
 import re
 import secrets
+import time
 from contextvars import ContextVar
 from typing import Any
 
@@ -74,9 +75,10 @@ def headers_for(traceparent: str | None) -> list[tuple[str, bytes]] | None:
 
 
 class JsonFormatter(logging.Formatter):
-    """One JSON object per line: time, level, logger, message, and ``event_id``,
+    """One JSON object per line: time (UTC), level, logger, message, and ``event_id``,
     ``traceparent``, ``trace_id`` when the record carries them (``extra=``)."""
 
+    converter = time.gmtime  # type: ignore[assignment]  # a builtin: not bound as a method
     FIELDS = ("event_id", "traceparent", "trace_id", "topic", "province", "entity_count")
 
     def format(self, record: logging.LogRecord) -> str:
@@ -98,13 +100,21 @@ class JsonFormatter(logging.Formatter):
 
 
 def json_handler() -> logging.Handler:
-    import time
-
     handler = logging.StreamHandler()
-    formatter = JsonFormatter()
-    formatter.converter = time.gmtime
-    handler.setFormatter(formatter)
+    handler.setFormatter(JsonFormatter())
     return handler
+
+
+def json_logging_config(level: str) -> dict[str, Any]:
+    """A ``logging.config.dictConfig`` whose only handler writes JSON lines (the worker
+    hands it to faust, which would otherwise add its own coloured text handler)."""
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"json": {"()": JsonFormatter}},
+        "handlers": {"default": {"class": "logging.StreamHandler", "formatter": "json"}},
+        "root": {"level": level.upper(), "handlers": ["default"]},
+    }
 
 
 def newest_in(events: Any) -> str | None:

@@ -115,6 +115,9 @@ def test_metrics_count_requests_by_route_and_a_report_is_traced_into_kafka_and_t
                 and any("projected" in line for line in lines))
 
     _wait(logged, 60, "the worker never logged the report's trace")
+    api_log = (settings.data_dir / "logs" / "api.log").read_text(errors="replace")
+    assert any("published" in line and body["event_id"] in line
+               for line in api_log.splitlines() if trace_id in line)
 
     # the picture is current while the worker keeps up
     def current() -> dict[str, Any] | None:

@@ -140,3 +140,25 @@ async def test_a_scrape_says_the_pipeline_view_is_down_when_kafka_cannot_be_reac
     text = generate_latest(await _pipeline(request)).decode()
     assert "siaga_pipeline_view_up 0.0" in text
     assert getattr(state, "pipeline_registry", None) is None  # tried again next scrape
+
+
+def test_a_json_logging_worker_writes_json_lines_only() -> None:
+    """faust sets up the worker's logging from this config: one handler, JSON."""
+    import io
+    import logging.config
+
+    from mode.utils import logging as mode_logging
+
+    root = logging.getLogger()
+    saved = (root.handlers[:], root.level)
+    try:
+        mode_logging.setup_logging(loglevel="info", loghandlers=[],
+                                   logging_config=tracing.json_logging_config("info"))
+        assert [type(h.formatter) for h in root.handlers] == [tracing.JsonFormatter]
+        stream = io.StringIO()
+        root.handlers[0].setStream(stream)  # type: ignore[attr-defined]
+        logging.getLogger("streams.plumbing").info("folded x", extra={"event_id": "e-9"})
+        line = json.loads(stream.getvalue().strip())
+        assert line["event_id"] == "e-9" and line["time"].endswith("Z")
+    finally:
+        root.handlers[:], root.level = saved[0], saved[1]
