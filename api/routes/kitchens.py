@@ -95,6 +95,9 @@ async def _open_kitchen(
     if await publisher.already_accepted(body.event_id, request_fp):
         return Accepted(event_id=body.event_id)
     await _check_teams(redis, body.team_ids, province_code)
+    if await readmodel.get_entity(redis, "shelter", body.kitchen_id, province_code) is not None:
+        raise _unprocessable("kitchen_id", f"{body.kitchen_id!r} is a shelter's id; a kitchen "
+                             "needs an id of its own")
     name = principal.label or principal.describe()
     event = build(
         ev.KitchenRegistered,

@@ -112,6 +112,10 @@ def test_a_coordinator_opens_a_kitchen_its_team_reports_and_a_proposal_is_approv
         assert outside.status_code == 422 and _field_of(outside) == "body.province_code"
         unknown = sulteng.post("/api/v1/kitchens", json=_kitchen_body(team_ids=["nobody"]))
         assert unknown.status_code == 422 and _field_of(unknown) == "body.team_ids"
+        _wait(lambda: sulteng.get("/api/v1/situation").json()["summary"]["shelters"] >= 3,
+              what="the shelters in the read model")
+        clash = sulteng.post("/api/v1/kitchens", json=_kitchen_body(kitchen_id=NEAR[0][0]))
+        assert clash.status_code == 422 and _field_of(clash) == "body.kitchen_id"
 
         opened = sulteng.post("/api/v1/kitchens", json=_kitchen_body())
         assert opened.status_code == 202, opened.text
