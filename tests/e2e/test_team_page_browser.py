@@ -134,6 +134,33 @@ def test_a_team_runs_its_task_loop_on_the_phone_page_also_offline(
     assert done["status"] == "done" and done["teams"][0]["status"] == "done"
     page.locator("#assignment-body", has_text="Belum ada tugas").wait_for(timeout=30_000)
 
+    # a second shelter: the team, free again, is sent there and declines with a reason
+    second = f"sh-tim2-{suffix}"
+    with httpx.Client(base_url=api, headers=bearer(tokens["command_post"]), timeout=10) as posko:
+        assert posko.post("/api/v1/shelters", json={
+            "shelter_id": second, "name": "Masjid Al-Ikhlas", "capacity": 200,
+            "location": {"lat": -6.805, "lon": 107.065}, "posko_id": "posko-cianjur-kab",
+        }).status_code == 202
+        _until(lambda: posko.post(f"/api/v1/shelters/{second}/headcounts", json={
+            "total": 150, "posko_id": "posko-cianjur-kab"}).status_code == 202)
+    page.locator("#task-target", has_text="Masjid Al-Ikhlas").wait_for(timeout=60_000)
+    page.click("form.decline button[type=submit]")  # no reason yet: the page asks for one
+    assert page.locator("form.decline .error").inner_text() == "Tulis alasan menolak."
+    page.fill("form.decline [name=reason]", "anggota kelelahan")
+    page.click("form.decline button[type=submit]")
+
+    def declined() -> Any:
+        tasks = coordinator.get("/api/v1/situation").json()["tasks"]
+        found = [t for t in tasks if t["task_id"] == f"public_kitchen:{second}"]
+        teams = found[0]["teams"] if found else []
+        return found[0] if teams and teams[0]["status"] == "declined" else None
+
+    task = _until(declined)
+    assert task["teams"][0]["reason"] == "anggota kelelahan"
+    assert task["status"] == "unassigned" and task["assigned_team_ids"] == []
+    # … and the national tier does not send the same team back to it
+    page.locator("#assignment-body", has_text="Belum ada tugas").wait_for(timeout=30_000)
+
     # Bahasa Indonesia: no codes or English words of the loop on the page
     text = page.locator("body").inner_text()
     for code in ("public_kitchen", "acknowledged", "en_route", "off_duty", "undefined", "null"):
