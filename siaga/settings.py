@@ -91,6 +91,25 @@ class Settings(BaseSettings):
     redis_username: str | None = None
     redis_password: str | None = None
 
+    @field_validator("metrics_allowed_networks")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        """Comma-separated CIDRs, or "any"; a typo must not turn /metrics into a 500."""
+        import ipaddress
+
+        if value.strip().lower() == "any":
+            return value
+        for part in (p.strip() for p in value.split(",")):
+            if not part:
+                continue
+            try:
+                ipaddress.ip_network(part, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"{part!r} is not a network (a CIDR like 10.0.0.0/8) nor 'any'"
+                ) from None
+        return value
+
     @field_validator("kafka_bootstrap_servers", "redis_url", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:

@@ -162,3 +162,13 @@ def test_a_json_logging_worker_writes_json_lines_only() -> None:
         assert line["event_id"] == "e-9" and line["time"].endswith("Z")
     finally:
         root.handlers[:], root.level = saved[0], saved[1]
+
+
+def test_a_mistyped_trusted_network_is_refused_at_start_naming_the_setting() -> None:
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError) as refused:
+        Settings(metrics_allowed_networks="10.0.0.0/8,10.0.0.300/8")
+    assert "metrics_allowed_networks" in str(refused.value)
+    assert "10.0.0.300/8" in str(refused.value)
+    assert Settings(metrics_allowed_networks="any").metrics_allowed_networks == "any"
