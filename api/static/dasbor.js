@@ -10,8 +10,9 @@
   const ENTITIES = ["incident", "shelter", "warehouse", "team", "shipment", "shortfall", "task"];
   const state = Object.fromEntries(ENTITIES.map((e) => [e, new Map()]));
   const IN_FLIGHT = new Set(["confirmed", "dispatched"]);
-  const DRAWN_SHIPMENTS = new Set(["proposed", "confirmed", "dispatched", "delivered"]);
-  const SHIPMENT_COLOURS = { proposed: "#8d99ae", confirmed: "#e08a00", dispatched: "#00838f", delivered: "#2e7d32", held: "#c62828" };
+  // delivered shipments are history (listed in the shelter's panel), not lines on the map
+  const DRAWN_SHIPMENTS = new Set(["proposed", "confirmed", "dispatched"]);
+  const SHIPMENT_COLOURS = { proposed: "#6b7a90", confirmed: "#e08a00", dispatched: "#00838f", delivered: "#2e7d32", held: "#c62828" };
   const INDONESIA = [[-11.5, 94], [6.5, 142]];
   const TIMELINE_MAX = 300;
   const L = window.L;
@@ -209,7 +210,7 @@
       const half = Math.PI * 6378137;
       const X = (x) => (x + half) * scale - origin.x, Y = (y) => (half - y) * scale - origin.y;
       const w = size.x, h = size.y;
-      const byStyle = { delivered: [], proposed: [], confirmed: [], dispatched: [], held: [] };
+      const byStyle = { proposed: [], confirmed: [], dispatched: [], held: [] };
       for (const line of this.lines.values()) {
         const x1 = X(line.a[0]), y1 = Y(line.a[1]), x2 = X(line.b[0]), y2 = Y(line.b[1]);
         if ((x1 < 0 && x2 < 0) || (x1 > w && x2 > w) || (y1 < 0 && y2 < 0) || (y1 > h && y2 > h)) continue;
@@ -220,10 +221,11 @@
         if (!xy.length) continue;
         ctx.beginPath();
         for (let i = 0; i < xy.length; i += 4) { ctx.moveTo(xy[i], xy[i + 1]); ctx.lineTo(xy[i + 2], xy[i + 3]); }
+        // solid lines only: dashing thousands of long lines is what a software-rendered
+        // canvas (no GPU in an operations room) spends seconds on
         ctx.strokeStyle = SHIPMENT_COLOURS[style];
-        ctx.globalAlpha = style === "delivered" ? 0.3 : 0.75;
-        ctx.lineWidth = style === "delivered" ? 1 : 1.6;
-        ctx.setLineDash(style === "proposed" ? [4, 3] : []);
+        ctx.globalAlpha = style === "proposed" ? 0.55 : 0.8;
+        ctx.lineWidth = style === "proposed" ? 1 : 1.5;
         ctx.stroke();
         this.drawn += xy.length / 4;
       }
@@ -331,7 +333,7 @@
     if (made) { layers[entity].addLayer(made); known.set(key, made); }
   }
 
-  // ---- changes: applied once per animation frame, panels at most twice a second
+  // ---- changes: applied once per animation frame, panels at most once a second
   function apply(entity, key, data, deleted) {
     if (!state[entity]) return;
     if (deleted) state[entity].delete(key); else state[entity].set(key, data);
@@ -366,8 +368,8 @@
     } else if (clustersDirty.size) setTimeout(() => { if (!frameQueued) { frameQueued = true; requestAnimationFrame(flush); } }, clustersDue - t0 + 5);
     took("refreshClusters", t0);
     const now = performance.now();
-    if (now >= panelsDue) { panelsDue = now + 500; renderPanelsTimed(); }
-    else setTimeout(() => { if (performance.now() >= panelsDue) { panelsDue = performance.now() + 500; renderPanelsTimed(); } }, panelsDue - now + 5);
+    if (now >= panelsDue) { panelsDue = now + 1000; renderPanelsTimed(); }
+    else setTimeout(() => { if (performance.now() >= panelsDue) { panelsDue = performance.now() + 1000; renderPanelsTimed(); } }, panelsDue - now + 5);
   }
 
   function note(entity, key, item, deleted, before) {
