@@ -87,7 +87,15 @@
     return `${item.province_code || ""}/${id}`;
   }
   const ref = (entity, province, id) => state[entity].get(`${province || ""}/${id}`);
-  const nameOf = (entity, province, id) => { const x = id ? ref(entity, province, id) : null; return (x && x.name) || (x && x[`${entity}_name`]) || id || "–"; };
+  function nameOf(entity, province, id) {
+    if (!id) return "–";
+    let x = ref(entity, province, id);
+    if (!x && entity === "warehouse") {
+      // a national-tier shipment comes from another province's warehouse
+      for (const w of state.warehouse.values()) if (w.warehouse_id === id) { x = w; break; }
+    }
+    return (x && x.name) || "–";
+  }
   const latlng = (loc) => loc && Number.isFinite(loc.lat) && Number.isFinite(loc.lon) ? [loc.lat, loc.lon] : null;
   function unmetBucket(share) {
     const s = Math.max(0, Math.min(1, Number(share) || 0));
@@ -290,7 +298,8 @@
     if (!at) return null;
     const node = iconNode(entity, key);
     node.className = cls;
-    const marker = L.marker(at, { icon: L.divIcon({ html: node, className: "mk", iconSize: [size, size] }), title: item.name || "" });
+    // warehouses, teams and incidents stay above the shelters' clusters
+    const marker = L.marker(at, { icon: L.divIcon({ html: node, className: "mk", iconSize: [size, size] }), title: item.name || "", zIndexOffset: 1000 });
     marker.node = node;
     return marker;
   }
@@ -595,12 +604,14 @@
       const a = item.assignment;
       if (a) {
         const target = ref("shelter", item.province_code, a.target_id);
-        parts.push(el("p", {}, `${w("assignment")}: ${w(`task_${a.kind}`)} → `, target ? linkTo("shelter", target, target.name) : nameOf("incident", item.province_code, a.target_id),
+        parts.push(el("p", {}, `${w("assignment")}: ${w(`task_${a.kind}`)} → `, target ? linkTo("shelter", target, target.name) : incidentLabel(ref("incident", item.province_code, a.target_id)),
           a.eta_hours != null ? ` · ${t("eta")} ${fmt(a.eta_hours)}` : "", " ", loop(a.status)));
       }
     }
     body.replaceChildren(...parts);
   }
+
+  const incidentLabel = (i) => (i ? `${t(`type_${i.incident_type}`)}${kabupaten[i.kabupaten_code] ? ` · ${kabupaten[i.kabupaten_code]}` : ""}` : "–");
 
   let provinces = {};
   const provinceName = (code) => provinces[code] || "";

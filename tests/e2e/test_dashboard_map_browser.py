@@ -226,7 +226,8 @@ def _national(run: str, shelters: int, shipments: int) -> tuple[list[dict[str, A
         target = out[len(warehouses) + rnd.randrange(shelters)]["data"]
         out.append(change("shipment", f"shp-{run}-{n}", {
             "shipment_id": f"shp-{run}-{n}", "status": statuses[n % 4], "held": False,
-            "warehouse_id": wid, "shelter_id": target["shelter_id"], "item": "rice",
+            "warehouse_id": wid, "warehouse_name": f"Gudang {n % len(warehouses)}",
+            "shelter_id": target["shelter_id"], "shelter_name": target["name"], "item": "rice",
             "unit": "kg", "quantity": 100, "province_code": target["province_code"],
             "origin": origin, "location": target["location"]}))
     return out, shelter_keys
