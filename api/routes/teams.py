@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.auth import authorize_province, authorize_team
 from api.deps import CoordinatorDep, PublisherDep, RedisDep, TeamReaderDep, TeamWriterDep
+from api.locate import locate
 from api.publish import fingerprint
 from api.schemas import Accepted, EventIdField, build, id_path
 from siaga import events as ev
@@ -92,6 +93,7 @@ async def register_team(
     if not body.kabupaten_code.startswith(body.province_code + "."):
         raise _unprocessable(
             "kabupaten_code", f"{body.kabupaten_code} is not in province {body.province_code}")
+    locate(body.base.lat, body.base.lon, body.province_code, None)  # 422: base, province
     request_fp = fingerprint("team-registration", body.model_dump_json())
     if await publisher.already_accepted(body.event_id, request_fp):
         return Accepted(event_id=body.event_id)
@@ -139,6 +141,8 @@ async def report_team_status(
         raise _unprocessable(
             "members_present", f"the team has {team['members']} members, not "
             f"{body.members_present}")
+    if body.location is not None:
+        locate(body.location.lat, body.location.lon, None, None)  # 422 naming location
     request_fp = fingerprint("team-status", team_id, body.model_dump_json())
     if await publisher.already_accepted(body.event_id, request_fp):
         return Accepted(event_id=body.event_id)
@@ -200,6 +204,8 @@ async def report_task_progress(
     team = await _team(redis, principal, body.team_id)
     if body.status == "declined" and not (body.reason or "").strip():
         raise _unprocessable("reason", "a declined assignment needs a reason")
+    if body.location is not None:
+        locate(body.location.lat, body.location.lon, None, None)  # 422 naming location
     request_fp = fingerprint("task-progress", task_id, body.model_dump_json())
     if await publisher.already_accepted(body.event_id, request_fp):
         return Accepted(event_id=body.event_id)

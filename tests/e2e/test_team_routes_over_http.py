@@ -122,6 +122,19 @@ def test_team_routes_check_role_scope_and_fields_and_publish_the_phone_as_source
                    base={"lat": -6.82, "lon": 107.14}, members=[{"name": "Asep"}],
                    skills=["evacuation"], rank="muda")
         assert reg.status_code == 422 and reg.json()["detail"][0]["loc"][-1] == "kabupaten_code"
+        sea = {"lat": -8.5, "lon": 104.0}  # the Indian Ocean, south of Sumatra
+        reg = post("/api/v1/teams", tokens["coordinator"], team_id=f"tagana-new-{S}",
+                   name="TAGANA Baru", province_code="32", kabupaten_code="32.03", base=sea,
+                   members=[{"name": "Asep"}], skills=["evacuation"], rank="muda")
+        assert reg.status_code == 422 and reg.json()["detail"][0]["loc"][-1] == "location"
+        reg = post("/api/v1/teams", tokens["coordinator"], team_id=f"tagana-new-{S}",
+                   name="TAGANA Baru", province_code="32", kabupaten_code="32.03",
+                   base={"lat": -7.98, "lon": 112.63}, members=[{"name": "Asep"}],
+                   skills=["evacuation"], rank="muda")  # Malang, in Jawa Timur (35)
+        assert reg.status_code == 422 and reg.json()["detail"][0]["loc"][-1] == "province_code"
+        at_sea = post(f"/api/v1/teams/{TEAM}/status", phone, availability="available",
+                      members_present=2, location=sea)
+        assert at_sea.status_code == 422 and at_sea.json()["detail"][0]["loc"][-1] == "location"
 
     teams_topic = next(t for t in TOPICS if t.name == "teams")
     records = asyncio.run(consume_all(settings, settings.topic(teams_topic.name), expected=3))
