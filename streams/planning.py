@@ -461,8 +461,9 @@ def plan_supplies(
 # ---------------------------------------------------------------- teams
 
 
-def make_tasks(state: ProvinceState) -> list[Task]:
-    """The province's tasks, by logistics' task rules (:mod:`logistics.tasks`)."""
+def make_tasks(state: ProvinceState, fed: frozenset[str] = frozenset()) -> list[Task]:
+    """The province's tasks, by logistics' task rules (:mod:`logistics.tasks`); a shelter a
+    public kitchen cooks for (``fed``) needs no kitchen team of its own."""
     tasks = []
     for incident_id, incident in sorted(state.incidents.items()):
         tasks += incident_tasks(
@@ -475,8 +476,10 @@ def make_tasks(state: ProvinceState) -> list[Task]:
         vulnerable = (
             count["infants"] + count["elderly"] + count["pregnant_lactating"] + count["disabled"]
         )
-        tasks += shelter_tasks(shelter_id, int(count["total"]), vulnerable,
-                               shelter.get("kabupaten_code") or "", state.province_code)
+        tasks += [t for t in shelter_tasks(shelter_id, int(count["total"]), vulnerable,
+                                           shelter.get("kabupaten_code") or "",
+                                           state.province_code)
+                  if not (t.kind == "public_kitchen" and shelter_id in fed)]
     return tasks
 
 
@@ -490,14 +493,14 @@ def _task_location(state: ProvinceState, task: Task) -> dict[str, Any] | None:
 
 def plan_teams(
     state: ProvinceState, previous: dict[str, Any], dispatch_id: str, now: datetime,
-    opts: PlanningOptions,
+    opts: PlanningOptions, fed: frozenset[str] = frozenset(),
 ) -> dict[str, Any]:
     """Assign this province's teams; keep standing assignments (no churn), honour overrides.
 
     Returns ``{"assignments": {task_id: [team_id…]}, "tiers": {...}, "uncovered": [...],
     "details": {team_id: assignment dict}}``.
     """
-    tasks = make_tasks(state)
+    tasks = make_tasks(state, fed)
     task_by_id = {t.task_id: t for t in tasks}
     # a team running a public kitchen cooks there: it is not dispatched elsewhere
     cooks = {tid for k in state.kitchens.values() if k.get("status") != "closed"
@@ -891,7 +894,8 @@ def plan_province(
     state_after.shipments = shipments
     withdrawn += withdrawn_n
 
-    teams_plan = plan_teams(state, previous.get("teams", {}), f"dispatch-{plan_id}", now, opts)
+    teams_plan = plan_teams(state, previous.get("teams", {}), f"dispatch-{plan_id}", now, opts,
+                            frozenset(meals_out[0].served_by))
     for task_id, team_ids in teams_plan["assignments"].items():
         before = set(previous.get("teams", {}).get("assignments", {}).get(task_id, []))
         for team_id in sorted(set(team_ids) - before):

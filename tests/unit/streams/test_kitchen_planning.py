@@ -215,3 +215,10 @@ def test_a_kitchen_with_a_shelters_id_is_left_out_and_the_province_still_plans()
     outcome = plan_province(state, {}, PlanningOptions())
     assert _proposals(outcome)[("sh-balaroa", "rice")] == 1200 * 0.4 * 3
     assert _views(outcome, "kitchen")["sh-balaroa"]["capacity_per_day"] == 0
+
+
+def test_a_shelter_fed_by_a_kitchen_needs_no_kitchen_team_of_its_own() -> None:
+    tasks = _views(plan_province(_state(), {}, PlanningOptions()), "task")
+    assert "public_kitchen:sh-balaroa" not in tasks  # the Palu kitchen cooks for it
+    assert "shelter_setup:sh-balaroa" in tasks       # its other tasks stay
+    assert "public_kitchen:sh-poso-1" in tasks       # beyond reach: it still needs one
