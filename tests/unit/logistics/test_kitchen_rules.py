@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from logistics import InvalidInput, ShelterHeadcount, compute_needs, load_profile
 from logistics.kitchens import (
@@ -141,3 +143,48 @@ def test_a_kitchen_id_that_is_a_shelter_id_is_refused() -> None:
         apply_kitchens([], [a], [Kitchen("x", "X", 0, 0)], {}, PROFILE, STD, days=1)
     with pytest.raises(InvalidInput, match="unknown kitchen"):
         apply_kitchens([], [a], [], {"x": "nope"}, PROFILE, STD, days=1)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    totals=st.lists(st.integers(0, 5000), min_size=1, max_size=8),
+    pregnant=st.integers(0, 40),
+    units=st.integers(1, 3),
+    served_mask=st.lists(st.booleans(), min_size=8, max_size=8),
+    days=st.sampled_from([1.0, 3.0, 7.0]),
+)
+def test_rice_is_kept_capacity_bounds_cooking_and_unserved_shelters_are_untouched(
+    totals: list[int], pregnant: int, units: int, served_mask: list[bool], days: float,
+) -> None:
+    shelters = [ShelterHeadcount(f"s{i}", total=t, pregnant=min(pregnant, t))
+                for i, t in enumerate(totals)]
+    needs = compute_needs(shelters, PROFILE, days=days)
+    kitchen = Kitchen("k", "K", 0, 0, units=units)
+    served = {s.shelter_id: "k" for s, m in zip(shelters, served_mask, strict=False) if m}
+    plan = apply_kitchens(needs, shelters, [kitchen], served, PROFILE, STD, days=days)
+    (load,) = plan.loads
+    assert load.portions_cooked_per_day <= kitchen.capacity_per_day
+    assert load.portions_cooked_per_day == min(load.portions_needed_per_day,
+                                               kitchen.capacity_per_day)
+    by = {(n.shelter_id, n.item_id): n for n in plan.needs}
+    rice_served = 0.0
+    for need in needs:
+        after = by[(need.shelter_id, need.item_id)]
+        if need.shelter_id in served and need.item_id == "rice":
+            assert after.quantity == 0
+            rice_served += need.gross / days
+        else:
+            assert after == need  # every other need, and every unserved shelter, as it was
+    per_portion = STD.value("rice_kg_per_portion")
+    # portions round each shelter up: never less rice than the standard gives, at most one
+    # portion more per shelter
+    needed_rice = load.portions_needed_per_day * per_portion
+    assert rice_served - 1e-6 <= needed_rice <= rice_served + per_portion * len(served) + 1e-6
+    if load.portions_cooked_per_day:
+        rice = by[("k", "rice")]
+        assert rice.gross == pytest.approx(load.portions_cooked_per_day * per_portion * days)
+    missing = load.portions_needed_per_day - load.portions_cooked_per_day
+    assert missing <= sum(p for s, p in plan.unfed.items() if s in served) <= missing + len(served)
+    for sh in shelters:  # nobody cooks for an unserved shelter: all its portions are unfed
+        if sh.shelter_id not in served:
+            assert plan.unfed.get(sh.shelter_id, 0) == portions_per_day(sh, PROFILE, STD)
