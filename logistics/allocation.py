@@ -28,7 +28,13 @@ from typing import Any, NamedTuple, cast
 import numpy as np
 import numpy.typing as npt
 
-from logistics._flow import ItemSolution, best_two_sources, solve_item, solve_item_fair
+from logistics._flow import (
+    ItemSolution,
+    best_two_sources,
+    release_scratch,
+    solve_item,
+    solve_item_fair,
+)
 from logistics._serde import date_from_str, date_to_str, dt_from_str, dt_to_str, require_utc
 from logistics.catalogue import Catalogue, default_catalogue
 from logistics.deprivation import (
@@ -721,9 +727,12 @@ def allocate(
                                  (f.result() for f in futures), params)
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
-    with _gc_paused():
-        return _assemble(plan_id, planned_at, stock, wh, rules, cat, problems,
-                         (_solve(p, k, params) for p in problems), params)
+    try:
+        with _gc_paused():
+            return _assemble(plan_id, planned_at, stock, wh, rules, cat, problems,
+                             (_solve(p, k, params) for p in problems), params)
+    finally:
+        release_scratch()   # the solver's reused cost matrix: not kept between plans
 
 
 # --------------------------------------------------------------------------- plan assembly

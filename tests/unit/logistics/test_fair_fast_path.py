@@ -65,7 +65,8 @@ def test_warm_started_fair_solve_gives_the_allocation_of_plain_column_generation
     n_w = int(rng.integers(10, 30))
     n_s = int(rng.integers(5 * n_w, 12 * n_w))
     needs, stock, whs, travel = _instance(seed, n_w, n_s)
-    problems = alloc.prepare(needs, stock, whs, travel, RULES)
+    # the largest item first, so later (smaller) ones reuse a larger, dirty cost matrix
+    problems = sorted(alloc.prepare(needs, stock, whs, travel, RULES), key=lambda p: -p.pairs)
     crashes: list[int] = []
     apply = flow.FairCrash.apply
 
@@ -80,7 +81,10 @@ def test_warm_started_fair_solve_gives_the_allocation_of_plain_column_generation
     assert len(crashes) == 2 * len(problems)
     monkeypatch.setattr(flow, "_WARM", False)
     monkeypatch.setattr(flow, "_CRASH", False)
-    reference = [_solve(p) for p in problems]
+    reference = []
+    for p in problems:   # each with a fresh cost matrix (the fast path reuses one per thread)
+        flow.release_scratch()
+        reference.append(_solve(p))
     assert len(crashes) == 2 * len(problems)   # no crash basis on the reference path
     for f, r in zip(fast, reference, strict=True):
         np.testing.assert_array_equal(f.warehouse_index, r.warehouse_index)
@@ -159,3 +163,16 @@ def test_trade_offs_with_best_sources_from_the_solving_thread_equal_those_the_pl
     alternatives = {pr.explanation.tradeoff.alternative_warehouse_id  # type: ignore[union-attr]
                     for pr in with_sources.proposals}
     assert len(alternatives - {""}) > 1
+
+
+def test_a_plan_does_not_keep_the_solvers_cost_matrix() -> None:
+    needs, stock, whs, travel = _instance(3, 12, 100)
+    flow.release_scratch()
+    alloc.allocate("p", PLANNED_AT, needs, stock, whs, travel, RULES)
+    assert getattr(flow._scratch, "costs", None) is None
+    c = alloc.problem_cost(alloc.prepare(needs, stock, whs, travel, RULES)[0],
+                           load_deprivation_params())
+    assert c.seg_cap.shape[0] == 100
+    assert flow._scratch_costs(12, 100).shape == (12, 100)
+    assert flow._scratch_costs(3, 7).base is flow._scratch.costs   # reused, not reallocated
+    flow.release_scratch()
