@@ -647,17 +647,26 @@ def _loop_view(team: dict[str, Any], task_id: str, detail: dict[str, Any]) -> di
     return {"status": entry.get("status") or "dispatched", "times": times}
 
 
+def _progress_by_task(teams_plan: dict[str, Any]) -> dict[str, dict[str, str]]:
+    """task → {team: its step} of the plan's progress (grouped once, not per task)."""
+    out: dict[str, dict[str, str]] = {}
+    for pair, status in teams_plan.get("progress", {}).items():
+        task, team_id = pair.split("|", 1)
+        out.setdefault(task, {})[team_id] = status
+    return out
+
+
 def _task_loop_view(
-    state: ProvinceState, teams_plan: dict[str, Any], task_id: str, assigned: list[str]
+    state: ProvinceState, teams_plan: dict[str, Any], task_id: str, assigned: list[str],
+    progress: dict[str, str],
 ) -> dict[str, Any]:
     """The task's status for the dashboard: each team's step (``teams``), and the task's —
     ``done`` when every slot is done, else the furthest step of a team on it, ``dispatched``,
-    or ``unassigned``."""
+    or ``unassigned``. ``progress``: this task's {team: step}."""
     details = teams_plan["details"]
     teams = []
-    for (task, team_id), status in sorted(
-            (tuple(k.split("|", 1)), v) for k, v in teams_plan.get("progress", {}).items()):
-        if task != task_id or team_id in assigned:
+    for team_id, status in sorted(progress.items()):
+        if team_id in assigned:
             continue
         team = state.teams.get(team_id) or {}
         entry = (team.get("progress") or {}).get(task_id) or {}
@@ -673,13 +682,12 @@ def _task_loop_view(
     needed = int(teams_plan["tasks"][task_id]["teams_needed"])
     done = sum(1 for t in teams if t["status"] == "done")
     active = [t["status"] for t in teams if t["team_id"] in assigned]
+    overall: str = "unassigned"
     if done >= needed:
-        status = "done"
+        overall = "done"
     elif active:
-        status = max(active, key=LOOP_ORDER.index)
-    else:
-        status = "unassigned"
-    return {"status": status, "teams": teams}
+        overall = str(max(active, key=LOOP_ORDER.index))
+    return {"status": overall, "teams": teams}
 
 
 def assignment_progress(
@@ -1019,6 +1027,7 @@ def plan_province(
         c["task_id"]: c for c in state.national.get("tasks_covered", [])
     }
     national_teams_of: dict[str, list[str]] = {}
+    progress_of = _progress_by_task(teams_plan)
     for c in state.national.get("tasks_covered", []):
         national_teams_of.setdefault(c["task_id"], []).append(c["team_id"])
     for task_id, task in tasks.items():
@@ -1035,7 +1044,8 @@ def plan_province(
             "tier": "national" if task_id in covered_nationally and not assigned
             else teams_plan["tiers"].get(task_id),
             "uncovered": max(0, task["teams_needed"] - len(assigned) - len(national_teams)),
-            **_task_loop_view(state, teams_plan, task_id, assigned),
+            **_task_loop_view(state, teams_plan, task_id, assigned,
+                              progress_of.get(task_id, {})),
         }
     for shipment in list(shipments.values()) + withdrawn:
         entities[("shipment", shipment["shipment_id"])] = _shipment_entity(state_after, shipment)
