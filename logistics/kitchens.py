@@ -11,8 +11,9 @@ The arithmetic, per day (figures in ``data/kitchens/kemensos-dumlap.json``, each
   side-dish needs become these portions (the kitchen cooks them); its other needs stay.
 * the kitchen cooks min(portions needed, capacity) a day; its ingredient need over the
   days-of-cover horizon is one demand point: rice, side dishes, cooking fuel and clean water
-  per portion cooked. Portions needed beyond capacity are a shortfall with its figures, and
-  the people behind them count as not fed for the siting model (:mod:`logistics.siting`).
+  per portion cooked. Portions needed beyond capacity are a shortfall with its figures; the
+  uncooked share falls on every served shelter alike, comes to it as rice (as if it cooked for
+  itself), and counts as not fed for the siting model (:mod:`logistics.siting`).
 
 A shelter is served by the kitchen the coordinator assigned it to, otherwise by the nearest
 open kitchen within ``reach_hours`` of travel (ties: kitchen id). Travel hours come from the
@@ -303,28 +304,12 @@ def apply_kitchens(
     on_hand = kitchen_on_hand or {}
     in_transit = kitchen_in_transit or {}
     portions = {h.shelter_id: portions_per_day(h, profile, standards) for h in headcounts}
-    out: list[Need] = []
-    for need in needs:
-        cook = served_by.get(need.shelter_id)
-        if cook is None or need.item_id not in MEAL_ITEMS:
-            out.append(need)
-            continue
-        line = NeedLine(group="all", people=need.headcount, rate=0.0, per="person_day",
-                        days=need.days, amount=0.0,
-                        source=f"cooked by kitchen {cook}: "
-                               f"{portions[need.shelter_id]} portions a day")
-        out.append(Need(
-            shelter_id=need.shelter_id, item_id=need.item_id, quantity=0,
-            priority=need.priority, gross=0.0, on_hand=need.on_hand,
-            in_transit=need.in_transit, headcount=need.headcount,
-            vulnerable_share=need.vulnerable_share, severity=need.severity,
-            hours_since_delivery=need.hours_since_delivery, days=need.days,
-            profile_id=need.profile_id, profile_version=need.profile_version, lines=(line,),
-        ))
     priority_of: dict[str, float] = {}
     for need in needs:
         priority_of[need.shelter_id] = max(priority_of.get(need.shelter_id, 0.0), need.priority)
     unfed = {sid: p for sid, p in portions.items() if sid not in served_by and p > 0}
+    uncooked: dict[str, int] = {}
+    out: list[Need] = []
     loads: list[KitchenLoad] = []
     for kitchen in sorted(kitchens, key=lambda k: k.kitchen_id):
         served = sorted(sid for sid, kid in served_by.items()
@@ -339,7 +324,7 @@ def apply_kitchens(
             for sid in served:
                 left = math.ceil(portions[sid] * share - 1e-9)
                 if left > 0:
-                    unfed[sid] = left
+                    unfed[sid] = uncooked[sid] = left
         loads.append(KitchenLoad(kitchen.kitchen_id, kitchen.capacity_per_day, needed, cooked,
                                  people, tuple(served), shortfall))
         if cooked <= 0:
@@ -364,6 +349,38 @@ def apply_kitchens(
                                 days=days, amount=gross,
                                 source=f"{figure}: {standards.source(figure)}"),),
             ))
+    per_portion = standards.value("rice_kg_per_portion")
+    for need in needs:
+        cook = served_by.get(need.shelter_id)
+        if cook is None or need.item_id not in MEAL_ITEMS:
+            out.append(need)
+            continue
+        left = uncooked.get(need.shelter_id, 0) if need.item_id == "rice" else 0
+        if left:
+            # what its kitchen cannot cook comes as rice, as if the shelter cooked for itself
+            gross = left * per_portion * need.days
+            line = NeedLine(group="portions", people=left, rate=per_portion,
+                            per="person_day", days=need.days, amount=gross,
+                            source=f"kitchen {cook} cannot cook {left} of its "
+                                   f"{portions[need.shelter_id]} portions a day: rice instead "
+                                   f"(rice_kg_per_portion: "
+                                   f"{standards.source('rice_kg_per_portion')})")
+        else:
+            gross = 0.0
+            line = NeedLine(group="all", people=need.headcount, rate=0.0, per="person_day",
+                            days=need.days, amount=0.0,
+                            source=f"cooked by kitchen {cook}: "
+                                   f"{portions[need.shelter_id]} portions a day")
+        out.append(Need(
+            shelter_id=need.shelter_id, item_id=need.item_id,
+            quantity=max(0, math.ceil(gross - 1e-9) - need.on_hand - need.in_transit)
+            if left else 0,
+            priority=need.priority, gross=gross, on_hand=need.on_hand,
+            in_transit=need.in_transit, headcount=need.headcount,
+            vulnerable_share=need.vulnerable_share, severity=need.severity,
+            hours_since_delivery=need.hours_since_delivery, days=need.days,
+            profile_id=need.profile_id, profile_version=need.profile_version, lines=(line,),
+        ))
     out.sort(key=lambda n: (n.shelter_id, n.item_id))
     return KitchenPlan(needs=tuple(out), served_by=dict(served_by), loads=tuple(loads),
                        unfed=dict(sorted(unfed.items())))

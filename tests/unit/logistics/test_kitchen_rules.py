@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -131,8 +133,12 @@ def test_capacity_below_portions_needed_is_a_shortfall_with_its_figures() -> Non
     }
     # ingredients only for what it can cook: 6,000 x 0.1333 kg = 800 kg
     assert _need(plan.needs, "k", "rice").quantity == 800
-    # half of every served shelter's portions is not cooked: they count as unfed
+    # half of every served shelter's portions is not cooked: they count as unfed, and come
+    # to the shelter as rice instead: 1,500 portions x 0.1333 kg = 200 kg each
     assert plan.unfed == {f"s{i}": 1500 for i in range(4)}
+    for i in range(4):
+        assert _need(plan.needs, f"s{i}", "rice").quantity == 200
+        assert "cannot cook 1500" in _need(plan.needs, f"s{i}", "rice").lines[0].source
     assert capacity_shortfall(k, 6000, 2000, STD) is None
     assert capacity_shortfall(k, 6001, 2001, STD)["figures"]["units_missing"] == 1  # type: ignore[index]
 
@@ -171,7 +177,9 @@ def test_rice_is_kept_capacity_bounds_cooking_and_unserved_shelters_are_untouche
     for need in needs:
         after = by[(need.shelter_id, need.item_id)]
         if need.shelter_id in served and need.item_id == "rice":
-            assert after.quantity == 0
+            left = plan.unfed.get(need.shelter_id, 0)  # what its kitchen cannot cook
+            assert after.gross == pytest.approx(left * STD.value("rice_kg_per_portion") * days)
+            assert after.quantity == (math.ceil(after.gross - 1e-9) if left else 0)
             rice_served += need.gross / days
         else:
             assert after == need  # every other need, and every unserved shelter, as it was

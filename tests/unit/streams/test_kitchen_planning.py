@@ -141,6 +141,10 @@ def test_an_overloaded_kitchen_is_a_shortfall_with_its_figures() -> None:
     short = _views(outcome, "shortfall")["dapur-dinsos:portions"]
     assert short["missing"] == 7500 and short["item"] == "portions"
     assert "Dapur umum" in short["explanation"]
+    # what the kitchen cannot cook (7,500 of 13,500 portions, on every shelter alike) goes to
+    # the shelters as rice: sh-poso-1 ceil(7,500 x 7,500/13,500) = 4,167 portions a day
+    # x 0.1333 kg x 3 days = 1,667 kg
+    assert _proposals(outcome)[("sh-poso-1", "rice")] == 1667
     assert any(e["type"] == "supply_shortfall.detected"
                and e["shortfall_id"] == "dapur-dinsos:portions" for e in outcome.events)
 
