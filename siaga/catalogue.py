@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import cast
 
 from siaga import events as ev
+from siaga import outputs as _out
 
 
 @dataclass(frozen=True)
@@ -95,6 +96,34 @@ INTERNAL_TOPICS = (
     NATIONAL_RESULTS,
     STOCK_MOVES,
     *OUTPUT_TOPICS,
+)
+
+
+# What the planners decide, for consumers outside Siaga (documented like the inputs).
+OUTPUT_SPECS: tuple[TopicSpec, ...] = (
+    TopicSpec(
+        PLANS,
+        PROVINCE_KEY,
+        "Shipments the planners propose, change and withdraw (a warehouse system or the "
+        "desk confirms them; a confirmed shipment then moves on `siaga.shipments`).",
+        (_out.ShipmentProposed, _out.ShipmentProposalChanged, _out.ShipmentProposalWithdrawn),
+        kind="output",
+    ),
+    TopicSpec(
+        DISPATCH,
+        PROVINCE_KEY,
+        "TAGANA teams dispatched to tasks and released from them.",
+        (_out.TeamDispatched, _out.TeamReleased),
+        kind="output",
+    ),
+    TopicSpec(
+        SHORTFALLS,
+        PROVINCE_KEY,
+        "Needs the reachable stock cannot cover: detected when they appear, resolved when "
+        "covered (their size moves in the read models meanwhile).",
+        (_out.SupplyShortfallDetected, _out.SupplyShortfallResolved),
+        kind="output",
+    ),
 )
 
 
@@ -352,6 +381,34 @@ EXAMPLES: dict[type[ev.Envelope], ev.Envelope] = {
     ),
 }
 
+_PLAN = {"event_id": _EXAMPLE_ID, "occurred_at": _EXAMPLE_AT, "schema_version": 1,
+         "source": "siaga.planner:32", "province_code": "32", "plan_id": "plan-32-17"}
+_SHIPMENT = {
+    "shipment_id": "shp-3f2a9c1d0e7b", "proposal_id": "plan-32-17:rice:dinsos-jabar:"
+    "cjr-cugenang-lapangan", "status": "proposed", "warehouse_id": "dinsos-jabar",
+    "warehouse_province": "32", "shelter_id": "cjr-cugenang-lapangan", "item_id": "rice",
+    "unit": "kg", "quantity": 620.0, "tier": "province", "held": False, "travel_hours": 3.4,
+    "eta": "2022-11-22T10:45:00+00:00",
+    "batches": [{"batch_id": "dinsos-jabar-rice-01", "quantity": 620,
+                 "expires_on": "2023-08-11"}],
+    "summary": "620 kg rice to cjr-cugenang-lapangan: need 620 kg (1,240 people, 3 days)",
+}
+EXAMPLES.update({
+    _out.ShipmentProposed: _out.ShipmentProposed(**_PLAN, **_SHIPMENT),
+    _out.ShipmentProposalChanged: _out.ShipmentProposalChanged(
+        **_PLAN, **dict(_SHIPMENT, quantity=480.0)),
+    _out.ShipmentProposalWithdrawn: _out.ShipmentProposalWithdrawn(**_PLAN, **_SHIPMENT),
+    _out.TeamDispatched: _out.TeamDispatched(
+        **_PLAN, task_id="evacuation:cjr-cugenang-lapangan", team_id="tagana-cianjur-1"),
+    _out.TeamReleased: _out.TeamReleased(
+        **_PLAN, task_id="evacuation:cjr-cugenang-lapangan", team_id="tagana-cianjur-1"),
+    _out.SupplyShortfallDetected: _out.SupplyShortfallDetected(
+        **_PLAN, shortfall_id="cjr-cugenang-lapangan:infant_food", shelter_id=
+        "cjr-cugenang-lapangan", item="infant_food", unit="pack", missing=96.0),
+    _out.SupplyShortfallResolved: _out.SupplyShortfallResolved(
+        **_PLAN, shortfall_id="cjr-cugenang-lapangan:infant_food"),
+})
+
 
 def _type_of(prop: dict[str, object]) -> str:
     if "const" in prop:
@@ -410,7 +467,19 @@ def render_events_md(partitions: int = 4) -> str:
         "JSON Schema (draft 2020-12) for each event: `docs/schemas/<type>.v1.json`.",
         "",
     ]
-    for spec in TOPICS:
+    for spec in (*TOPICS, *OUTPUT_SPECS):
+        if spec is OUTPUT_SPECS[0]:
+            lines += [
+                "# Output events",
+                "",
+                "What the planners decide, for consumers outside Siaga. Each carries the "
+                "envelope above (`source` `siaga.planner:<province>`; `event_id` derived from "
+                "the plan and the event, so a re-plan redelivered after a crash repeats the "
+                "same ids) plus `province_code` and `plan_id`. The fields below are "
+                "guaranteed; further fields may appear: consumers ignore what they do not "
+                "know.",
+                "",
+            ]
         lines += [
             f"## Topic `siaga.{spec.name}`",
             "",
@@ -463,7 +532,7 @@ def render_events_md(partitions: int = 4) -> str:
 
 def schema_files() -> dict[str, str]:
     out = {}
-    for spec in TOPICS:
+    for spec in (*TOPICS, *OUTPUT_SPECS):
         for model in spec.event_types:
             text = json.dumps(json_schema(model), indent=2, sort_keys=True, ensure_ascii=False)
             out[f"{event_type_name(model)}.v1.json"] = text + "\n"

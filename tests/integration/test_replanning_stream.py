@@ -55,6 +55,33 @@ async def test_replayed_disaster_flows_to_plans_dispatches_and_read_models(
     assert {w["kabupaten_code"]: w["released"] for w in lumbung}["32.03"] is True
     # the plan never promises a batch more than it holds
     _assert_no_batch_overcommitted(_of(models, "warehouse"), shipments.values())
+    # every output event the planners wrote satisfies its published schema
+    await _assert_outputs_match_their_schemas(settings)
+
+
+async def _assert_outputs_match_their_schemas(settings: Settings) -> None:
+    from pathlib import Path
+
+    import jsonschema
+
+    from siaga.catalogue import OUTPUT_SPECS, event_type_name
+
+    docs = Path(__file__).resolve().parents[2] / "docs" / "schemas"
+    seen: dict[str, int] = defaultdict(int)
+    for spec in OUTPUT_SPECS:
+        schemas = {event_type_name(m): json.loads((docs / f"{event_type_name(m)}.v1.json")
+                                                  .read_text()) for m in spec.event_types}
+        records = await consume_all(settings, settings.topic(spec.name), expected=10**9,
+                                    timeout=5)
+        for record in records:
+            event = json.loads(record.value)
+            assert event["type"] in schemas, (spec.name, event["type"])
+            jsonschema.validate(event, schemas[event["type"]])
+            assert record.key == event["province_code"].encode()
+            seen[event["type"]] += 1
+    # the Cianjur replay proposes shipments, dispatches teams and finds shortfalls
+    assert seen["shipment.proposed"] and seen["team.dispatched"], dict(seen)
+    assert seen["supply_shortfall.detected"], dict(seen)
 
 
 def _assert_no_batch_overcommitted(warehouses: dict[str, Any], shipments: Any) -> None:
