@@ -19,14 +19,15 @@ def test_stream_ids_order_numerically_not_as_text() -> None:
 def test_frame_is_one_sse_message_with_id_and_json_data() -> None:
     text = frame(
         "1700000000000-1",
-        {b"entity": b"incident", b"id": b"inc-1", b"json": b'{"severity":4}', b"deleted": b"0"},
+        {b"entity": b"incident", b"id": b"inc-1", b"province": b"32",
+         b"json": b'{"severity":4}', b"deleted": b"0"},
     )
     lines = text.split("\n")
     assert lines[0] == "id: 1700000000000-1"
     assert lines[1] == "event: change"
     payload = json.loads(lines[2].removeprefix("data: "))
     assert payload == {
-        "entity": "incident", "id": "inc-1", "seq": "1700000000000-1", "deleted": False,
-        "data": {"severity": 4},
+        "entity": "incident", "id": "inc-1", "province_code": "32",
+        "seq": "1700000000000-1", "deleted": False, "data": {"severity": 4},
     }
     assert text.endswith("\n\n")
