@@ -108,6 +108,8 @@ def test_coordinator_finds_opens_and_decides_on_a_cianjur_shelter(
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     requests: list[str] = []
     page.on("request", lambda r: requests.append(r.url))
+    console: list[str] = []
+    page.on("console", lambda msg: console.append(msg.text))
     sign_in(page, f"{api}/dasbor", tokens["coordinator"])
     page.wait_for_selector("#live-status.live", timeout=15_000)
     # vendored library and own base map only: nothing leaves the Siaga server
@@ -187,6 +189,8 @@ def test_coordinator_finds_opens_and_decides_on_a_cianjur_shelter(
     assert "Risiko diterima" in page.locator("#panel-timeline").inner_text()
     page.screenshot(path=str(ARTIFACTS / "map-decision-recorded.png"))
     assert not errors, errors
+    # Leaflet runs under the unchanged CSP (no inline script or style, no worker)
+    assert not [m for m in console if "Content Security Policy" in m], console
     post.close()
     reader.close()
 
