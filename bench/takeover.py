@@ -26,6 +26,7 @@ import asyncio
 import json
 import os
 import platform
+import shutil
 import signal
 import sys
 import tempfile
@@ -118,7 +119,8 @@ async def wait_totals(redis: Redis, want: dict[str, int], timeout: float) -> flo
         if not pending:
             break
         if time.monotonic() - started > timeout:
-            raise RuntimeError(f"{len(pending)} shelters not updated after {timeout:.0f} s")
+            raise RuntimeError(f"{len(pending)} shelters not updated after {timeout:.0f} s: "
+                               f"{sorted(pending)[:20]}")
         await asyncio.sleep(0.1)
     return time.monotonic() - started
 
@@ -216,8 +218,13 @@ def main() -> None:
     parser.add_argument("--shelters-per-province", type=int, default=60,
                         help="shelters in each of the 8 provinces (default 60: 480)")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="siaga-bench-takeover-") as tmp:
-        out = asyncio.run(run(args.shelters_per_province, Path(tmp)))
+    tmp = Path(tempfile.mkdtemp(prefix="siaga-bench-takeover-"))
+    try:
+        out = asyncio.run(run(args.shelters_per_province, tmp))
+    except BaseException:
+        say(f"failed: logs kept in {tmp / 'siaga'}")
+        raise
+    shutil.rmtree(tmp, ignore_errors=True)
     out.update(kafka=KAFKA_VERSION, python=platform.python_version(),
                machine=f"{os.cpu_count()} cores, {platform.machine()}",
                date=datetime.now(UTC).isoformat(timespec="minutes"))
