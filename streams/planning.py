@@ -879,6 +879,27 @@ def _public(shipment: dict[str, Any]) -> dict[str, Any]:
             if k not in ("applied_events", "proposal", "accepted_at")}
 
 
+# The last plan made per province in this process. The planning process makes a
+# province's plans one after the other, so the next re-plan finds its previous plan here
+# instead of parsing it back from the table row (thousands of proposals: most of a second
+# at 2,000 shelters). Plans are immutable; the mark checks it is the very plan in the row.
+_PLANS_MADE: dict[str, tuple[tuple[Any, ...], Plan]] = {}
+
+
+def _plan_mark(plan: dict[str, Any]) -> tuple[Any, ...]:
+    return (plan.get("plan_id"), plan.get("planned_at"), len(plan.get("proposals") or ()),
+            len(plan.get("shortfalls") or ()), len(plan.get("remaining") or ()))
+
+
+def _previous_plan(province: str, row: dict[str, Any] | None) -> Plan | None:
+    if not row:
+        return None
+    made = _PLANS_MADE.get(province)
+    if made is not None and made[0] == _plan_mark(row):
+        return made[1]
+    return Plan.from_dict(row)
+
+
 def plan_province(
     state: ProvinceState, previous: dict[str, Any], opts: PlanningOptions
 ) -> ProvinceOutcome:
@@ -888,10 +909,11 @@ def plan_province(
     plan_id = f"plan-{state.province_code}-{seq}"
     events: list[dict[str, Any]] = []
 
-    previous_plan = Plan.from_dict(previous["plan"]) if previous.get("plan") else None
+    previous_plan = _previous_plan(state.province_code, previous.get("plan"))
     meals_out: list[Any] = []
     plan, needs = plan_supplies(state, previous_plan, plan_id, now, opts, meals_out)
     plan_dict = plan.to_dict()
+    _PLANS_MADE[state.province_code] = (_plan_mark(plan_dict), plan)
     state_after = ProvinceState(**{**state.__dict__})
     shipments, withdrawn = _sync_proposals(state, plan_dict["proposals"], "province", now, events)
     state_after.shipments = shipments
