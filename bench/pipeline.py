@@ -202,15 +202,17 @@ def start_worker(settings: Settings, name: str) -> ManagedProcess:
     env["SIAGA_LOG_LEVEL"] = "INFO"
     proc = spawn(name, [sys.executable, "-m", "siaga.cli", "worker"],
                  settings.data_dir / f"{name}.log", env=env, cwd=ROOT)
-    _wait_ready(proc)
+    _wait_ready(proc, plans_apart=settings.plan_processes > 0)
     return proc
 
 
-def _wait_ready(proc: ManagedProcess, timeout: float = 120) -> None:
+def _wait_ready(proc: ManagedProcess, timeout: float = 120, plans_apart: bool = True) -> None:
     assert proc.log_path is not None
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if proc.log_path.exists() and "Worker ready" in proc.log_path.read_text(errors="ignore"):
+        text = proc.log_path.read_text(errors="ignore") if proc.log_path.exists() else ""
+        # faust's "Worker ready", and the planning process warm (unless plans are in a thread)
+        if "Worker ready" in text and ("planning process ready" in text or not plans_apart):
             return
         if not proc.alive():
             break
@@ -349,7 +351,7 @@ async def bench_passthrough(stack: Stack, wl: Workload) -> dict[str, float]:
                                  f"pt-{token}", src, dst, str(settings.data_dir), stack.profile],
                  settings.data_dir / "passthrough.log", cwd=ROOT)
     try:
-        _wait_ready(proc)
+        _wait_ready(proc, plans_apart=False)
         records = [(h.province_code.encode(), ev.encode_event(h)) for h in wl.headcounts]
         consumer = AIOKafkaConsumer(dst, bootstrap_servers=stack.bootstrap,
                                     group_id=f"pt-reader-{token}", auto_offset_reset="earliest")
@@ -550,19 +552,20 @@ async def _visible(redis: Redis, want: dict[str, int]) -> int:
 
 
 async def bench_province_size(stack: Stack, shelters: int, updates: int, rate: float,
-                              latency_events: int, db: int) -> dict[str, Any]:
+                              latency_events: int, db: int, plan_processes: int = 1
+                              ) -> dict[str, Any]:
     """One province of ``shelters``: throughput of ``updates`` headcounts produced at once
     (produced → every read model shows its last total), then p50/p99 latency of
     ``latency_events`` headcounts offered at ``rate``/s; peak worker RSS throughout."""
     from siaga.synthetic import province_disaster
 
-    settings = stack.settings(db)
+    settings = stack.settings(db, plan_processes=plan_processes)
     redis = Redis.from_url(settings.redis_url or "")
     await redis.flushdb()
     await ensure_topics(settings)
     disaster = province_disaster("32", shelters, updates=updates + latency_events,
                                  warehouses=6, teams=20, tag=f"b{shelters}")
-    proc = start_worker(settings, f"size{shelters}")
+    proc = start_worker(settings, f"size{shelters}-p{plan_processes}")
     peak = [0.0]
     sampling = True
 
@@ -651,6 +654,7 @@ async def bench_province_size(stack: Stack, shelters: int, updates: int, rate: f
         else float("nan"),
         "peak_worker_rss_mb": peak[0],
         "replans": replans,
+        "plan_processes": plan_processes,
     }
 
 
@@ -709,8 +713,8 @@ async def bench_recovery(stack: Stack, total_shelters: int, db: int) -> dict[str
             "worker_rss_mb_loaded": rss_loaded, "worker_rss_mb_after_recovery": rss_recovered}
 
 
-async def main_province_sizes(sizes: list[int], quick: bool, broker: str = "tansu"
-                              ) -> dict[str, Any]:
+async def main_province_sizes(sizes: list[int], quick: bool, broker: str = "tansu",
+                              compare_thread: bool = False) -> dict[str, Any]:
     data_dir = Path(os.environ.get("TMPDIR", "/tmp")) / f"siaga-bench-{uuid.uuid4().hex[:6]}"
     stack = Stack(data_dir, broker)
     say(f"broker: {broker} (workers on the {stack.profile} profile)")
@@ -724,6 +728,12 @@ async def main_province_sizes(sizes: list[int], quick: bool, broker: str = "tans
             say(f"{n} shelters in one province: {r['events_per_s']:,.0f} headcounts/s, "
                 f"p50 {r['p50_ms']:.0f} ms / p99 {r['p99_ms']:.0f} ms at 100/s, peak worker "
                 f"RSS {r['peak_worker_rss_mb']:.0f} MB, {r['replans']} re-plans")
+            if compare_thread:
+                t = await bench_province_size(stack, n, updates, 100.0, latency_events,
+                                              db=5 + i, plan_processes=0)
+                results.setdefault("plans_in_thread", {})[str(n)] = t
+                say(f"  same, plans in a thread: {t['events_per_s']:,.0f} headcounts/s, "
+                    f"p50 {t['p50_ms']:.0f} ms / p99 {t['p99_ms']:.0f} ms")
         if not quick:
             results["recovery"] = await bench_recovery(stack, 20_000, db=12)
             r = results["recovery"]
@@ -731,10 +741,13 @@ async def main_province_sizes(sizes: list[int], quick: bool, broker: str = "tans
                 f"{r['restart_to_ready_seconds']:.1f} s (load {r['load_seconds']:.0f} s)")
     finally:
         stack.stop()
-    base = results["sizes"][str(sizes[0])]["events_per_s"]
-    for n in sizes:
-        results["sizes"][str(n)]["throughput_ratio_vs_smallest"] = (
-            results["sizes"][str(n)]["events_per_s"] / base)
+    for group in ("sizes", "plans_in_thread"):
+        if group not in results:
+            continue
+        base = results[group][str(sizes[0])]["events_per_s"]
+        for n in sizes:
+            results[group][str(n)]["throughput_ratio_vs_smallest"] = (
+                results[group][str(n)]["events_per_s"] / base)
     results["machine"] = {"cpus": os.cpu_count(), "python": platform.python_version(),
                           "date": datetime.now(UTC).date().isoformat()}
     results["quick"] = quick
@@ -753,6 +766,10 @@ if __name__ == "__main__":
         help="instead: throughput and latency with one province of N shelters, for each N "
         "side by side (default 25 500 2000), and recovery at 20,000 shelters (not in --quick)")
     parser.add_argument(
+        "--compare-thread", action="store_true",
+        help="with --province-shelters: each size also with plans in a thread of the worker "
+        "(plan_processes=0), side by side")
+    parser.add_argument(
         "--broker", choices=("kafka", "tansu", "both"), default=None,
         help="Apache Kafka (production profile), Tansu (local profile) or both one after the "
         "other (the default; --province-shelters: Apache Kafka when it can run here)")
@@ -770,11 +787,13 @@ if __name__ == "__main__":
         if args.broker == "both":
             parser.error("--province-shelters runs on one broker: --broker kafka or tansu")
         sizes = args.province_shelters or [25, 500, 2000]
-        out = asyncio.run(main_province_sizes(sizes, args.quick, args.broker or kafka_or_tansu()))
-        for n, r in out["sizes"].items():
-            say(f"{n:>5} shelters: {r['events_per_s']:,.0f}/s "
-                f"(x{r['throughput_ratio_vs_smallest']:.2f} of {sizes[0]}), "
-                f"p99 {r['p99_ms']:.0f} ms")
+        out = asyncio.run(main_province_sizes(sizes, args.quick, args.broker or kafka_or_tansu(),
+                                              args.compare_thread))
+        for group in ("sizes", "plans_in_thread"):
+            for n, r in out.get(group, {}).items():
+                say(f"{n:>5} shelters{' (plans in a thread)' if group != 'sizes' else ''}: "
+                    f"{r['events_per_s']:,.0f}/s (x{r['throughput_ratio_vs_smallest']:.2f} "
+                    f"of {sizes[0]}), p99 {r['p99_ms']:.0f} ms")
         print(json.dumps(out, default=float))
         sys.exit(0)
     if args.broker in (None, "both"):
