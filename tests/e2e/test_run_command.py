@@ -66,7 +66,7 @@ def _admin_token(tmp_path: Path, services: Services | None = None) -> str:
 
         return make_token(services.redis_url, "admin")
     demo = json.loads((tmp_path / "data" / "demo-tokens.json").read_text())
-    assert set(demo) == {"command_post", "warehouse_staff", "coordinator", "admin"}
+    assert set(demo) == {"command_post", "warehouse_staff", "coordinator", "team", "admin"}
     assert demo["admin"] in (tmp_path / "run.out").read_text()  # printed for the user
     return str(demo["admin"])
 
