@@ -179,6 +179,14 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/kitchens/{kitchen_id}"): Rule(READERS),
     ("GET", "/api/v1/kitchen-proposals"): Rule(READERS),
     ("POST", "/api/v1/kitchen-proposals/{site_id}/approve"): Rule(COORDINATORS, _body()),
+    # decisions on shortfalls (the map's decision panel): coordinators of the province
+    ("POST", "/api/v1/shortfalls/decisions"): Rule(COORDINATORS, _body(
+        province_code="32", item="rice", shelter_ids=[SHELTER], decision="risk_accepted",
+        note="uji")),
+    # the people who run Siaga: metrics from the trusted network (tests call from loopback),
+    # parked records for admins
+    ("GET", "/metrics"): Rule(PUBLIC),
+    ("GET", "/api/v1/admin/deadletters"): Rule(frozenset({"admin"})),
 }
 
 IDS = {"{incident_id}": INCIDENT, "{shelter_id}": SHELTER, "{shipment_id}": SHIPMENT,
@@ -258,6 +266,9 @@ def _seed(redis_url: str) -> None:
         change("shipment", DISPATCHED, {"shipment_id": DISPATCHED, **shipment,
                                         "status": "dispatched"}),
         change("task", TASK, {"task_id": TASK, "kind": "evacuation", "target_id": SHELTER}),
+        change("shortfall", f"{SHELTER}:rice", {"shortfall_id": f"{SHELTER}:rice",
+                                                "shelter_id": SHELTER, "item": "rice",
+                                                "unit": "kg", "missing": 100.0}),
         change("kitchen", KITCHEN, {"kitchen_id": KITCHEN, "name": "Dapur Umum",
                                     "team_ids": [TEAM], "location": CIANJUR}),
         change("kitchen_proposal", SHELTER, {
