@@ -10,7 +10,9 @@ self.addEventListener("install", (event) => {
 });
 
 self.addEventListener("activate", (event) => {
-  event.waitUntil(caches.keys().then((keys) => Promise.all(keys.filter((k) => k !== CACHE).map((k) => caches.delete(k)))));
+  // only this page's older caches: /tim's worker keeps its own on the same origin
+  event.waitUntil(caches.keys().then((keys) => Promise.all(
+    keys.filter((k) => k.startsWith("siaga-posko-") && k !== CACHE).map((k) => caches.delete(k)))));
 });
 
 self.addEventListener("fetch", (event) => {
