@@ -57,6 +57,25 @@ def _write(redis_url: str, changes: list[dict[str, Any]]) -> None:
         pool.submit(asyncio.run, write()).result()
 
 
+def _clear_read_models(redis_url: str) -> None:
+    """Other modules' stacks leave read models in the shared Redis (shelters near Cianjur
+    among them, which would cluster with this test's shelter): start from none (tokens
+    stay)."""
+    from redis.asyncio import Redis as AsyncRedis
+
+    from siaga.rebuild import clear_read_models
+
+    async def clear() -> None:
+        redis = AsyncRedis.from_url(redis_url)
+        try:
+            await clear_read_models(redis)
+        finally:
+            await redis.aclose()
+
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, clear()).result()
+
+
 def change(entity: str, entity_id: str, data: dict[str, Any]) -> dict[str, Any]:
     return {"entity": entity, "id": entity_id, "province_code": data["province_code"],
             "version": f"{time.time_ns():020d}", "score": time.time(), "data": data}
@@ -87,6 +106,7 @@ def test_coordinator_finds_opens_and_decides_on_a_cianjur_shelter(
     settings: Settings,
 ) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
+    _clear_read_models(settings.redis_url or "")
     run = uuid.uuid4().hex[:6]
     shelter_id = f"sh-cugenang-{run}"
     post = httpx.Client(base_url=api, headers=bearer(tokens["command_post"]), timeout=15)
