@@ -478,7 +478,7 @@
           ` · ${g.item ? "" : `${itemName(s.item)} `}${t("missing")} `, el("b", {}, `${qty(s.missing, s.unit)}`), " ",
           s.escalated ? el("span", { class: "pill escalated" }, w("escalatedNational")) : null,
           s.decision ? el("span", { class: "pill decided" }, w(`decision_${s.decision.decision}`)) : null,
-          s.explanation ? el("div", { class: "hint" }, explain(s.explanation, { shelter: shelter.name })) : null))));
+          (s.why || s.explanation) ? el("div", { class: "hint" }, explain(s.why || s.explanation, { shelter: shelter.name })) : null))));
       const open = openGroups.has(g.item || g.kab);
       if (open) details.open = true;
       details.addEventListener("toggle", () => { if (details.open) openGroups.add(g.item || g.kab); else openGroups.delete(g.item || g.kab); });
@@ -580,12 +580,12 @@
       for (const s of lacks) {
         parts.push(el("div", { class: "explain" }, el("b", {}, `${itemName(s.item)}: ${t("missing")} ${qty(s.missing, s.unit)}`),
           s.decision ? el("span", { class: "pill decided" }, ` ${w(`decision_${s.decision.decision}`)} · ${s.decision.note || ""}`) : null,
-          s.explanation ? el("div", { class: "hint" }, explain(s.explanation, { shelter: item.name })) : null));
+          (s.why || s.explanation) ? el("div", { class: "hint" }, explain(s.why || s.explanation, { shelter: item.name })) : null));
       }
       const mine = [...state.shipment.values()].filter((s) => s.shelter_id === id && s.province_code === item.province_code);
       parts.push(el("h3", {}, t("shipments")));
       parts.push(mine.length ? el("ul", {}, ...mine.slice(0, 40).map((s) => li(`${itemName(s.item)} ${qty(s.quantity, s.unit)} · ${s.warehouse_name || nameOf("warehouse", s.province_code, s.warehouse_id)} `,
-        el("span", { class: "pill" }, t(s.status)), s.explanation ? el("div", { class: "hint" }, explain(s.explanation, { shelter: item.name, warehouse: s.warehouse_name })) : null))) : el("p", { class: "hint" }, t("none")));
+        el("span", { class: "pill" }, t(s.status)), (s.why || s.explanation) ? el("div", { class: "hint" }, explain(s.why || s.explanation, { shelter: item.name, warehouse: s.warehouse_name })) : null))) : el("p", { class: "hint" }, t("none")));
       const teams = [...state.team.values()].filter((x) => x.assignment && x.assignment.target_id === id && x.province_code === item.province_code);
       parts.push(el("h3", {}, t("teams")));
       parts.push(teams.length ? el("ul", {}, ...teams.map((x) => li(linkTo("team", x, x.name || "–"), ` · ${w(`task_${x.assignment.kind}`)}`,

@@ -183,6 +183,12 @@ def test_coordinator_finds_opens_and_decides_on_a_cianjur_shelter(
     assert "Beras" in detail  # item names, not codes
     assert "Direncanakan" in detail and "Dalam perjalanan" in detail
     assert "drinking_water" not in detail and "rice" not in detail.split()
+    # each shortfall explained from its rule and figures, in Indonesian (never the English)
+    page.wait_for_function(
+        "() => document.querySelector('#detail-body').innerText.includes("
+        "'di Lapangan Desa Cugenang:')", timeout=30_000)
+    detail = page.locator("#detail-body").inner_text()
+    assert "missing at" not in detail and "people" not in detail
     page.screenshot(path=str(ARTIFACTS / "map-shelter-panel-recoloured.png"))
 
     # the decisions panel groups shortfalls by item; accept the risk for one item with a note
