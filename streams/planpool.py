@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import gc
 import logging
 import multiprocessing
 import os
@@ -32,6 +33,11 @@ from typing import Any
 from streams.planning import PlanningOptions
 
 log = logging.getLogger(__name__)
+
+
+# The planning process's garbage-collector thresholds (Python's default: 700, 10, 10).
+# Measured on a 2,000-shelter re-plan: 3.1-3.7 s CPU with the default, 2.3 s with these.
+GC_THRESHOLDS = (50_000, 20, 100)
 
 
 class PlanProcessLost(RuntimeError):
@@ -67,6 +73,12 @@ def _init_child(parent: int) -> None:
 
     _warm_geo()
     warm_up()
+    # A plan allocates hundreds of thousands of small objects that reference counting frees;
+    # the default thresholds ran a full collection over the whole heap (the geo index among
+    # it) many times per plan: a third of a 2,000-shelter re-plan's CPU. Collect less often,
+    # and leave what the warm-up built out of the collections.
+    gc.freeze()
+    gc.set_threshold(GC_THRESHOLDS[0], GC_THRESHOLDS[1], GC_THRESHOLDS[2])
 
 
 def plan_slim(
