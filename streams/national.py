@@ -184,9 +184,10 @@ def plan_national(
                 kabupaten_code=task.kabupaten_code, province_code=task.province_code,
                 required_skills=task.required_skills, teams_needed=left))
     free = [t for t in spare if t["team_id"] not in busy]
-    travel_of: dict[tuple[str, str], float] = dict(
-        tuple(x) for x in previous.get("travel", [])
-    )
+    # stored as [[task_id, team_id], hours] (JSON has no tuples)
+    travel_of: dict[tuple[str, str], float] = {
+        (str(k[0]), str(k[1])): float(v) for k, v in previous.get("travel", [])
+    }
     if open_tasks and free:
         h = np.array(_hours([t["location"] for t in free],
                             [task_loc[t.task_id] for t in open_tasks]), dtype=np.float64)
@@ -367,6 +368,10 @@ def register(ctx: Any) -> None:
         writes, sends = national_writes(rows, record, results)
         return writes, sends, len(snapshots)
 
+    # escalations taken in but not planned yet: a plan that fails after its batch was
+    # written (its retry finds nothing new) must still be made on the retry
+    unplanned = [False]
+
     async def handle(events: Any) -> None:
         writes = Writes(ctx)
         changed = False
@@ -391,8 +396,9 @@ def register(ctx: Any) -> None:
                     changed = True
                 writes.put(TABLE, NATIONAL_KEY, key, value)
         writes.flush()
-        if not changed:
+        if not changed and not unplanned[0]:
             return
+        unplanned[0] = True
         rows = dict(table.rows(NATIONAL_KEY))
         national, sends, provinces = await asyncio.to_thread(plan_in_thread, rows)
         by_province: dict[str, list[dict[str, Any]]] = {}
@@ -406,6 +412,7 @@ def register(ctx: Any) -> None:
                 table.remove(NATIONAL_KEY, key)
             else:
                 table.put(NATIONAL_KEY, key, value)
+        unplanned[0] = False
         log.info("national tier re-planned (%d provinces, %d results sent)", provinces,
                  len(sends))
 

@@ -141,6 +141,22 @@ def test_national_tier_covers_what_the_province_cannot(semeru_events: list[Any])
     assert results2["35"]["proposals"] == results["35"]["proposals"]
 
 
+def test_the_national_tier_plans_again_from_a_record_with_team_travel(
+    semeru_events: list[Any],
+) -> None:
+    """The national record keeps team travel as [[task_id, team_id], hours] (JSON has no
+    tuples); the next national plan reads it back (it raised 'unhashable type: list' once a
+    team had been mobilised, and the national tier stopped planning)."""
+    state = ProvinceState("35")
+    _fold(state, semeru_events)
+    first = _plan(state, {})
+    record, _ = plan_national({"35": first.escalation}, {})
+    travelled = dict(record, travel=[[["35/evacuation:smr-x", "tagana-3508-01"], 2.5]])
+    again, results = plan_national({"35": first.escalation}, travelled)
+    assert [["35/evacuation:smr-x", "tagana-3508-01"], 2.5] in again["travel"]
+    assert results["35"]["proposals"]
+
+
 def test_shelter_registered_at_sea_is_refused_naming_location() -> None:
     event = EXAMPLES[ev.ShelterRegistered].model_copy(
         update={"location": ev.Location(lat=-9.5, lon=108.0)}
