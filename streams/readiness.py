@@ -39,15 +39,19 @@ async def _lag(app: Any, prefix: str) -> tuple[int, int, bool]:
         if highwater is None:
             known = False
             continue
+        # where this worker stands: past the last record it read, and never before the
+        # consumer's position (the committed offset on assignment). The read offset alone
+        # goes stale for a partition taken back after a rebalance with nothing new on it:
+        # it still says where this worker was before another one went on (a worker that
+        # took over a killed one's partitions then never said it was ready).
+        try:
+            position = int(await asyncio.wait_for(client.position(tp), timeout=1))
+        except Exception:  # noqa: BLE001
+            known = False
+            continue
         read = consumer._read_offset.get(tp)
         if read is not None:
-            position = read + 1
-        else:
-            try:
-                position = await asyncio.wait_for(client.position(tp), timeout=1)
-            except Exception:  # noqa: BLE001
-                known = False
-                continue
+            position = max(position, int(read) + 1)
         behind = max(0, int(highwater) - int(position))
         per_partition[(tp.topic, tp.partition)] = behind
         lag += behind
