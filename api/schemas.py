@@ -9,6 +9,7 @@ from fastapi import HTTPException, Path
 from pydantic import BaseModel, Field, ValidationError
 
 from siaga import events as ev
+from siaga.tokens import Principal
 
 E = TypeVar("E", bound=ev.Envelope)
 
@@ -55,3 +56,18 @@ def build(event_type: type[E], **fields: Any) -> E:
         detail = [{"loc": ["body", "occurred_at"], "msg": exc.reason, "type": "future_datetime"}]
         raise HTTPException(status_code=422, detail=detail) from None
     return event
+
+
+def caller_source(principal: Principal) -> str:
+    """The ``source`` of an event a caller publishes: the team's phone, or role and label."""
+    if principal.role == "team":
+        return f"team:{principal.team_id}"
+    return f"{principal.role}:{principal.label or principal.describe()}"[:200]
+
+
+def unprocessable(field: str, message: str) -> HTTPException:
+    """422 naming the body field that is wrong."""
+    return HTTPException(
+        status_code=422,
+        detail=[{"loc": ["body", field], "msg": message, "type": "value_error"}],
+    )

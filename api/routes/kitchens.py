@@ -30,7 +30,14 @@ from api.deps import CoordinatorDep, PublisherDep, ReaderDep, RedisDep, TeamWrit
 from api.locate import locate
 from api.pagination import CursorQuery, listing, page
 from api.publish import fingerprint
-from api.schemas import Accepted, EventIdField, build, id_path
+from api.schemas import (
+    Accepted,
+    EventIdField,
+    build,
+    caller_source,
+    id_path,
+    unprocessable,
+)
 from siaga import events as ev
 from siaga import readmodel
 from siaga.tokens import Principal
@@ -39,19 +46,6 @@ router = APIRouter(prefix="/api/v1", tags=["kitchens"])
 
 KitchenIdPath = id_path("The kitchen's id")
 SiteIdPath = id_path("The proposed site (a shelter id)")
-
-
-def _who(principal: Principal) -> str:
-    if principal.role == "team":
-        return f"team:{principal.team_id}"
-    return f"{principal.role}:{principal.label or principal.describe()}"[:200]
-
-
-def _unprocessable(field: str, message: str) -> HTTPException:
-    return HTTPException(
-        status_code=422,
-        detail=[{"loc": ["body", field], "msg": message, "type": "value_error"}],
-    )
 
 
 class KitchenRequest(BaseModel):
@@ -81,7 +75,7 @@ async def _check_teams(redis: Any, team_ids: list[str], province_code: str) -> N
     for team_id in team_ids:
         team = await readmodel.get_entity(redis, "team", team_id, province_code)
         if team is None:
-            raise _unprocessable(
+            raise unprocessable(
                 "team_ids", f"no team {team_id!r} registered in province {province_code}")
 
 
@@ -96,7 +90,7 @@ async def _open_kitchen(
         return Accepted(event_id=body.event_id)
     await _check_teams(redis, body.team_ids, province_code)
     if await readmodel.get_entity(redis, "shelter", body.kitchen_id, province_code) is not None:
-        raise _unprocessable("kitchen_id", f"{body.kitchen_id!r} is a shelter's id; a kitchen "
+        raise unprocessable("kitchen_id", f"{body.kitchen_id!r} is a shelter's id; a kitchen "
                              "needs an id of its own")
     name = principal.label or principal.describe()
     event = build(
@@ -154,7 +148,7 @@ async def report_kitchen(
     """The kitchen's status and, after a meal, the portions served (its team or a
     coordinator)."""
     if (body.meal is None) != (body.portions_served is None):
-        raise _unprocessable("meal", "portions_served and meal go together")
+        raise unprocessable("meal", "portions_served and meal go together")
     if principal.role == "team":
         authorize_team(principal, body.team_id, None)
     kitchen = await readmodel.get_entity(
@@ -163,7 +157,7 @@ async def report_kitchen(
         raise HTTPException(status_code=404, detail=f"kitchen_id: no kitchen {kitchen_id!r}")
     authorize_team(principal, body.team_id, kitchen["province_code"])
     if body.team_id not in (kitchen.get("team_ids") or []):
-        raise _unprocessable("team_id", f"team {body.team_id} does not run kitchen {kitchen_id}")
+        raise unprocessable("team_id", f"team {body.team_id} does not run kitchen {kitchen_id}")
     request_fp = fingerprint("kitchen-report", kitchen_id, body.model_dump_json())
     if await publisher.already_accepted(body.event_id, request_fp):
         return Accepted(event_id=body.event_id)
@@ -171,7 +165,7 @@ async def report_kitchen(
         ev.KitchenStatusReported,
         event_id=body.event_id,
         occurred_at=ev.utcnow(),
-        source=_who(principal),
+        source=caller_source(principal),
         schema_version=ev.SCHEMA_VERSION,
         kitchen_id=kitchen_id,
         province_code=kitchen["province_code"],
@@ -251,7 +245,7 @@ async def approve_kitchen_proposal(
     authorize_province(principal, proposal["province_code"])
     team_ids = body.team_ids or ([proposal["team_id"]] if proposal.get("team_id") else [])
     if not team_ids:
-        raise _unprocessable("team_ids", "the proposal has no team: name the teams to run it")
+        raise unprocessable("team_ids", "the proposal has no team: name the teams to run it")
     site = proposal["site"]
     request = KitchenRequest(
         event_id=body.event_id,

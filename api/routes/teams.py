@@ -25,7 +25,14 @@ from api.auth import authorize_province, authorize_team
 from api.deps import CoordinatorDep, PublisherDep, RedisDep, TeamReaderDep, TeamWriterDep
 from api.locate import locate
 from api.publish import fingerprint
-from api.schemas import Accepted, EventIdField, build, id_path
+from api.schemas import (
+    Accepted,
+    EventIdField,
+    build,
+    caller_source,
+    id_path,
+    unprocessable,
+)
 from siaga import events as ev
 from siaga import readmodel
 from siaga.tokens import Principal
@@ -34,19 +41,6 @@ router = APIRouter(prefix="/api/v1", tags=["teams"])
 
 TeamIdPath = id_path("The TAGANA team's id")
 TaskIdPath = id_path("The task's id, e.g. public_kitchen:<shelter id>")
-
-
-def _who(principal: Principal) -> str:
-    if principal.role == "team":
-        return f"team:{principal.team_id}"
-    return f"{principal.role}:{principal.label or principal.describe()}"[:200]
-
-
-def _unprocessable(field: str, message: str) -> HTTPException:
-    return HTTPException(
-        status_code=422,
-        detail=[{"loc": ["body", field], "msg": message, "type": "value_error"}],
-    )
 
 
 async def _team(redis: Any, principal: Principal, team_id: str) -> dict[str, Any]:
@@ -91,7 +85,7 @@ async def register_team(
 ) -> Accepted:
     authorize_province(principal, body.province_code)
     if not body.kabupaten_code.startswith(body.province_code + "."):
-        raise _unprocessable(
+        raise unprocessable(
             "kabupaten_code", f"{body.kabupaten_code} is not in province {body.province_code}")
     locate(body.base.lat, body.base.lon, body.province_code, None)  # 422: base, province
     request_fp = fingerprint("team-registration", body.model_dump_json())
@@ -101,7 +95,7 @@ async def register_team(
         ev.TeamRegistered,
         event_id=body.event_id,
         occurred_at=ev.utcnow(),
-        source=_who(principal),
+        source=caller_source(principal),
         schema_version=ev.SCHEMA_VERSION,
         team_id=body.team_id,
         name=body.name,
@@ -138,7 +132,7 @@ async def report_team_status(
 ) -> Accepted:
     team = await _team(redis, principal, team_id)
     if team.get("members") is not None and body.members_present > int(team["members"]):
-        raise _unprocessable(
+        raise unprocessable(
             "members_present", f"the team has {team['members']} members, not "
             f"{body.members_present}")
     if body.location is not None:
@@ -150,7 +144,7 @@ async def report_team_status(
         ev.TeamAvailabilityReported,
         event_id=body.event_id,
         occurred_at=body.occurred_at or ev.utcnow(),
-        source=_who(principal),
+        source=caller_source(principal),
         schema_version=ev.SCHEMA_VERSION,
         team_id=team_id,
         province_code=team["province_code"],
@@ -203,7 +197,7 @@ async def report_task_progress(
 ) -> Accepted:
     team = await _team(redis, principal, body.team_id)
     if body.status == "declined" and not (body.reason or "").strip():
-        raise _unprocessable("reason", "a declined assignment needs a reason")
+        raise unprocessable("reason", "a declined assignment needs a reason")
     if body.location is not None:
         locate(body.location.lat, body.location.lon, None, None)  # 422 naming location
     request_fp = fingerprint("task-progress", task_id, body.model_dump_json())
@@ -221,7 +215,7 @@ async def report_task_progress(
         ev.TaskProgressReported,
         event_id=body.event_id,
         occurred_at=body.occurred_at or ev.utcnow(),
-        source=_who(principal),
+        source=caller_source(principal),
         schema_version=ev.SCHEMA_VERSION,
         task_id=task_id,
         team_id=body.team_id,
