@@ -184,7 +184,8 @@ def start_redis(data_dir: Path, port: int | None = None, timeout: float = 20) ->
 
     The append-only file is on (fsync every second), so read models, tokens and accepted
     request ids survive a restart of Redis on the same data directory; a crash loses at
-    most the last second. Returns once Redis answers PING (not while it loads the file).
+    most the last second or two (Redis postpones the write while a background fsync is
+    busy). Returns once Redis answers PING (not while it loads the file).
     """
     port = port or free_port()
     redis_dir = data_dir / "redis"
