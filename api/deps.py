@@ -80,6 +80,8 @@ CommandPostDep = Annotated[Principal, _writer("command_post", "coordinator", "ad
 WarehouseStaffDep = Annotated[Principal, _writer("warehouse_staff", "admin")]
 CoordinatorDep = Annotated[Principal, _writer("coordinator", "admin")]
 AlertFeedDep = Annotated[Principal, _writer("alert_feed", "admin")]
+# A delivery is confirmed where it arrives: a shelter's posko, or the team running a kitchen.
+ReceiverDep = Annotated[Principal, _writer("command_post", "team", "coordinator", "admin")]
 # A TAGANA team's own phone, or whoever coordinates it (the route checks which team).
 TeamReaderDep = Annotated[Principal, _with_role("team", "coordinator", "admin")]
 TeamWriterDep = Annotated[Principal, _writer("team", "coordinator", "admin")]

@@ -5,7 +5,10 @@ their own rows at once, so a closed shipment can leave the working state:
 - dispatched: each picked batch records the departure (``departures`` on the batch row); a
   national-tier shipment's batches belong to another province's warehouse, so the
   departure travels to that province on ``siaga.stock-moves``;
-- delivered: the shelter records what it received (``received`` on the shelter row).
+- delivered: the shelter records what it received (``received`` on the shelter row); a
+  public kitchen the same way. A kitchen has no posko: its delivery is confirmed by a team
+  running it, a coordinator or an admin — anyone else's is dead-lettered
+  (:func:`check_kitchen_receipt`; the API refuses it first, from a read model that may lag).
 
 The planner projects a closed shipment's final state, then removes it from the table (its
 history stays in Kafka and the read models).
@@ -65,6 +68,41 @@ def _departures(writes: Writes, province: str, row: dict[str, Any]) -> list[dict
     return lines
 
 
+#: Who besides a team running the kitchen may confirm a delivery to it (event ``source``).
+KITCHEN_RECEIVERS = ("coordinator:", "admin:", "replay:")
+
+
+def check_kitchen_receipt(
+    shipment: dict[str, Any], kitchen: dict[str, Any], event: ShipmentStatusChanged
+) -> None:
+    """Raise :class:`InvalidRecord` when a delivery to a public kitchen is confirmed by
+    someone other than a team running it (``team:<id>``), a coordinator or an admin."""
+    source = event.source
+    runners = list(kitchen.get("team_ids") or [])
+    if source.startswith(KITCHEN_RECEIVERS):
+        return
+    if source.startswith("team:") and source.removeprefix("team:") in runners:
+        return
+    raise InvalidRecord(
+        f"source: shipment {event.shipment_id} goes to kitchen {shipment['shelter_id']}, "
+        f"whose delivery only a team running it ({', '.join(runners) or 'none'}) or a "
+        f"coordinator confirms, not {source}")
+
+
+def _kitchen_destination(
+    writes: Writes, province: str, event: ShipmentStatusChanged
+) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """The open shipment and the kitchen it goes to, when it goes to a kitchen."""
+    shipment = writes.get("shipments", province, event.shipment_id)
+    if shipment is None:
+        return None
+    destination = str(shipment.get("shelter_id") or "")
+    if writes.get("shelters", province, destination) is not None:
+        return None
+    kitchen = writes.get("kitchens", province, destination)
+    return None if kitchen is None else (shipment, kitchen)
+
+
 def register(ctx: Any) -> None:
     for name in ("shipments", "batches", "shelters", "kitchens"):
         entity_table(ctx, name)
@@ -88,6 +126,10 @@ def register(ctx: Any) -> None:
                 else apply_shipment_hold
             )
             try:
+                if isinstance(decoded, ShipmentStatusChanged) and decoded.status == "delivered":
+                    to_kitchen = _kitchen_destination(writes, province, decoded)
+                    if to_kitchen is not None:
+                        check_kitchen_receipt(*to_kitchen, decoded)
                 row = fold(writes, "shipments", province, shipment_id, event, reducer, decoded)
             except InvalidRecord as exc:
                 await park(ctx, event, exc.reason)

@@ -6,9 +6,10 @@ or an admin's. A shelter or an incident belongs to the posko that registered it:
 posko's registration, update or headcount of it is refused (403; a coordinator can
 transfer it, see ``/transfer`` in coordinators.py). The stream worker enforces the same
 rule (such an event goes to the dead-letter topic), because the read model this check
-uses lags behind a just-registered entity. Official CAP alerts come only from an
-``alert_feed`` token (or an admin's), from an allowed sender. Every write carries a
-client-generated ``event_id``; a retry with the same id counts once.
+uses lags behind a just-registered entity. A delivery to a public kitchen (which has no
+posko) is confirmed by a team running it, a coordinator or an admin. Official CAP alerts
+come only from an ``alert_feed`` token (or an admin's), from an allowed sender. Every write
+carries a client-generated ``event_id``; a retry with the same id counts once.
 """
 
 from __future__ import annotations
@@ -21,11 +22,18 @@ from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from api import cap
-from api.auth import authorize_posko, forbidden
-from api.deps import AlertFeedDep, CommandPostDep, PublisherDep, RedisDep, SettingsDep
+from api.auth import authorize_posko, authorize_province, authorize_team, forbidden
+from api.deps import (
+    AlertFeedDep,
+    CommandPostDep,
+    PublisherDep,
+    ReceiverDep,
+    RedisDep,
+    SettingsDep,
+)
 from api.locate import locate, resolved_kabupaten
 from api.publish import fingerprint
-from api.schemas import Accepted, EventIdField, build, id_path
+from api.schemas import Accepted, EventIdField, build, caller_source, id_path
 from api.shipments import check_transition, load_shipment
 from siaga import events as ev
 from siaga import readmodel
@@ -301,19 +309,29 @@ ShipmentIdPath = id_path("The shipment")
 @router.post("/shipments/{shipment_id}/receipt", status_code=202, response_model=Accepted)
 async def confirm_delivery(
     body: DeliveryReceipt,
-    principal: CommandPostDep,
+    principal: ReceiverDep,
     publisher: PublisherDep,
     redis: RedisDep,
     shipment_id: str = ShipmentIdPath,
 ) -> Accepted:
-    """The receiving post confirms a delivery with the quantity actually received."""
+    """Where the shipment arrives confirms its delivery with the quantity actually received:
+    a shelter's posko, or for a public kitchen the team(s) running it (a kitchen has no
+    posko); coordinators of the province and admins for either."""
     shipment = await load_shipment(redis, shipment_id)
+    province_code = shipment["province_code"]
     shelter_id = shipment.get("shelter_id")
-    shelter = (await readmodel.get_entity(redis, "shelter", shelter_id, shipment["province_code"])
+    shelter = (await readmodel.get_entity(redis, "shelter", shelter_id, province_code)
                if shelter_id else None)
+    kitchen = (await readmodel.get_entity(redis, "kitchen", shelter_id, province_code)
+               if shelter_id and shelter is None else None)
+    if kitchen is not None:
+        return await _confirm_kitchen_delivery(body, principal, publisher, shipment, kitchen)
+    if principal.role == "team":
+        raise forbidden("shipment_id", f"shipment {shipment_id} goes to shelter {shelter_id}, "
+                        "not to a kitchen: its posko confirms the delivery")
     owner = (shelter or {}).get("posko_id")
     posko_id = posko_for(principal, body.posko_id, owner)
-    authorize_posko(principal, posko_id, shipment["province_code"])
+    authorize_posko(principal, posko_id, province_code)
     if principal.role == "command_post" and owner and owner != principal.posko_id:
         raise forbidden("shipment_id", f"shipment {shipment_id} goes to posko {owner}")
     request_fp = fingerprint("receipt", shipment_id, posko_id, body.model_dump_json())
@@ -324,7 +342,51 @@ async def confirm_delivery(
         ev.ShipmentStatusChanged,
         **_envelope(body.event_id, posko_id, body.occurred_at),
         shipment_id=shipment_id,
-        province_code=shipment["province_code"],
+        province_code=province_code,
+        warehouse_id=shipment["warehouse_id"],
+        status="delivered",
+        quantity_received=body.quantity_received,
+        reason=body.note,
+    )
+    await publisher.publish(event, request_fp)
+    return Accepted(event_id=event.event_id)
+
+
+async def _confirm_kitchen_delivery(
+    body: DeliveryReceipt,
+    principal: Principal,
+    publisher: Any,
+    shipment: dict[str, Any],
+    kitchen: dict[str, Any],
+) -> Accepted:
+    """Ingredients delivered to a public kitchen: a team running it (its own phone), a
+    coordinator of the kitchen's province, or an admin confirms them; the worker checks the
+    event's source again (``streams/shipments.py``)."""
+    shipment_id, kitchen_id = shipment["shipment_id"], kitchen["kitchen_id"]
+    province_code = shipment["province_code"]
+    runners = list(kitchen.get("team_ids") or [])
+    if principal.role == "command_post":
+        raise forbidden("shipment_id", f"shipment {shipment_id} goes to kitchen {kitchen_id}: "
+                        f"the team running it ({', '.join(runners) or 'none'}) confirms it")
+    if principal.role == "team":
+        if principal.team_id not in runners:
+            raise forbidden("team_id", f"team {principal.team_id} does not run kitchen "
+                            f"{kitchen_id} (run by {', '.join(runners) or 'no team'})")
+        authorize_team(principal, str(principal.team_id), province_code)
+    elif principal.role != "admin":
+        authorize_province(principal, province_code)
+    request_fp = fingerprint("receipt", shipment_id, kitchen_id, body.model_dump_json())
+    if await publisher.already_accepted(body.event_id, request_fp):
+        return Accepted(event_id=body.event_id)
+    check_transition(shipment, "delivered")
+    event = build(
+        ev.ShipmentStatusChanged,
+        event_id=body.event_id,
+        occurred_at=body.occurred_at or ev.utcnow(),
+        source=caller_source(principal),
+        schema_version=ev.SCHEMA_VERSION,
+        shipment_id=shipment_id,
+        province_code=province_code,
         warehouse_id=shipment["warehouse_id"],
         status="delivered",
         quantity_received=body.quantity_received,

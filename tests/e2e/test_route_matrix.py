@@ -34,6 +34,7 @@ CAP = (Path(__file__).resolve().parent / "cap" / "bmkg-cianjur-2022-11-21.xml").
 S = uuid.uuid4().hex[:6]
 SHELTER, INCIDENT, TASK, TEAM = f"sh-mx-{S}", f"inc-mx-{S}", f"task-mx-{S}", f"team-mx-{S}"
 SHIPMENT, DISPATCHED = f"shp-mx-{S}", f"shp-mx-disp-{S}"
+TO_KITCHEN = f"shp-mx-dapur-{S}"  # dispatched to the kitchen, which has no posko
 KITCHEN = f"dapur-mx-{S}"
 WAREHOUSE = "wh-bekasi-regional"
 
@@ -189,6 +190,14 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/admin/deadletters"): Rule(frozenset({"admin"})),
 }
 
+# Routes whose callers depend on what is written: a further rule per case (the route
+# table check counts them once, under RULES).
+VARIANTS: list[tuple[str, str, Rule]] = [
+    # ingredients delivered to a public kitchen: the team running it, not a posko
+    ("POST", "/api/v1/shipments/{shipment_id}/receipt", Rule(
+        TEAM_SIDE, _body(quantity_received=10), path=f"/api/v1/shipments/{TO_KITCHEN}/receipt")),
+]
+
 IDS = {"{incident_id}": INCIDENT, "{shelter_id}": SHELTER, "{shipment_id}": SHIPMENT,
        "{warehouse_id}": WAREHOUSE, "{team_id}": TEAM, "{task_id}": TASK,
        "{kitchen_id}": KITCHEN, "{site_id}": SHELTER}
@@ -265,6 +274,8 @@ def _seed(redis_url: str) -> None:
         change("shipment", SHIPMENT, {"shipment_id": SHIPMENT, **shipment}),
         change("shipment", DISPATCHED, {"shipment_id": DISPATCHED, **shipment,
                                         "status": "dispatched"}),
+        change("shipment", TO_KITCHEN, {"shipment_id": TO_KITCHEN, **shipment,
+                                        "shelter_id": KITCHEN, "status": "dispatched"}),
         change("task", TASK, {"task_id": TASK, "kind": "evacuation", "target_id": SHELTER}),
         change("shortfall", f"{SHELTER}:rice", {"shortfall_id": f"{SHELTER}:rice",
                                                 "shelter_id": SHELTER, "item": "rice",
@@ -313,7 +324,8 @@ def test_every_cell_of_the_role_by_route_matrix(
     problems: list[str] = []
     cells = 0
     with httpx.Client(base_url=base, timeout=20) as http:
-        for (method, template), rule in sorted(RULES.items()):
+        cases = [(m, t, r) for (m, t), r in sorted(RULES.items())] + VARIANTS
+        for method, template, rule in cases:
             path = rule.path or template
             for placeholder, value in IDS.items():
                 path = path.replace(placeholder, value)
@@ -335,5 +347,5 @@ def test_every_cell_of_the_role_by_route_matrix(
                     problems.append(f"should be 403: {where}")
                 elif not str(text).startswith('{"detail":"') or ":" not in str(text)[11:60]:
                     problems.append(f"a 403 must name the field: {where}")
-    assert cells == len(RULES) * len(CALLERS)
+    assert cells == (len(RULES) + len(VARIANTS)) * len(CALLERS)
     assert not problems, "\n".join(problems)

@@ -133,3 +133,32 @@ async def test_a_kitchen_gets_the_ingredients_and_far_people_get_a_proposal(
     parked = await consume_all(settings, settings.topic(DEADLETTER), expected=1, timeout=30)
     reasons = [json.loads(r.value)["reason"] for r in parked]
     assert any(f"team {OTHER} does not run kitchen" in r for r in reasons), reasons
+
+    # the rice arrives at the kitchen: a posko cannot confirm it (a kitchen has no posko:
+    # dead-lettered), the team running it can, and the kitchen keeps what it received
+    rice_id = next(s["shipment_id"] for s in shipments
+                   if s["item"] == "rice" and s["shelter_id"] == KITCHEN)
+    rice_row = await readmodel.get_entity(redis, "shipment", rice_id, "72")
+    assert rice_row is not None
+
+    def move(status: str, source: str, **fields: Any) -> ev.ShipmentStatusChanged:
+        return ev.ShipmentStatusChanged(
+            **_env(clock, source), shipment_id=rice_id, province_code="72",
+            warehouse_id=WAREHOUSE, status=status, **fields)
+
+    picks = [{"batch_id": b["batch_id"], "quantity": b["quantity"]} for b in rice_row["batches"]]
+    await produce_events(settings, [move("confirmed", f"warehouse_staff:{WAREHOUSE}",
+                                         batches=picks),
+                                    move("dispatched", f"warehouse_staff:{WAREHOUSE}")])
+    await _until(redis, "shipment", rice_id, lambda s: s["status"] == "dispatched")
+    await produce_events(settings, [
+        move("delivered", "posko:posko-palu", quantity_received=2400),
+        move("delivered", f"team:{OTHER}", quantity_received=2400),
+        move("delivered", f"team:{COOK}", quantity_received=2390)])
+    delivered = await _until(redis, "shipment", rice_id, lambda s: s["status"] == "delivered")
+    assert delivered["quantity_received"] == 2390
+    parked = await consume_all(settings, settings.topic(DEADLETTER), expected=3, timeout=30)
+    reasons = [json.loads(r.value)["reason"] for r in parked]
+    refused = [r for r in reasons if r.startswith(f"source: shipment {rice_id} goes to kitchen")]
+    assert len(refused) == 2 and any("posko:posko-palu" in r for r in refused), reasons
+    assert any(f"team:{OTHER}" in r for r in refused), reasons
