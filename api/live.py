@@ -207,3 +207,237 @@ class FeedHub:
 
 def _next(stream_id: StreamId) -> StreamId:
     return stream_id[0], stream_id[1] + 1
+
+
+# ---------------------------------------------------------------- the timeline of changes
+# The coordinators' timeline is read from the same feed, newest first: one row per applied
+# change, with a short summary of the entity after it (and before it, when the previous
+# change of the same entity is within reach), filtered by kind, province, kabupaten/kota
+# and time, a page at a time. The feed keeps about FEED_MAXLEN changes: the timeline
+# reaches back as far as it does (``reaches_back_to``).
+
+TIMELINE_KINDS = (
+    "incident", "shelter", "warehouse", "team", "shipment", "shortfall", "decision", "task",
+    "kitchen", "kitchen_proposal",
+)
+TIMELINE_SCAN = 20_000  # feed entries examined for one page at most (the cursor goes on)
+TIMELINE_LOOKBEHIND = 2_000  # entries read past a full page to find rows' previous states
+TIMELINE_CHUNK = 1_000
+DECISION_FRESH_MS = 120_000  # a decision this recent when its previous state is out of reach
+
+_SUMMARY_KEYS = (
+    "name", "shelter_id", "shelter_name", "warehouse_id", "warehouse_name", "kitchen_id",
+    "team_id", "task_id", "incident_id", "item", "unit", "missing", "need", "quantity",
+    "status", "held", "tier", "escalated", "decision", "unmet_share", "incident_type",
+    "severity", "displaced", "availability", "kind", "target_id", "capacity_per_day",
+    "portions_needed_per_day", "portions_cooked_per_day", "people_served", "load_share",
+    "kabupaten_code", "released", "portions_covered_per_day", "uncovered", "members",
+    "quantity_received",
+)
+
+
+def summarize(data: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The few fields of a read model that a timeline row shows (names, figures, status)."""
+    if not isinstance(data, dict):
+        return None
+    out = {k: data[k] for k in _SUMMARY_KEYS if data.get(k) is not None}
+    if isinstance(data.get("headcount"), dict):
+        out["headcount"] = {"total": data["headcount"].get("total")}
+    if isinstance(data.get("assignment"), dict):
+        a = data["assignment"]
+        out["assignment"] = {k: a.get(k) for k in ("task_id", "kind", "target_id", "status")}
+    if isinstance(data.get("teams"), list):
+        out["teams"] = [{k: t.get(k) for k in ("team_id", "name", "status", "reason")}
+                        for t in data["teams"][:10] if isinstance(t, dict)]
+    if isinstance(data.get("site"), dict):
+        out["site"] = {k: data["site"].get(k) for k in ("site_id", "name")}
+    if isinstance(data.get("reason"), str):
+        out["reason"] = data["reason"]
+    if isinstance(data.get("blocked"), dict):
+        out["blocked"] = data["blocked"]
+    return out
+
+
+def _ms_iso(stream_id: str) -> str:
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(parse_id(stream_id)[0] / 1000, UTC).isoformat()
+
+
+def _decided(row: dict[str, Any]) -> bool:
+    """Whether this shortfall change records a new decision (not one carried along)."""
+    decision = (row["data"] or {}).get("decision")
+    if not isinstance(decision, dict):
+        return False
+    if row["before_known"]:
+        before = (row["before"] or {}).get("decision") or {}
+        return before.get("version") != decision.get("version")
+    from datetime import datetime
+
+    try:
+        at = datetime.fromisoformat(str(decision.get("at"))).timestamp() * 1000
+    except ValueError:
+        return False
+    return 0 <= parse_id(row["seq"])[0] - at <= DECISION_FRESH_MS
+
+
+def _place_of(entity: str, data: dict[str, Any] | None) -> list[str]:
+    """Ids whose kabupaten/kota is this change's, when the change does not carry its own."""
+    if not data:
+        return []
+    if entity in ("shipment", "shortfall"):
+        return [str(x) for x in (data.get("shelter_id"), data.get("kitchen_id")) if x]
+    if entity == "task":
+        return [str(data["target_id"])] if data.get("target_id") else []
+    if entity == "kitchen_proposal":
+        site = data.get("site") or {}
+        return [str(site["site_id"])] if site.get("site_id") else []
+    return []
+
+
+async def _kabupaten_of(
+    redis: Redis, wanted: set[tuple[str, str]], known: dict[tuple[str, str], str | None]
+) -> None:
+    """Fill ``known[(province, id)]`` with the kabupaten/kota of shelters, kitchens or
+    incidents (read models), one round trip per call."""
+    from siaga.readmodel import entity_key
+
+    todo = sorted(wanted - set(known))
+    if not todo:
+        return
+    pipe = redis.pipeline(transaction=False)
+    for province, entity_id in todo:
+        for entity in ("shelter", "kitchen", "incident"):
+            pipe.hget(entity_key(entity, entity_id, province), "json")
+    found = await pipe.execute()
+    for n, pair in enumerate(todo):
+        known[pair] = None
+        for raw in found[3 * n: 3 * n + 3]:
+            if raw:
+                kab = (json.loads(raw) or {}).get("kabupaten_code")
+                if kab:
+                    known[pair] = str(kab)
+                    break
+
+
+async def timeline(
+    redis: Redis,
+    *,
+    kinds: set[str] | None = None,
+    province_code: str | None = None,
+    kabupaten_code: str | None = None,
+    since_ms: int | None = None,
+    until_ms: int | None = None,
+    limit: int = 100,
+    cursor: str | None = None,
+) -> dict[str, Any]:
+    """Changes from the feed, newest first, after ``cursor`` (a feed id: older than it).
+
+    Each row: ``seq`` (feed id), ``at`` (UTC), ``entity``, ``kind`` (the entity, or
+    ``decision`` for a shortfall change that records a coordinator's decision), ``id``,
+    ``province_code``, ``kabupaten_code`` (its own or its shelter's/kitchen's), ``deleted``,
+    ``data`` and ``before`` (summaries, see :func:`summarize`; ``before`` is None when the
+    previous change of the entity is out of reach). At most ``TIMELINE_SCAN`` feed entries
+    are examined per page, so a page with narrow filters may hold fewer than ``limit`` rows:
+    ``next_cursor`` continues (None at the end of the feed or of the time range).
+    """
+    wanted_kinds = set(kinds or TIMELINE_KINDS)
+    entities = {("shortfall" if k == "decision" else k) for k in wanted_kinds}
+    hi = f"({cursor}" if cursor else "+"
+    if until_ms is not None:
+        top = f"{until_ms}-18446744073709551615"
+        if cursor is None or parse_id(cursor) > parse_id(top):
+            hi = top
+    lo = f"{since_ms}-0" if since_ms is not None else "-"
+    rows: list[dict[str, Any]] = []
+    waiting: dict[tuple[str, str, str], dict[str, Any]] = {}  # rows awaiting their before
+    places: dict[tuple[str, str], str | None] = {}
+    scanned = 0
+    full_at: str | None = None  # the feed id of the page's last row, once full
+    past_full = 0
+    last_seen: str | None = None
+    exhausted = False
+    while True:
+        entries: Any = await redis.xrevrange(FEED, max=hi, min=lo, count=TIMELINE_CHUNK)
+        if not entries:
+            exhausted = True
+            break
+        parsed = []
+        for raw_id, fields in entries:
+            sid = _s(raw_id)
+            entity = _s(fields.get(b"entity", fields.get("entity", "")))
+            province = _s(fields.get(b"province", fields.get("province", "")))
+            entity_id = _s(fields.get(b"id", fields.get("id", "")))
+            deleted = _s(fields.get(b"deleted", fields.get("deleted", "0"))) == "1"
+            raw = fields.get(b"json", fields.get("json"))
+            try:
+                data = json.loads(raw) if raw else None
+            except ValueError:
+                data = None
+            parsed.append((sid, entity, province, entity_id, deleted, data))
+        if kabupaten_code is not None and full_at is None:
+            need = {(p, i) for _, e, p, _, _, d in parsed
+                    if e in entities and not (d or {}).get("kabupaten_code")
+                    for i in _place_of(e, d)}
+            await _kabupaten_of(redis, need, places)
+        for sid, entity, province, entity_id, deleted, data in parsed:
+            scanned += 1
+            last_seen = sid
+            key = (entity, province, entity_id)
+            summary = summarize(data)
+            newer = waiting.pop(key, None)
+            if newer is not None:
+                newer["before"] = summary
+                newer["before_known"] = True
+            if full_at is not None:
+                past_full += 1
+                continue
+            if entity not in entities or (province_code and province != province_code):
+                continue
+            kab = (data or {}).get("kabupaten_code")
+            if not kab:
+                kab = next((places[(province, i)] for i in _place_of(entity, data)
+                            if places.get((province, i))), None)
+            if kabupaten_code is not None and kab != kabupaten_code:
+                continue
+            if entity == "shortfall" and "shortfall" not in wanted_kinds and not (
+                    data or {}).get("decision"):
+                continue  # only decisions wanted: a shortfall without one is none
+            row = {"seq": sid, "at": _ms_iso(sid), "entity": entity, "kind": entity,
+                   "id": entity_id, "province_code": province, "kabupaten_code": kab,
+                   "deleted": deleted, "data": summary, "before": None,
+                   "before_known": False}
+            rows.append(row)
+            waiting[key] = row
+            if len(rows) >= limit:
+                full_at = sid
+        if full_at is not None and (not waiting or past_full >= TIMELINE_LOOKBEHIND):
+            break
+        if full_at is None and scanned >= TIMELINE_SCAN:
+            break
+        if len(entries) < TIMELINE_CHUNK:
+            exhausted = True
+            break
+        hi = f"({_s(entries[-1][0])}"
+    # what rows lack a kabupaten: their shelter's, kitchen's or incident's (for the name)
+    need = {(r["province_code"], i) for r in rows if not r["kabupaten_code"]
+            for i in _place_of(r["entity"], r["data"])}
+    await _kabupaten_of(redis, need, places)
+    out = []
+    for row in rows:
+        if not row["kabupaten_code"]:
+            row["kabupaten_code"] = next(
+                (places[(row["province_code"], i)] for i in _place_of(row["entity"], row["data"])
+                 if places.get((row["province_code"], i))), None)
+        if row["entity"] == "shortfall" and _decided(row):
+            row["kind"] = "decision"
+        row.pop("before_known")
+        if row["kind"] in wanted_kinds:
+            out.append(row)
+    if full_at is not None:
+        next_cursor: str | None = full_at
+    else:
+        next_cursor = None if exhausted else last_seen
+    oldest: Any = await redis.xrange(FEED, count=1)
+    return {"count": len(out), "items": out, "next_cursor": next_cursor, "scanned": scanned,
+            "reaches_back_to": _ms_iso(_s(oldest[0][0])) if oldest else None}

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any, Literal
 
@@ -28,7 +29,8 @@ from api.deps import (
     RedisDep,
     SettingsDep,
 )
-from api.live import FeedHub, last_id, parse_id
+from api.live import TIMELINE_KINDS, FeedHub, last_id, parse_id
+from api.live import timeline as read_timeline
 from api.pagination import CursorQuery, listing, page
 from api.publish import ACCEPTED_PREFIX, ACCEPTED_TTL_SECONDS, fingerprint
 from api.schemas import Accepted, EventIdField, build, id_path
@@ -160,6 +162,63 @@ async def live(
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
+
+
+TimelineKind = Literal[
+    "incident", "shelter", "warehouse", "team", "shipment", "shortfall", "decision", "task",
+    "kitchen", "kitchen_proposal",
+]
+assert set(TimelineKind.__args__) == set(TIMELINE_KINDS)  # type: ignore[attr-defined]
+
+
+def _ms(value: datetime) -> int:
+    return int((value if value.tzinfo else value.replace(tzinfo=UTC)).timestamp() * 1000)
+
+
+def _query_error(field: str, message: str) -> HTTPException:
+    return HTTPException(status_code=422, detail=[
+        {"loc": ["query", field], "msg": message, "type": "value_error"}])
+
+
+@router.get("/timeline", summary="Timeline of changes (from the live feed), newest first")
+async def timeline(
+    principal: ReaderDep,
+    redis: RedisDep,
+    kind: list[TimelineKind] | None = Query(
+        default=None, description="Only these kinds (repeat the parameter); "
+        "decision = a shortfall change that records a coordinator's decision"),
+    province_code: ev.ProvinceCode | None = Query(default=None),
+    kabupaten_code: ev.KabupatenCode | None = Query(
+        default=None, description="Changes of this kabupaten/kota (a shipment's or "
+        "shortfall's is its shelter's or kitchen's)"),
+    since: datetime | None = Query(default=None, description="From this time (UTC if no zone)"),
+    until: datetime | None = Query(default=None, description="Up to this time"),
+    limit: int = Query(default=100, ge=1, le=500),
+    cursor: str | None = Query(
+        default=None, pattern=r"^\d{1,20}-\d{1,20}$",
+        description="Where the previous page ended (its next_cursor); omit for the newest"),
+) -> dict[str, Any]:
+    """Every change the projector applied (the feed keeps the last ~100,000: see
+    ``reaches_back_to``), newest first, with a summary of the entity after the change and
+    before it. A provincial coordinator's timeline covers its own province (another: 403).
+    At most 20,000 feed entries are examined per page: with narrow filters a page may hold
+    fewer than ``limit`` rows, and ``next_cursor`` goes on (None at the end)."""
+    if kabupaten_code is not None:
+        if province_code is not None and not kabupaten_code.startswith(province_code + "."):
+            raise _query_error("kabupaten_code",
+                               f"{kabupaten_code} is not in province {province_code}")
+        province_code = kabupaten_code[:2]
+    if principal.role == "coordinator" and principal.province_code is not None:
+        if province_code is not None:
+            authorize_province(principal, province_code)
+        province_code = principal.province_code
+    if since is not None and until is not None and since > until:
+        raise _query_error("since", "since is after until")
+    return await read_timeline(
+        redis, kinds=set(kind) if kind else None, province_code=province_code,
+        kabupaten_code=kabupaten_code,
+        since_ms=None if since is None else _ms(since),
+        until_ms=None if until is None else _ms(until), limit=limit, cursor=cursor)
 
 
 @router.get("/shortfalls", summary="Shortfalls that need a decision (largest first)")

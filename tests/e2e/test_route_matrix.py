@@ -116,6 +116,9 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/incidents/{incident_id}"): Rule(READERS),
     ("GET", "/api/v1/situation"): Rule(READERS),
     ("GET", "/api/v1/live"): Rule(READERS),
+    # the timeline of changes: another province's coordinator is refused Jawa Barat's
+    ("GET", "/api/v1/timeline"): Rule(READERS - {"coordinator_other"}, lambda: {
+        "params": {"province_code": "32", "kind": ["shelter", "decision"]}}),
     ("GET", "/api/v1/shortfalls"): Rule(READERS),
     ("GET", "/api/v1/shipments"): Rule(READERS),
     ("GET", "/api/v1/warehouses"): Rule(READERS),

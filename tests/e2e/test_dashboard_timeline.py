@@ -1,0 +1,168 @@
+"""The coordinators' timeline of changes, served from the live feed (``GET /api/v1/timeline``)
+by a real `siaga api` on a real Redis: newest first, filtered by kind, province,
+kabupaten/kota (a shipment's or shortfall's is its shelter's) and time, a page at a time
+with a cursor, a coordinator's decision told apart from a re-plan that carries it along,
+and a provincial coordinator kept to its own province."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import pytest
+
+from siaga.settings import Settings
+from tests.e2e.helpers import bearer
+
+pytestmark = pytest.mark.e2e
+
+
+def _apply(redis_url: str, changes: list[dict[str, Any]]) -> None:
+    from redis.asyncio import Redis
+
+    from siaga.readmodel import apply_changes
+
+    async def write() -> None:
+        redis = Redis.from_url(redis_url)
+        try:
+            await apply_changes(redis, changes)
+        finally:
+            await redis.aclose()
+
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, write()).result()
+
+
+def _change(entity: str, entity_id: str, data: dict[str, Any],
+            deleted: bool = False) -> dict[str, Any]:
+    return {"entity": entity, "id": entity_id, "province_code": data["province_code"],
+            "version": f"{time.time_ns():020d}", "score": time.time(), "deleted": deleted,
+            "data": data}
+
+
+def _all(http: httpx.Client, **params: Any) -> list[dict[str, Any]]:
+    """Every row, page by page (the cursor goes on until None)."""
+    rows: list[dict[str, Any]] = []
+    cursor = None
+    for _ in range(200):
+        query = {**params, **({"cursor": cursor} if cursor else {})}
+        page = http.get("/api/v1/timeline", params=query)
+        assert page.status_code == 200, page.text
+        body = page.json()
+        rows += body["items"]
+        cursor = body["next_cursor"]
+        if cursor is None:
+            return rows
+    raise AssertionError("the cursor never ended")
+
+
+def test_timeline_is_served_filtered_paginated_and_scoped(
+    api: str, tokens: dict[str, str], settings: Settings,
+) -> None:
+    assert settings.redis_url
+    from redis import Redis
+
+    from siaga.readmodel import FEED
+
+    Redis.from_url(settings.redis_url).delete(FEED)  # other modules' changes: not this test's
+    run = uuid.uuid4().hex[:6]
+    cugenang, palu = f"sh-tl-cug-{run}", f"sh-tl-palu-{run}"
+    shelter = {"shelter_id": cugenang, "name": "Lapangan Cugenang", "province_code": "32",
+               "kabupaten_code": "32.03", "location": {"lat": -6.82, "lon": 107.1},
+               "headcount": {"total": 300}, "unmet_share": 0.5,
+               "needs": [{"item": "rice", "need": 360.0}] * 30}  # a big entity: summarized
+    _apply(settings.redis_url, [
+        _change("shelter", cugenang, shelter),
+        _change("shelter", palu, {"shelter_id": palu, "name": "Lapangan Vatulemo",
+                                  "province_code": "72", "kabupaten_code": "72.71",
+                                  "location": {"lat": -0.9, "lon": 119.87},
+                                  "headcount": {"total": 800}}),
+    ])
+    time.sleep(0.05)
+    middle = datetime.now(UTC)
+    time.sleep(0.05)
+    shortfall = {"shortfall_id": f"{cugenang}:rice", "shelter_id": cugenang, "item": "rice",
+                 "unit": "kg", "missing": 120, "province_code": "32", "decision": None}
+    decision = {"decision": "risk_accepted", "note": "Bulog besok", "coordinator": "Rina",
+                "at": datetime.now(UTC).isoformat(), "version": "00001"}
+    _apply(settings.redis_url, [
+        _change("shelter", cugenang, dict(shelter, headcount={"total": 640})),
+        _change("shipment", f"shp-tl-{run}", {
+            "shipment_id": f"shp-tl-{run}", "status": "proposed", "shelter_id": cugenang,
+            "shelter_name": "Lapangan Cugenang", "item": "rice", "unit": "kg",
+            "quantity": 400, "province_code": "32"}),
+        _change("shortfall", f"{cugenang}:rice", shortfall),
+    ])
+    _apply(settings.redis_url, [
+        _change("shortfall", f"{cugenang}:rice", dict(shortfall, decision=decision)),
+    ])
+    _apply(settings.redis_url, [  # a re-plan: the same decision carried along
+        _change("shortfall", f"{cugenang}:rice", dict(shortfall, missing=80, decision=decision)),
+        _change("shelter", palu, {"shelter_id": palu, "name": "Lapangan Vatulemo",
+                                  "province_code": "72", "kabupaten_code": "72.71",
+                                  "location": {"lat": -0.9, "lon": 119.87},
+                                  "headcount": {"total": 900}}),
+    ])
+    national = httpx.Client(base_url=api, headers=bearer(tokens["coordinator_national"]),
+                            timeout=15)
+
+    # newest first, summaries of after and before, the shelter's big needs list left out
+    newest = national.get("/api/v1/timeline", params={"limit": 3}).json()
+    assert [r["id"] for r in newest["items"]] == [palu, f"{cugenang}:rice", f"{cugenang}:rice"]
+    assert newest["items"][0]["data"]["headcount"] == {"total": 900}
+    assert newest["items"][0]["before"]["headcount"] == {"total": 800}
+    assert newest["items"][0]["kabupaten_code"] == "72.71"
+    assert newest["next_cursor"] and newest["reaches_back_to"]
+    # the decision is a decision; the re-plan carrying it along is a shortfall change
+    assert [r["kind"] for r in newest["items"][1:]] == ["shortfall", "decision"]
+    assert newest["items"][2]["data"]["decision"]["note"] == "Bulog besok"
+
+    # paginated: pages of 2 give every row once, in order, the same as one big page
+    everything = _all(national, limit=500)
+    paged = _all(national, limit=2)
+    assert [r["seq"] for r in paged] == [r["seq"] for r in everything]
+    assert len({r["seq"] for r in paged}) == len(paged) >= 7
+    seqs = [tuple(int(x) for x in r["seq"].split("-")) for r in everything]
+    assert seqs == sorted(seqs, reverse=True)
+
+    # by kind
+    decisions = _all(national, kind="decision")
+    assert [r["id"] for r in decisions] == [f"{cugenang}:rice"]
+    kinds = {r["kind"] for r in _all(national, kind=["shelter", "shipment"])}
+    assert kinds == {"shelter", "shipment"}
+    # by kabupaten: the shipment and shortfall count in their shelter's kabupaten
+    in_cianjur = _all(national, kabupaten_code="32.03")
+    assert {r["entity"] for r in in_cianjur} == {"shelter", "shipment", "shortfall"}
+    assert all(r["kabupaten_code"] == "32.03" for r in in_cianjur)
+    assert not [r for r in in_cianjur if r["id"] == palu]
+    # by province
+    assert {r["id"] for r in _all(national, province_code="72")} == {palu}
+    # by time: since the middle leaves out the first two registrations
+    later = _all(national, since=middle.isoformat())
+    assert len(later) == len(everything) - 2
+    earlier = _all(national, until=middle.isoformat())
+    assert {r["id"] for r in earlier} == {cugenang, palu} and len(earlier) == 2
+
+    # scope: a provincial coordinator sees its own province only, 403 for another
+    other = httpx.Client(base_url=api, headers=bearer(tokens["coordinator_other"]), timeout=15)
+    assert {r["province_code"] for r in _all(other)} == {"72"}
+    refused = other.get("/api/v1/timeline", params={"province_code": "32"})
+    assert refused.status_code == 403 and "province_code" in refused.text
+    refused = other.get("/api/v1/timeline", params={"kabupaten_code": "32.03"})
+    assert refused.status_code == 403
+    # bad filters name the field
+    bad = national.get("/api/v1/timeline",
+                       params={"province_code": "72", "kabupaten_code": "32.03"})
+    assert bad.status_code == 422 and "kabupaten_code" in bad.text
+    bad = national.get("/api/v1/timeline", params={"kind": "plan"})
+    assert bad.status_code == 422 and "kind" in bad.text
+    bad = national.get("/api/v1/timeline", params={"cursor": "x"})
+    assert bad.status_code == 422
+    assert httpx.get(f"{api}/api/v1/timeline", timeout=10).status_code == 401
+    national.close()
+    other.close()
