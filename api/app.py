@@ -29,7 +29,7 @@ from api.routes import (
     warehouses,
 )
 from api.security import RefuseTokensInUrls, SecurityHeaders, install_log_redaction
-from siaga import __version__
+from siaga import __version__, tracing
 from siaga.readmodel import AmbiguousId
 from siaga.settings import Settings, get_settings
 
@@ -58,6 +58,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        tracing.configure(settings, "siaga-api")  # exports only when an endpoint is set
         producer = AIOKafkaProducer(
             bootstrap_servers=bootstrap,
             acks="all",
@@ -87,6 +88,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await hub.stop()
             await producer.stop()
             await redis.aclose()
+            tracing.shutdown()
 
     app = FastAPI(
         title="Siaga API",

@@ -19,6 +19,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import Response
+from opentelemetry.trace import SpanKind
+from opentelemetry.trace.status import Status, StatusCode
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
 
 from api.deps import _with_role
@@ -36,9 +38,10 @@ PIPELINE_READ_SECONDS = 5.0
 
 class HttpMetrics:
     """Pure ASGI middleware: counts every answer by method, route template (never the raw
-    path: ids would grow the labels without end) and status, times it, and runs the request
-    inside its W3C trace (the caller's ``traceparent`` or a new one), which
-    ``api/publish.py`` puts on the Kafka records it sends; the answer carries it back."""
+    path: ids would grow the labels without end) and status, times it, and serves the
+    request in a server span (OpenTelemetry; its parent is the caller's ``traceparent``, or
+    it starts a trace): the records ``api/publish.py`` sends carry children of it, and the
+    answer carries its ``traceparent`` back."""
 
     def __init__(self, app: Any) -> None:
         self.app = app
@@ -52,29 +55,35 @@ class HttpMetrics:
             if name == b"traceparent":
                 incoming = value
                 break
-        traceparent = tracing.child(incoming)
-        token = tracing.CURRENT.set(traceparent)
+        method = str(scope.get("method", "GET"))
         status = [500]
         started = time.perf_counter()
+        with tracing.span(f"HTTP {method}", incoming, SpanKind.SERVER,
+                          {"http.request.method": method}) as span:
+            traceparent = tracing.traceparent_of(span)
 
-        async def sending(message: dict[str, Any]) -> None:
-            if message["type"] == "http.response.start":
-                status[0] = int(message["status"])
-                message.setdefault("headers", [])
-                message["headers"] = [*message["headers"],
-                                      (b"traceparent", traceparent.encode())]
-            await send(message)
+            async def sending(message: dict[str, Any]) -> None:
+                if message["type"] == "http.response.start":
+                    status[0] = int(message["status"])
+                    message.setdefault("headers", [])
+                    message["headers"] = [*message["headers"],
+                                          (b"traceparent", traceparent.encode())]
+                await send(message)
 
-        try:
-            await self.app(scope, receive, sending)
-        finally:
-            tracing.CURRENT.reset(token)
-            route = scope.get("route")
-            template = getattr(route, "path", None) or "unmatched"
-            method = str(scope.get("method", "GET"))
-            HTTP_REQUESTS.labels(method=method, route=template, status=str(status[0])).inc()
-            HTTP_SECONDS.labels(method=method, route=template).observe(
-                time.perf_counter() - started)
+            try:
+                await self.app(scope, receive, sending)
+            finally:
+                route = scope.get("route")
+                template = getattr(route, "path", None) or "unmatched"
+                HTTP_REQUESTS.labels(method=method, route=template, status=str(status[0])).inc()
+                HTTP_SECONDS.labels(method=method, route=template).observe(
+                    time.perf_counter() - started)
+                # the span's name is the route template, never the raw path (ids)
+                span.update_name(f"{method} {template}")
+                span.set_attribute("http.route", template)
+                span.set_attribute("http.response.status_code", status[0])
+                if status[0] >= 500:
+                    span.set_status(Status(StatusCode.ERROR))
 
 
 def allowed_networks(settings: Settings) -> list[Any] | None:
@@ -98,21 +107,17 @@ def client_allowed(host: str | None, networks: list[Any] | None) -> bool:
 
 async def _pipeline(request: Request) -> CollectorRegistry:
     """This app's pipeline view (started on first scrape), refreshed now."""
-    from siaga.pipeline import PipelineCollector, PipelineView
-
     state = request.app.state
-    if getattr(state, "pipeline_registry", None) is None:
-        view = PipelineView(state.settings)
-        own = CollectorRegistry(auto_describe=False)
-        own.register(PipelineCollector(view))
-        try:
-            await asyncio.wait_for(view.start(), timeout=PIPELINE_READ_SECONDS)
-        except Exception as exc:  # noqa: BLE001 - the broker is down: say so, retry next time
-            view.last_error = f"{type(exc).__name__}: {exc}"
-            log.warning("metrics: cannot connect to Kafka to read the pipeline: %s", exc)
-            await view.stop()
-            return own
-        state.pipeline_view, state.pipeline_registry = view, own
+    # one view per app: scrapes that arrive while the first is still connecting wait for
+    # it instead of each starting a view (all but one would never be stopped)
+    lock = getattr(state, "pipeline_lock", None)
+    if lock is None:
+        lock = state.pipeline_lock = asyncio.Lock()
+    async with lock:
+        if getattr(state, "pipeline_registry", None) is None:
+            own = await _start_pipeline(state)
+            if own is not None:
+                return own
     try:
         await asyncio.wait_for(state.pipeline_view.refresh(read_budget=2.0),
                                timeout=PIPELINE_READ_SECONDS)
@@ -121,6 +126,28 @@ async def _pipeline(request: Request) -> CollectorRegistry:
         log.warning("metrics: could not read the pipeline from Kafka: %s", exc)
     registry: CollectorRegistry = state.pipeline_registry
     return registry
+
+
+async def _start_pipeline(state: Any) -> CollectorRegistry | None:
+    """Start the app's pipeline view; on failure, a registry that says the view is down
+    (and nothing kept: the next scrape tries again)."""
+    from siaga.pipeline import PipelineCollector, PipelineView
+
+    view = PipelineView(state.settings)
+    own = CollectorRegistry(auto_describe=False)
+    own.register(PipelineCollector(view))
+    try:
+        await asyncio.wait_for(view.start(), timeout=PIPELINE_READ_SECONDS)
+    except Exception as exc:  # noqa: BLE001 - the broker is down: say so, retry next time
+        view.last_error = f"{type(exc).__name__}: {exc}"
+        log.warning("metrics: cannot connect to Kafka to read the pipeline: %s", exc)
+        await view.stop()
+        return own
+    except asyncio.CancelledError:  # the scrape was abandoned: nothing left connected
+        await view.stop()
+        raise
+    state.pipeline_view, state.pipeline_registry = view, own
+    return None
 
 
 async def stop_pipeline(app: Any) -> None:

@@ -50,6 +50,9 @@ def cmd_worker(args: argparse.Namespace) -> int:
     port = serve_worker_metrics(settings.worker_metrics_host, settings.worker_metrics_port)
     print(f"siaga worker: metrics on http://{settings.worker_metrics_host}:{port}/metrics",
           flush=True)
+    from siaga.tracing import configure
+
+    configure(settings, "siaga-worker")  # spans exported only when an endpoint is set
     if settings.log_format == "json":
         from siaga.tracing import json_logging_config
 

@@ -76,6 +76,10 @@ class Settings(BaseSettings):
     metrics_allowed_networks: str = "127.0.0.0/8,::1/128,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16"
     stale_after_seconds: float = Field(default=30.0, gt=0, le=24 * 3600)
     log_format: Literal["text", "json"] = "text"
+    # OpenTelemetry: the collector's OTLP/HTTP base URL (e.g. http://otel-collector:4318)
+    # the API's and workers' spans are exported to. Unset: the standard
+    # OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT; neither: spans are not exported.
+    otlp_endpoint: str | None = None
 
     # Authenticated Kafka (production): PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL, the SASL
     # mechanism and credentials, and the CA file that signed the brokers' certificates.

@@ -1,51 +1,212 @@
-"""Following one field report: W3C ``traceparent`` on Kafka records, structured logs.
+"""Following one field report: W3C ``traceparent`` on Kafka records, OpenTelemetry spans,
+structured logs.
 
-The API takes the caller's ``traceparent`` header (or starts a trace), and every record it
-publishes carries a child ``traceparent`` in its Kafka headers (``api/publish.py``). The
-workers log each event they fold with its ``event_id`` and ``traceparent``, and pass the
-trace on to the re-plan request and the read-model changes they cause, which the
-projector logs when it writes them — so ``grep <trace id>`` over the logs (JSON with
-``SIAGA_LOG_FORMAT=json``) follows one report from the HTTP request to the dashboard.
+The API serves each request in a span (the caller's ``traceparent`` is its parent, or it
+starts a trace), and every record it publishes carries, in its Kafka headers, the
+``traceparent`` of a producer span of its own (``api/publish.py``). A worker processes a
+batch in a consumer span whose parent is the newest traced record's span (the other
+traces of the batch are links), logs each event it folds with its ``event_id`` and
+``traceparent``, and what it sends meanwhile (re-plan requests, read-model changes, dead
+letters) carries a child ``traceparent`` again; the projector's batch is a span of the
+same trace and logs it when it writes it. So one report can be followed from the HTTP
+request to the dashboard, in the logs (``grep <trace id>``; JSON with
+``SIAGA_LOG_FORMAT=json``) and, when an OTLP endpoint is configured, as one trace in any
+OpenTelemetry backend.
 
-Hand-written to the W3C Trace Context format (https://www.w3.org/TR/trace-context/):
-``00-<32 hex trace id>-<16 hex span id>-<2 hex flags>``. No exporter: the ids are the same
-an OpenTelemetry collector would join on, should one be added.
+Spans are made with the OpenTelemetry SDK always — every ``traceparent`` Siaga writes is
+the context of a real span, format ``00-<32 hex trace id>-<16 hex span id>-<2 hex flags>``
+(https://www.w3.org/TR/trace-context/) — and exported over OTLP/HTTP only when an
+endpoint is configured (:func:`configure`: ``SIAGA_OTLP_ENDPOINT``, or the standard
+``OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`` / ``OTEL_EXPORTER_OTLP_ENDPOINT``). Without one,
+they are dropped when they end.
+
+Records also carry when the report they follow from was first produced (header
+:data:`ORIGIN_HEADER`, epoch milliseconds: the input record's Kafka timestamp), so the
+projector can time "report produced → read model written" across every hop
+(``siaga_projection_lag_seconds``).
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import re
-import secrets
 import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
-HEADER = "traceparent"
-_FORMAT = re.compile(r"^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$")
+from opentelemetry import trace as otel
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
+from opentelemetry.trace import Link, NonRecordingSpan, Span, SpanContext, SpanKind, TraceFlags
+from opentelemetry.trace.status import Status, StatusCode
 
-#: the trace of the HTTP request being served (set by the API's middleware)
+HEADER = "traceparent"
+#: epoch milliseconds when the input record a record follows from was produced
+ORIGIN_HEADER = "siaga-origin"
+_FORMAT = re.compile(r"^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$")
+#: a batch's span links at most this many other traces (a bulk load would carry thousands)
+MAX_LINKS = 32
+
+log = logging.getLogger(__name__)
+
+#: the trace of the HTTP request or the batch being served (the traceparent of its span)
 CURRENT: ContextVar[str | None] = ContextVar("siaga_traceparent", default=None)
+# the span behind CURRENT in this process (a child's parent is then a local span)
+_SPAN: ContextVar[Span | None] = ContextVar("siaga_span", default=None)
+# the batch's origins (epoch seconds) by record key; None: the oldest of the batch
+ORIGINS: ContextVar[dict[bytes | None, float] | None] = ContextVar("siaga_origins",
+                                                                    default=None)
+
+_provider: TracerProvider | None = None
+
+
+# --- OpenTelemetry ---------------------------------------------------------------------
+def otlp_endpoint(settings: Any) -> str | None:
+    """Where spans go: ``SIAGA_OTLP_ENDPOINT`` (a collector's OTLP/HTTP base URL, e.g.
+    ``http://otel-collector:4318``; ``/v1/traces`` is appended), else the standard
+    ``OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`` (used as it is) or ``OTEL_EXPORTER_OTLP_ENDPOINT``
+    (``/v1/traces`` appended); None: nothing is exported."""
+    own = (getattr(settings, "otlp_endpoint", None) or "").strip()
+    if own:
+        return own.rstrip("/") + "/v1/traces"
+    if os.environ.get("OTEL_SDK_DISABLED", "").strip().lower() == "true":
+        return None
+    traces = os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "").strip()
+    if traces:
+        return traces
+    base = os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT", "").strip()
+    return base.rstrip("/") + "/v1/traces" if base else None
+
+
+def configure(settings: Any, service: str, exporter: SpanExporter | None = None,
+              schedule_delay_millis: float | None = None) -> SpanExporter | None:
+    """Make this process's spans (replacing any earlier configuration) as ``service``
+    (``OTEL_SERVICE_NAME`` wins), exported in batches to the OTLP/HTTP endpoint when one is
+    configured (:func:`otlp_endpoint`), or to ``exporter`` (tests). Returns the exporter in
+    use, None when spans are not exported. Called once at start by the API and the worker;
+    pending spans are flushed at exit (and by :func:`shutdown`)."""
+    global _provider
+    if exporter is None:
+        endpoint = otlp_endpoint(settings)
+        if endpoint is not None:
+            from opentelemetry.exporter.otlp.proto.http.trace_exporter import (
+                OTLPSpanExporter,
+            )
+
+            exporter = OTLPSpanExporter(endpoint=endpoint, timeout=10)
+    name = os.environ.get("OTEL_SERVICE_NAME", "").strip() or service
+    provider = TracerProvider(resource=Resource.create({"service.name": name}))
+    if exporter is not None:
+        provider.add_span_processor(
+            BatchSpanProcessor(exporter, schedule_delay_millis=schedule_delay_millis))
+        log.info("tracing: spans of %s exported to %s", name,
+                 getattr(exporter, "_endpoint", type(exporter).__name__))
+    previous, _provider = _provider, provider
+    if previous is not None:
+        previous.shutdown()
+    return exporter
+
+
+def shutdown() -> None:
+    """Export what is pending and stop (the API's shutdown; faust workers rely on exit)."""
+    global _provider
+    previous, _provider = _provider, None
+    if previous is not None:
+        previous.shutdown()
+
+
+def flush(timeout_millis: int = 10_000) -> bool:
+    return _provider.force_flush(timeout_millis) if _provider is not None else True
+
+
+def _tracer() -> otel.Tracer:
+    global _provider
+    if _provider is None:  # not configured (a test, a tool): spans made, not exported
+        _provider = TracerProvider(resource=Resource.create({"service.name": "siaga"}))
+    return _provider.get_tracer("siaga")
+
+
+def _context_of(parent: str | bytes | None) -> Any:
+    """An OpenTelemetry context whose span is ``parent`` (None: a new trace)."""
+    parsed = parse(parent)
+    if parsed is None:
+        return otel.set_span_in_context(otel.INVALID_SPAN)  # a root: a new trace
+    local = _SPAN.get()
+    if local is not None and traceparent_of(local) == "-".join(("00", *parsed)):
+        return otel.set_span_in_context(local)
+    remote = SpanContext(trace_id=int(parsed[0], 16), span_id=int(parsed[1], 16),
+                         is_remote=True, trace_flags=TraceFlags(int(parsed[2], 16)))
+    return otel.set_span_in_context(NonRecordingSpan(remote))
+
+
+def traceparent_of(span: Span) -> str:
+    context = span.get_span_context()
+    return f"00-{context.trace_id:032x}-{context.span_id:016x}-{int(context.trace_flags):02x}"
+
+
+def start_span(name: str, parent: str | bytes | None, kind: SpanKind = SpanKind.INTERNAL,
+               attributes: Mapping[str, Any] | None = None,
+               links: list[str] | None = None) -> Span:
+    """A span in ``parent``'s trace (a new trace when it is missing or invalid); the
+    caller ends it. ``links``: traceparents of other traces it concerns."""
+    linked = []
+    for value in links or ():
+        parsed = parse(value)
+        if parsed is not None:
+            linked.append(Link(SpanContext(int(parsed[0], 16), int(parsed[1], 16),
+                                           is_remote=True,
+                                           trace_flags=TraceFlags(int(parsed[2], 16)))))
+    return _tracer().start_span(name, context=_context_of(parent), kind=kind,
+                                attributes=dict(attributes or {}), links=linked)
+
+
+@contextmanager
+def span(name: str, parent: str | bytes | None, kind: SpanKind = SpanKind.INTERNAL,
+         attributes: Mapping[str, Any] | None = None,
+         links: list[str] | None = None) -> Iterator[Span]:
+    """Run the block in a new span (:func:`start_span`) that is this context's trace
+    (:data:`CURRENT`): what it sends carries children of it. An exception marks it failed."""
+    current = start_span(name, parent, kind, attributes, links)
+    token = CURRENT.set(traceparent_of(current))
+    token_span = _SPAN.set(current)
+    try:
+        yield current
+    except BaseException as exc:
+        current.record_exception(exc)
+        current.set_status(Status(StatusCode.ERROR, f"{type(exc).__name__}: {exc}"))
+        raise
+    finally:
+        _SPAN.reset(token_span)
+        CURRENT.reset(token)
+        current.end()
+
+
+# --- W3C traceparent -------------------------------------------------------------------
+def _text(value: str | bytes) -> str:
+    return value.decode("ascii", "replace") if isinstance(value, bytes) else value
 
 
 def parse(value: str | bytes | None) -> tuple[str, str, str] | None:
     """(trace id, span id, flags) of a valid traceparent, else None."""
     if value is None:
         return None
-    text = value.decode("ascii", "replace") if isinstance(value, bytes) else value
-    match = _FORMAT.match(text.strip().lower())
+    match = _FORMAT.match(_text(value).strip().lower())
     if not match or set(match.group(1)) == {"0"} or set(match.group(2)) == {"0"}:
         return None
     return match.group(1), match.group(2), match.group(3)
 
 
-def child(parent: str | bytes | None = None) -> str:
-    """A new span in ``parent``'s trace (a new trace when ``parent`` is missing/invalid)."""
-    parsed = parse(parent)
-    trace_id = parsed[0] if parsed else secrets.token_hex(16)
-    flags = parsed[2] if parsed else "01"
-    return f"00-{trace_id}-{secrets.token_hex(8)}-{flags}"
+def child(parent: str | bytes | None = None, name: str = "send") -> str:
+    """The traceparent of a new producer span in ``parent``'s trace (a new trace when
+    ``parent`` is missing or invalid): what a record sent inside that trace carries."""
+    sent = start_span(name, parent, SpanKind.PRODUCER)
+    sent.end()
+    return traceparent_of(sent)
 
 
 def trace_id(value: str | bytes | None) -> str | None:
@@ -53,17 +214,19 @@ def trace_id(value: str | bytes | None) -> str | None:
     return parsed[0] if parsed else None
 
 
-def from_headers(headers: Any) -> str | None:
-    """The traceparent among a record's headers (faust: a dict; aiokafka: pairs)."""
+def _header(headers: Any, name: str) -> Any:
     if not headers:
         return None
     if isinstance(headers, dict):
-        value = headers.get(HEADER)
-        if value is None:
-            value = headers.get(HEADER.encode())
-    else:
-        value = next((v for n, v in headers
-                      if (n.decode() if isinstance(n, bytes) else n) == HEADER), None)
+        value = headers.get(name)
+        return headers.get(name.encode()) if value is None else value
+    return next((v for n, v in headers
+                 if (n.decode() if isinstance(n, bytes) else n) == name), None)
+
+
+def from_headers(headers: Any) -> str | None:
+    """The traceparent among a record's headers (faust: a dict; aiokafka: pairs)."""
+    value = _header(headers, HEADER)
     if value is None:
         return None
     text = value.decode("ascii", "replace") if isinstance(value, bytes) else str(value)
@@ -74,12 +237,45 @@ def headers_for(traceparent: str | None) -> list[tuple[str, bytes]] | None:
     return [(HEADER, traceparent.encode())] if traceparent else None
 
 
+# --- when the report was produced ------------------------------------------------------
+def origin_of(event: Any) -> float | None:
+    """When the input record ``event`` follows from was produced (epoch seconds): its
+    :data:`ORIGIN_HEADER`, else its own Kafka timestamp (it is the input record)."""
+    value = _header(getattr(event, "headers", None), ORIGIN_HEADER)
+    if value is not None:
+        try:
+            return int(value.decode() if isinstance(value, bytes) else value) / 1000.0
+        except (TypeError, ValueError):
+            pass
+    timestamp = getattr(getattr(event, "message", None), "timestamp", None)
+    return float(timestamp) if timestamp else None
+
+
+def _origins(events: Any) -> dict[bytes | None, float] | None:
+    """The oldest origin per record key, and of the whole batch (key None)."""
+    out: dict[bytes | None, float] = {}
+    for event in events:
+        at = origin_of(event)
+        if at is None:
+            continue
+        key = getattr(event, "key", None)
+        if key is not None and not isinstance(key, bytes):
+            key = str(key).encode()
+        for where in (key, None):
+            if where not in out or at < out[where]:
+                out[where] = at
+    return out or None
+
+
+# --- logs ------------------------------------------------------------------------------
 class JsonFormatter(logging.Formatter):
     """One JSON object per line: time (UTC), level, logger, message, and ``event_id``,
-    ``traceparent``, ``trace_id`` when the record carries them (``extra=``)."""
+    ``traceparent``, ``trace_id`` (and the other :attr:`FIELDS`) when the record carries
+    them (``extra=``)."""
 
     converter = time.gmtime  # type: ignore[assignment]  # a builtin: not bound as a method
-    FIELDS = ("event_id", "traceparent", "trace_id", "topic", "province", "entity_count")
+    FIELDS = ("event_id", "traceparent", "trace_id", "topic", "partition", "offset", "reason",
+              "province", "entity_count")
 
     def format(self, record: logging.LogRecord) -> str:
         out: dict[str, Any] = {
@@ -117,6 +313,17 @@ def json_logging_config(level: str) -> dict[str, Any]:
     }
 
 
+# --- a worker's batches ----------------------------------------------------------------
+def _traces_in(events: Any) -> list[str]:
+    """The distinct traceparents of a batch's records, newest first."""
+    out: list[str] = []
+    for event in reversed(list(events)):
+        found = from_headers(getattr(event, "headers", None))
+        if found and found not in out:
+            out.append(found)
+    return out
+
+
 def newest_in(events: Any) -> str | None:
     """The traceparent of the newest record of a batch that carries one."""
     for event in reversed(list(events)):
@@ -127,22 +334,42 @@ def newest_in(events: Any) -> str | None:
 
 
 async def traced(events: Any, work: Any) -> Any:
-    """Run ``work(events)`` inside the batch's trace (:func:`newest_in`): what it sends
-    (``StreamContext.send``) carries a child ``traceparent``."""
-    parent = newest_in(events)
-    if parent is None:
-        return await work(events)
-    token = CURRENT.set(parent)
+    """Run ``work(events)`` with the batch's origins (what it sends carries them, per record
+    key) and, when a record carries a trace, in a consumer span whose parent is the newest
+    traced record's span (other traces in the batch are its links): what it sends
+    (``StreamContext.send``) then carries a child ``traceparent``."""
+    origins = ORIGINS.set(_origins(events))
     try:
-        return await work(events)
+        parents = _traces_in(events)
+        if not parents:
+            return await work(events)
+        first = next(iter(events))
+        topic = str(getattr(getattr(first, "message", None), "topic", "") or "records")
+        attributes = {"messaging.system": "kafka", "messaging.operation.type": "process",
+                      "messaging.destination.name": topic,
+                      "messaging.batch.message_count": len(events)}
+        with span(f"process {topic}", parents[0], SpanKind.CONSUMER, attributes,
+                  links=parents[1:MAX_LINKS + 1]):
+            return await work(events)
     finally:
-        CURRENT.reset(token)
+        ORIGINS.reset(origins)
 
 
-def outgoing_headers() -> list[tuple[str, bytes]] | None:
-    """Headers for a record sent inside a trace (None outside one)."""
+def outgoing_headers(key: bytes | None = None,
+                     topic: str | None = None) -> list[tuple[str, bytes]] | None:
+    """Headers for a record sent while a batch is processed: a child ``traceparent`` inside
+    a trace, and the origin of the batch's records of the same key (or the batch's oldest).
+    None outside a batch."""
+    headers: list[tuple[str, bytes]] = []
     parent = CURRENT.get()
-    return headers_for(child(parent)) if parent else None
+    if parent:
+        headers.append((HEADER, child(parent, f"send {topic}" if topic else "send").encode()))
+    origins = ORIGINS.get()
+    if origins:
+        at = origins.get(key, origins.get(None))
+        if at is not None:
+            headers.append((ORIGIN_HEADER, str(int(at * 1000)).encode()))
+    return headers or None
 
 
 def log_event(logger: logging.Logger, what: str, event: Any, decoded: Any) -> None:

@@ -54,7 +54,7 @@ class StreamContext:
         from siaga.tracing import outgoing_headers
 
         return await producer.send(self.settings.topic(short_name), value=value, key=key,
-                                   headers=outgoing_headers())
+                                   headers=outgoing_headers(key, short_name))
 
     async def _start_producer(self) -> Any:
         import asyncio
