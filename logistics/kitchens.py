@@ -204,7 +204,11 @@ def portions_per_day(headcount: ShelterHeadcount, profile: Profile,
 
 @dataclass(frozen=True)
 class KitchenLoad:
-    """One kitchen's day: capacity, portions needed by the shelters it serves, cooked."""
+    """One kitchen's day: capacity, portions needed by the shelters it serves, cooked.
+
+    ``shelter_portions`` are the portions a day each served shelter needs, in the order of
+    ``shelter_ids`` (the team's cooking list).
+    """
 
     kitchen_id: str
     capacity_per_day: int
@@ -213,6 +217,7 @@ class KitchenLoad:
     people_served: int
     shelter_ids: tuple[str, ...]
     shortfall: dict[str, Any] | None = None
+    shelter_portions: tuple[int, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-dict form (JSON-safe)."""
@@ -220,7 +225,7 @@ class KitchenLoad:
                 "portions_needed_per_day": self.portions_needed_per_day,
                 "portions_cooked_per_day": self.portions_cooked_per_day,
                 "people_served": self.people_served, "shelter_ids": list(self.shelter_ids),
-                "shortfall": self.shortfall}
+                "shelter_portions": list(self.shelter_portions), "shortfall": self.shortfall}
 
 
 @dataclass(frozen=True)
@@ -326,7 +331,8 @@ def apply_kitchens(
                 if left > 0:
                     unfed[sid] = uncooked[sid] = left
         loads.append(KitchenLoad(kitchen.kitchen_id, kitchen.capacity_per_day, needed, cooked,
-                                 people, tuple(served), shortfall))
+                                 people, tuple(served), shortfall,
+                                 tuple(portions[sid] for sid in served)))
         if cooked <= 0:
             continue
         prio = max(priority_of.get(sid, 1.0) for sid in served)

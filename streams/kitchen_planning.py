@@ -163,6 +163,15 @@ def dumlap_units(on_hand: Mapping[str, int], warehouse: dict[str, Any]) -> int:
                if batch.get("item") == DUMLAP_ITEM)
 
 
+def _cooking_list(state: Any, load: Any) -> list[dict[str, Any]]:
+    """The shelters a kitchen cooks for with their names and portions a day, most first."""
+    rows = [{"shelter_id": sid, "name": (state.shelters.get(sid) or {}).get("name") or sid,
+             "portions_per_day": int(p)}
+            for sid, p in zip(load.shelter_ids, load.shelter_portions, strict=True)]
+    rows.sort(key=lambda r: (-r["portions_per_day"], r["shelter_id"]))
+    return rows[:MAX_LISTED]
+
+
 def views(
     state: Any,
     meals: KitchenPlan,
@@ -200,6 +209,8 @@ def views(
             people_served=0 if load is None else load.people_served,
             shelters_served=0 if load is None else len(load.shelter_ids),
             shelter_ids=[] if load is None else list(load.shelter_ids[:MAX_LISTED]),
+            # the team's cooking list: who it cooks for, portions a day each (most first)
+            shelters=[] if load is None else _cooking_list(state, load),
             load_share=None if load is None or not load.capacity_per_day
             else round(load.portions_needed_per_day / load.capacity_per_day, 3),
             served=served,

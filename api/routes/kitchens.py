@@ -135,6 +135,9 @@ class KitchenReport(BaseModel):
     meal: ev.Meal | None = Field(default=None, description="pagi, siang or malam")
     portions_served: ev.Count | None = None
     note: str | None = Field(default=None, max_length=1000)
+    occurred_at: ev.UtcDatetime | None = Field(
+        default=None, description="When the meal was served (a phone sends it with a report "
+        "it kept offline, so the portions count on the right day); default: when received")
 
 
 @router.post("/kitchens/{kitchen_id}/reports", status_code=202, response_model=Accepted)
@@ -164,7 +167,7 @@ async def report_kitchen(
     event = build(
         ev.KitchenStatusReported,
         event_id=body.event_id,
-        occurred_at=ev.utcnow(),
+        occurred_at=body.occurred_at or ev.utcnow(),
         source=caller_source(principal),
         schema_version=ev.SCHEMA_VERSION,
         kitchen_id=kitchen_id,

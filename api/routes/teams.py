@@ -5,7 +5,8 @@
 - ``POST /teams/{team_id}/status`` — the team (its ``team`` token) or its coordinator:
   available, resting or off duty; where it is; members present.
 - ``GET /teams/{team_id}`` — the team with its current assignment and the task it is on
-  (shelter or incident name included), readable with the team's own token.
+  (shelter or incident name included), and the public kitchens it runs (their shifts and
+  the shelters each cooks for), readable with the team's own token.
 - ``POST /tasks/{task_id}/progress`` — the team moves its assignment along: acknowledged →
   en_route → arrived → done, or declined with a reason (Siaga dispatches it again).
 
@@ -172,7 +173,29 @@ async def get_team(
         if found is not None:
             target = {"kind": kind, "id": assignment["target_id"], "name": found.get("name")
                       or found.get("incident_type"), "location": found.get("location")}
-    return {"team": team, "assignment": assignment, "task": task, "target": target}
+    kitchens = await _kitchens_run_by(redis, team_id, team.get("province_code"))
+    return {"team": team, "assignment": assignment, "task": task, "target": target,
+            "kitchens": kitchens}
+
+
+#: Fields of a kitchen the team's page shows (its shifts, load and cooking list).
+KITCHEN_FIELDS = (
+    "kitchen_id", "name", "status", "location", "province_code", "units",
+    "portions_per_cooking", "cookings_per_day", "team_ids", "capacity_per_day",
+    "portions_needed_per_day", "portions_cooked_per_day", "people_served", "shelters_served",
+    "shelters", "served", "served_last_day", "shortfall", "updated_at")
+
+
+async def _kitchens_run_by(
+    redis: Any, team_id: str, province_code: str | None
+) -> list[dict[str, Any]]:
+    """The kitchens of the team's province that it runs (its teams include it), by name."""
+    if not province_code:
+        return []
+    rows = await readmodel.list_entities(redis, "kitchen", province_code, limit=5000)
+    mine = [k for k in rows if team_id in (k.get("team_ids") or [])]
+    mine.sort(key=lambda k: (k.get("status") == "closed", str(k.get("name") or "")))
+    return [{f: k.get(f) for f in KITCHEN_FIELDS} for k in mine]
 
 
 class TaskProgress(BaseModel):

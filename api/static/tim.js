@@ -9,7 +9,13 @@
    A report the server refuses (4xx other than 401/408/429) is set aside with the server's
    reason until the leader sends it again or deletes it. The last assignment seen is kept,
    so the page shows it offline; the step buttons follow what is queued as well as what
-   the server has. */
+   the server has.
+
+   A team running a public kitchen (dapur umum) sees each kitchen's shifts (cookings a day,
+   portions per cooking, capacity), the shelters it cooks for with the portions each needs a
+   day, what it served per meal, and reports the kitchen's status and the portions served
+   after a meal through the same outbox (with the time of the meal, so a report sent late
+   counts on the right day). */
 "use strict";
 
 (() => {
@@ -34,6 +40,16 @@
       tier_province: "tingkat provinsi", tier_national: "tingkat nasional", waiting: "menunggu sinyal",
       kind_status: "Status tim", kind_progress: "Kemajuan tugas", members: "anggota", askTeam: "ID tim TAGANA",
       lastKnown: "Data terakhir yang tersimpan (luring)",
+      kitchenTitle: "Dapur umum yang dijalankan tim", ks_open: "Buka", ks_preparing: "Persiapan", ks_closed: "Tutup",
+      shifts: "Jadwal masak", timesADay: "kali sehari", perCooking: "porsi per masak", dumlapUnits: "unit Dumlap",
+      capacity: "Kapasitas", portionsDay: "porsi/hari", needed: "Dibutuhkan", forPeople: "orang",
+      cookFor: "Memasak untuk", shelter: "Pengungsian", portionsNeeded: "Porsi/hari", andMore: "dan lainnya",
+      noShelters: "Belum ada pengungsian yang dilayani.", servedOn: "Tersaji", nothingServed: "Belum ada laporan makan.",
+      shortBy: "Kurang", unitsMore: "unit Dumlap lagi",
+      meal_pagi: "Pagi", meal_siang: "Siang", meal_malam: "Malam", meal_none: "Tanpa laporan makan",
+      kitchenStatus: "Status dapur", meal: "Waktu makan", portionsServed: "Porsi tersaji", sendKitchen: "Kirim laporan dapur",
+      kind_kitchen: "Laporan dapur", mealNeedsPortions: "Isi jumlah porsi tersaji untuk waktu makan ini.",
+      portionsNeedMeal: "Pilih waktu makan untuk porsi tersaji.",
     },
     en: {
       availability: "Availability", hoursOnDuty: "Hours on duty", lastSeen: "As of", teamId: "Team id",
@@ -50,6 +66,16 @@
       tier_province: "province tier", tier_national: "national tier", waiting: "waiting for signal",
       kind_status: "Team status", kind_progress: "Task progress", members: "members", askTeam: "TAGANA team id",
       lastKnown: "Last saved data (offline)",
+      kitchenTitle: "Public kitchens the team runs", ks_open: "Open", ks_preparing: "Preparing", ks_closed: "Closed",
+      shifts: "Cooking shifts", timesADay: "times a day", perCooking: "portions per cooking", dumlapUnits: "Dumlap units",
+      capacity: "Capacity", portionsDay: "portions/day", needed: "Needed", forPeople: "people",
+      cookFor: "Cooks for", shelter: "Shelter", portionsNeeded: "Portions/day", andMore: "and more",
+      noShelters: "No shelters served yet.", servedOn: "Served", nothingServed: "No meals reported yet.",
+      shortBy: "Short by", unitsMore: "more Dumlap units",
+      meal_pagi: "Breakfast", meal_siang: "Lunch", meal_malam: "Dinner", meal_none: "No meal report",
+      kitchenStatus: "Kitchen status", meal: "Meal", portionsServed: "Portions served", sendKitchen: "Send kitchen report",
+      kind_kitchen: "Kitchen report", mealNeedsPortions: "Enter the portions served for this meal.",
+      portionsNeedMeal: "Choose the meal the portions were for.",
     },
   };
   const tt = (key) => (T[Siaga.lang] && T[Siaga.lang][key]) || T.id[key] || Siaga.t(key);
@@ -57,7 +83,9 @@
   let me = null;
   let teamId = null;
   let flushing = false;
-  let view = null; // {team, assignment, task, target} from GET /api/v1/teams/{id}
+  let view = null; // {team, assignment, task, target, kitchens} from GET /api/v1/teams/{id}
+  const kitchenForms = new Map(); // kitchen id -> its report form (kept, so typing survives a refresh)
+  const MEALS = ["pagi", "siang", "malam"];
   let offlineView = false;
 
   const load = (key, fallback) => { try { return JSON.parse(localStorage.getItem(key) || "null") ?? fallback; } catch (_) { return fallback; } };
@@ -182,6 +210,91 @@
     return card;
   }
 
+  /** The meal of the hour on the phone's clock: pagi before 10, siang before 15, else malam. */
+  function mealNow() {
+    const hour = new Date().getHours();
+    return hour < 10 ? "pagi" : hour < 15 ? "siang" : "malam";
+  }
+
+  function kitchenForm(k) {
+    if (kitchenForms.has(k.kitchen_id)) return kitchenForms.get(k.kitchen_id);
+    const status = el("select", { name: "status" },
+      ...["open", "preparing", "closed"].map((s) => el("option", { value: s, "data-tim": `ks_${s}` }, tt(`ks_${s}`))));
+    status.value = k.status || "open";
+    const meal = el("select", { name: "meal" },
+      el("option", { value: "", "data-tim": "meal_none" }, tt("meal_none")),
+      ...MEALS.map((m) => el("option", { value: m, "data-tim": `meal_${m}` }, tt(`meal_${m}`))));
+    meal.value = mealNow();
+    const portions = el("input", { name: "portions_served", type: "number", min: "0", max: "1000000", inputmode: "numeric" });
+    const msg = el("p", { class: "error" });
+    const form = el("form", { class: "kitchen-report", dataset: { kitchenId: k.kitchen_id }, onsubmit: (e) => {
+      e.preventDefault();
+      msg.textContent = "";
+      const body = { team_id: teamId, status: status.value, occurred_at: new Date().toISOString() };
+      const n = portions.value.trim();
+      if (meal.value && !n) { msg.textContent = tt("mealNeedsPortions"); return; }
+      if (n && !meal.value) { msg.textContent = tt("portionsNeedMeal"); return; }
+      if (meal.value) { body.meal = meal.value; body.portions_served = parseInt(n, 10); }
+      const what = meal.value ? `${tt(`meal_${meal.value}`)} ${Siaga.fmt(body.portions_served, 0)}` : tt(`ks_${status.value}`);
+      enqueue("kitchen", `/api/v1/kitchens/${encodeURIComponent(k.kitchen_id)}/reports`, body,
+        `${tt("kind_kitchen")} ${k.name}: ${what}`);
+      portions.value = "";
+    } },
+    el("label", { "data-tim": "kitchenStatus" }, tt("kitchenStatus")), status,
+    el("div", { class: "grid2" },
+      el("div", {}, el("label", { "data-tim": "meal" }, tt("meal")), meal),
+      el("div", {}, el("label", { "data-tim": "portionsServed" }, tt("portionsServed")), portions)),
+    el("button", { type: "submit", "data-tim": "sendKitchen" }, tt("sendKitchen")), msg);
+    kitchenForms.set(k.kitchen_id, form);
+    return form;
+  }
+
+  /** A local calendar day (ISO) as people write it: "7 Oktober 2018". */
+  function dayName(iso) {
+    const d = new Date(`${iso}T12:00:00`);
+    if (Number.isNaN(d.getTime())) return iso;
+    return d.toLocaleDateString(Siaga.lang === "en" ? "en-GB" : "id-ID", { day: "numeric", month: "long", year: "numeric" });
+  }
+
+  function kitchenCard(k) {
+    const fmt0 = (n) => Siaga.fmt(n, 0);
+    const perCooking = (k.units || 1) * (k.portions_per_cooking || 0);
+    const meals = k.cookings_per_day === 3 ? ` (${MEALS.map((m) => tt(`meal_${m}`).toLowerCase()).join(", ")})` : "";
+    const shelters = k.shelters || [];
+    const rows = shelters.map((s) => el("tr", { dataset: { shelterId: s.shelter_id } },
+      el("td", {}, s.name), el("td", { class: "num" }, fmt0(s.portions_per_day))));
+    const last = k.served_last_day;
+    const servedDay = last && (k.served || {})[last.day];
+    const shortfall = k.shortfall && k.shortfall.figures;
+    return el("article", { class: "kitchen", dataset: { kitchenId: k.kitchen_id } },
+      el("h3", {}, el("span", { class: "kitchen-name" }, k.name || k.kitchen_id), " ",
+        el("span", { class: "pill kitchen-status", dataset: { status: k.status } }, tt(`ks_${k.status || "open"}`))),
+      el("p", { class: "kitchen-shifts" }, `${tt("shifts")}: ${fmt0(k.cookings_per_day)} ${tt("timesADay")}${meals} · `,
+        `${fmt0(perCooking)} ${tt("perCooking")} (${fmt0(k.units)} ${tt("dumlapUnits")} × ${fmt0(k.portions_per_cooking)})`),
+      el("p", { class: "kitchen-load" }, `${tt("capacity")} ${fmt0(k.capacity_per_day)} ${tt("portionsDay")} · `,
+        `${tt("needed")} ${fmt0(k.portions_needed_per_day)} ${tt("portionsDay")} (${fmt0(k.people_served)} ${tt("forPeople")})`),
+      shortfall ? el("p", { class: "error kitchen-short" },
+        `${tt("shortBy")} ${fmt0(shortfall.portions_missing_per_day)} ${tt("portionsDay")} (${fmt0(shortfall.units_missing)} ${tt("unitsMore")})`) : null,
+      el("h4", {}, tt("cookFor")),
+      rows.length
+        ? el("table", { class: "kitchen-shelters" },
+          el("thead", {}, el("tr", {}, el("th", {}, tt("shelter")), el("th", {}, tt("portionsNeeded")))),
+          el("tbody", {}, ...rows))
+        : el("p", { class: "hint" }, tt("noShelters")),
+      (k.shelters_served || 0) > shelters.length ? el("p", { class: "hint" }, `… ${tt("andMore")} ${fmt0(k.shelters_served - shelters.length)}`) : null,
+      el("p", { class: "kitchen-served" }, servedDay
+        ? `${tt("servedOn")} ${dayName(last.day)}: ${MEALS.filter((m) => servedDay[m] != null).map((m) => `${tt(`meal_${m}`)} ${fmt0(servedDay[m])}`).join(" · ")}`
+        : tt("nothingServed")),
+      kitchenForm(k));
+  }
+
+  function renderKitchens() {
+    const kitchens = (view && view.kitchens) || [];
+    const section = document.getElementById("kitchens");
+    section.hidden = kitchens.length === 0;
+    document.getElementById("kitchens-body").replaceChildren(...kitchens.map(kitchenCard));
+  }
+
   function render() {
     const status = document.getElementById("net-status");
     if (status) {
@@ -199,6 +312,7 @@
     const form = document.getElementById("form-status");
     if (team && !form.elements.members_present.value) form.elements.members_present.value = team.members_present ?? team.members ?? "";
     document.getElementById("assignment-body").replaceChildren(...assignmentCard());
+    renderKitchens();
 
     const outbox = load(KEY, []);
     const done = load(DONE_KEY, []);
@@ -227,7 +341,7 @@
     const idInput = document.getElementById("team-id");
     idInput.value = teamId || "";
     if (me && me.role === "team") idInput.readOnly = true; // a team's phone: its own team only
-    idInput.addEventListener("change", () => { teamId = idInput.value.trim() || null; view = null; refresh(); });
+    idInput.addEventListener("change", () => { teamId = idInput.value.trim() || null; view = null; kitchenForms.clear(); refresh(); });
     document.querySelector("button.locate").addEventListener("click", () => {
       const form = document.getElementById("form-status");
       navigator.geolocation.getCurrentPosition((pos) => {

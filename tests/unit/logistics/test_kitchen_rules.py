@@ -93,6 +93,9 @@ def test_served_shelter_rice_becomes_portions_and_kitchen_gets_the_ingredients()
     (load,) = plan.loads
     assert (load.portions_needed_per_day, load.portions_cooked_per_day) == (4500, 4500)
     assert load.people_served == 1500 and load.shortfall is None
+    # the team's cooking list: portions a day per shelter it cooks for
+    assert dict(zip(load.shelter_ids, load.shelter_portions, strict=True)) == {
+        "sA": 2700, "sB": 1800}
     # 4,500 portions x 3 days: rice 13,500 x 0.1333 = 1,800 kg (= 1,500 people x 0.4 x 3),
     # side dish 0.5 pack -> 6,750, LPG 0.03 kg -> 405, clean water 0.5 L -> 6,750
     assert _need(plan.needs, "dapur-1", "rice").quantity == 1800

@@ -97,6 +97,10 @@ def test_rice_goes_to_the_kitchen_not_to_the_shelters_it_feeds() -> None:
     assert kitchen["capacity_per_day"] == 6000
     assert kitchen["portions_needed_per_day"] == 6000
     assert kitchen["shelter_ids"] == ["sh-balaroa", "sh-kawatuna"]
+    # the team's cooking list: names and portions a day, most first (3 per person)
+    assert kitchen["shelters"] == [
+        {"shelter_id": "sh-balaroa", "name": "Sh Balaroa", "portions_per_day": 3600},
+        {"shelter_id": "sh-kawatuna", "name": "Sh Kawatuna", "portions_per_day": 2400}]
     assert kitchen["shortfall"] is None
     rice = next(i for i in kitchen["ingredients"] if i["item"] == "rice")
     assert rice["planned"] == 2400
