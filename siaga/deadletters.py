@@ -8,8 +8,10 @@ Replay re-produces the original bytes (or, with ``value``, the corrected bytes) 
 original key to the original topic, once the cause is fixed (a device's clock, a worker
 that now understands a schema version, a corrected record). It is idempotent by event id:
 what was replayed is remembered in Redis (:data:`REPLAYED_KEY`, field = the record's
-``event_id``, or its dead-letter id when the bytes carry none), so replaying it again does
-nothing unless forced — and the workers deduplicate on ``event_id`` anyway.
+``event_id``, or its dead-letter id when the bytes carry none) once the broker has
+acknowledged the send, so replaying it again does nothing unless forced — and the workers
+deduplicate on ``event_id`` anyway (a crash between the send and the mark sends it twice,
+never loses it).
 """
 
 from __future__ import annotations
@@ -221,42 +223,49 @@ async def replay(
         **kafka_client_options(settings),
     )
     await producer.start()
-    outcomes: list[dict[str, Any]] = []
     try:
-        for parked in chosen:
-            letter = parked.letter
-            identity = letter.event_id or f"deadletter:{letter.id}"
-            outcome = {"id": letter.id, "event_id": letter.event_id, "topic": letter.topic}
-            if parked.full_topic == "unknown" or not parked.full_topic.startswith(
-                settings.topic_prefix + "."
-            ):
-                outcomes.append(dict(outcome, replayed=False,
-                                     why=f"its topic {parked.full_topic!r} is not Siaga's"))
-                continue
-            body = value if value is not None else parked.value
-            if body is None:
-                outcomes.append(dict(outcome, replayed=False, why="it has no value"))
-                continue
-            if not force and not await redis.hsetnx(REPLAYED_KEY, identity, _now()):
-                outcomes.append(dict(outcome, replayed=False, why="already replayed"))
-                continue
-            # a trace of its own, so the replayed record can be followed in the logs
-            traceparent = tracing.child()
-            try:
-                await producer.send_and_wait(
-                    parked.full_topic, value=body,
-                    key=letter.key.encode() if letter.key is not None else None,
-                    headers=tracing.headers_for(traceparent),
-                )
-            except Exception:
-                await redis.hdel(REPLAYED_KEY, identity)  # not sent: may be replayed again
-                raise
-            if force:
-                await redis.hset(REPLAYED_KEY, identity, _now())
-            outcomes.append(dict(outcome, replayed=True, why="sent to " + parked.full_topic,
-                                 trace_id=tracing.trace_id(traceparent)))
+        return await replay_parked(settings, redis, producer, chosen, value=value, force=force)
     finally:
         await asyncio.wait_for(producer.stop(), timeout=10)
+
+
+async def replay_parked(
+    settings: Settings, redis: Any, producer: Any, chosen: list[Parked], *,
+    value: bytes | None = None, force: bool = False,
+) -> list[dict[str, Any]]:
+    """Send each of ``chosen`` with ``producer`` (:func:`replay`). A record is marked
+    replayed only once the broker has acknowledged it: a crash (or Ctrl-C) before that
+    leaves it unmarked, to be replayed again; one after the send but before the mark may
+    send it twice, which the workers' deduplication on ``event_id`` absorbs."""
+    outcomes: list[dict[str, Any]] = []
+    for parked in chosen:
+        letter = parked.letter
+        identity = letter.event_id or f"deadletter:{letter.id}"
+        outcome = {"id": letter.id, "event_id": letter.event_id, "topic": letter.topic}
+        if parked.full_topic == "unknown" or not parked.full_topic.startswith(
+            settings.topic_prefix + "."
+        ):
+            outcomes.append(dict(outcome, replayed=False,
+                                 why=f"its topic {parked.full_topic!r} is not Siaga's"))
+            continue
+        body = value if value is not None else parked.value
+        if body is None:
+            outcomes.append(dict(outcome, replayed=False, why="it has no value"))
+            continue
+        if not force and await redis.hexists(REPLAYED_KEY, identity):
+            outcomes.append(dict(outcome, replayed=False, why="already replayed"))
+            continue
+        # a trace of its own, so the replayed record can be followed in the logs
+        traceparent = tracing.child(None, f"replay {parked.full_topic}")
+        await producer.send_and_wait(
+            parked.full_topic, value=body,
+            key=letter.key.encode() if letter.key is not None else None,
+            headers=tracing.headers_for(traceparent),
+        )
+        # acknowledged by the broker: only now is it replayed
+        await redis.hset(REPLAYED_KEY, identity, _now())
+        outcomes.append(dict(outcome, replayed=True, why="sent to " + parked.full_topic,
+                             trace_id=tracing.trace_id(traceparent)))
     return outcomes
 
 

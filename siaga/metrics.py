@@ -8,9 +8,10 @@ never an entity id or an event id.
 
 Worker side (hooks in ``streams/``): events processed per topic, dead-lettered records by
 topic and reason, consumer lag per topic and partition as the worker sees it, re-plan
-duration, solver time and plan size per province, projection lag (state change produced
-→ read model written). API side: HTTP requests by route and status with latency, live-feed
-clients, and the pipeline as Kafka sees it (``siaga_pipeline_*``, ``api/metrics.py``).
+duration, solver time and plan size per province, projection lag (report produced to
+Kafka → its read model written, across every hop). API side: HTTP requests by route and
+status with latency, live-feed clients, and the pipeline as Kafka sees it
+(``siaga_pipeline_*``, ``api/metrics.py``).
 """
 
 from __future__ import annotations
@@ -61,7 +62,8 @@ PLAN_SIZE = Histogram(
 )
 PROJECTION_LAG = Histogram(
     "siaga_projection_lag_seconds",
-    "From a state change produced to Kafka to its read model written in Redis",
+    "From the report (input record) a read-model change answers produced to Kafka, to the "
+    "change written in Redis: every hop (ingest, re-plan, projector)",
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300),
 )
 PROJECTED = Counter(
@@ -120,9 +122,28 @@ def count_deadlettered(ctx: Any, topic: str, reason: str) -> None:
     ).inc()
 
 
-def set_lag(prefix: str, per_partition: dict[tuple[str, int], int]) -> None:
+#: the (topic, partition) series of siaga_consumer_lag this process has set
+_LAG_SERIES: set[tuple[str, str]] = set()
+
+
+def set_lag(prefix: str, per_partition: dict[tuple[str, int], int],
+            assigned: set[tuple[str, int]] | None = None) -> None:
+    """The worker's lag per partition. A partition no longer ``assigned`` (taken away in a
+    rebalance) loses its series, rather than keeping its last value forever; one still held
+    whose position is unknown just now keeps its last value. ``assigned`` None: the
+    partitions of ``per_partition``."""
+    held = {(short_topic(t, prefix), str(p))
+            for t, p in (per_partition if assigned is None else assigned)}
+    for gone in sorted(_LAG_SERIES - held):
+        try:
+            CONSUMER_LAG.remove(*gone)
+        except KeyError:
+            pass
+        _LAG_SERIES.discard(gone)
     for (topic, partition), lag in per_partition.items():
-        CONSUMER_LAG.labels(topic=short_topic(topic, prefix), partition=str(partition)).set(lag)
+        series = (short_topic(topic, prefix), str(partition))
+        CONSUMER_LAG.labels(topic=series[0], partition=series[1]).set(lag)
+        _LAG_SERIES.add(series)
 
 
 def observe_replan(province: str, seconds: float, solver_seconds: float, size: int) -> None:
@@ -132,10 +153,16 @@ def observe_replan(province: str, seconds: float, solver_seconds: float, size: i
 
 
 def observe_projection(events: Any, changes: list[dict[str, Any]], now: float) -> None:
+    """After a projector batch is written (``now``, epoch seconds): per state-change record,
+    the time since the report it answers was produced (its ``siaga-origin`` header, carried
+    from the input record's timestamp across the hops; a record without one: its own
+    timestamp), and the changes written per entity type."""
+    from siaga.tracing import origin_of
+
     for event in events:
-        timestamp = getattr(event.message, "timestamp", None)
-        if timestamp:
-            PROJECTION_LAG.observe(max(0.0, now - float(timestamp)))
+        origin = origin_of(event)
+        if origin is not None:
+            PROJECTION_LAG.observe(max(0.0, now - origin))
     counts: dict[str, int] = {}
     for change in changes:
         entity = str(change.get("entity"))

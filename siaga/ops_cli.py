@@ -32,12 +32,13 @@ async def _with_redis(work: Any) -> Any:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from siaga.status import dumps, render, status_screen
+    """Exit 0, or 1 when the broker or Redis could not be reached (the screen says which)."""
+    from siaga.status import dumps, reachable, render, status_screen
 
     _quiet_clients()
     screen = asyncio.run(_with_redis(status_screen))
     print(dumps(screen) if args.json else render(screen))
-    return 0
+    return 0 if reachable(screen) else 1
 
 
 def cmd_deadletter(args: argparse.Namespace) -> int:
@@ -68,7 +69,13 @@ def cmd_deadletter(args: argparse.Namespace) -> int:
         async def work(settings: Any, redis: Any) -> Any:
             return await dl.replay(settings, redis, args.ids, value=value, force=args.force)
 
-        outcomes = asyncio.run(_with_redis(work))
+        from siaga import tracing
+
+        tracing.configure(settings, "siaga-cli")  # the replays' spans, when exported
+        try:
+            outcomes = asyncio.run(_with_redis(work))
+        finally:
+            tracing.shutdown()
         for outcome in outcomes:
             state = "replayed" if outcome["replayed"] else "skipped"
             trace = f", trace {outcome['trace_id']}" if outcome.get("trace_id") else ""

@@ -16,6 +16,7 @@ status`` (adds the pipeline as Kafka sees it and the per-province plan times).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -131,23 +132,59 @@ async def province_plans(redis: Any) -> dict[str, str]:
     return dict(sorted(out.items()))
 
 
+#: how long ``siaga status`` waits for each half (the broker, Redis) before saying so
+HALF_TIMEOUT = 15.0
+
+
 async def status_screen(settings: Any, redis: Any) -> dict[str, Any]:
     """Everything ``siaga status`` shows, as data (``--json``) — the pipeline as Kafka sees
     it (lag per topic and partition, dead letters by reason), the picture's age, the read
-    models' age per entity type and each province's last plan time."""
+    models' age per entity type and each province's last plan time.
+
+    Each half is read on its own: when the broker cannot be reached, ``kafka`` is
+    ``{"error": …, "bootstrap": …}`` and the Redis half is still shown (and the other way
+    round: ``picture``/``plans`` then carry ``error``)."""
     from siaga.pipeline import PipelineView
 
-    view = PipelineView(settings)
+    async def read_kafka() -> dict[str, Any]:
+        view = PipelineView(settings)
+        try:
+            await view.start()
+            snapshot: dict[str, Any] = await view.refresh()
+            return snapshot
+        finally:
+            await view.stop()
+
+    async def read_redis() -> tuple[dict[str, Any], dict[str, str]]:
+        return (await picture(redis, settings.app_id, settings.stale_after_seconds),
+                await province_plans(redis))
+
+    kafka: dict[str, Any]
     try:
-        await view.start()
-        kafka = await view.refresh()
-    finally:
-        await view.stop()
-    return {
-        "picture": await picture(redis, settings.app_id, settings.stale_after_seconds),
-        "kafka": kafka,
-        "plans": await province_plans(redis),
-    }
+        kafka = await asyncio.wait_for(read_kafka(), timeout=HALF_TIMEOUT)
+    except Exception as exc:  # noqa: BLE001 - the duty screen says so instead of a traceback
+        kafka = {"error": _reason(exc), "bootstrap": settings.kafka_bootstrap_servers}
+    pic: dict[str, Any]
+    plans: dict[str, Any]
+    try:
+        pic, plans = await asyncio.wait_for(read_redis(), timeout=HALF_TIMEOUT)
+    except Exception as exc:  # noqa: BLE001
+        error = _reason(exc)
+        pic = {"error": error, "stale": True,
+               "stale_after_seconds": settings.stale_after_seconds}
+        plans = {"error": error}
+    return {"picture": pic, "kafka": kafka, "plans": plans}
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, TimeoutError):
+        return f"no answer within {HALF_TIMEOUT:g} s"
+    return f"{type(exc).__name__}: {exc}".rstrip(": ")
+
+
+def reachable(screen: dict[str, Any]) -> bool:
+    """Both halves answered (``siaga status`` exits 1 otherwise)."""
+    return "error" not in screen["kafka"] and "error" not in screen["picture"]
 
 
 def _age(seconds: float | None) -> str:
@@ -164,26 +201,36 @@ def render(screen: dict[str, Any]) -> str:
     """The one screen for the person on duty (plain text)."""
     pic = screen["picture"]
     kafka = screen["kafka"]
-    lines = [
-        f"picture: {'STALE' if pic['stale'] else 'current'} — caught up "
-        f"{_age(pic['age_seconds'])} (limit {pic['stale_after_seconds']:g} s); "
-        f"{pic['workers']} worker(s) reporting, lag {'?' if pic['lag'] is None else pic['lag']}",
-        f"newest change projected {_age(pic['newest_change_age_seconds'])}",
-        "",
-        f"consumer group {kafka['group']}: total lag {kafka['total_lag']}",
-    ]
-    for row in kafka["lag"]:
-        if row["lag"]:
-            committed = "never" if row["committed"] is None else row["committed"]
-            lines.append(f"  {row['topic']}[{row['partition']}] lag {row['lag']} "
-                         f"(committed {committed}, end {row['end']})")
-    if not any(r["lag"] for r in kafka["lag"]):
-        lines.append("  every partition caught up")
+    if "error" in pic:
+        lines = [f"picture: UNKNOWN — Redis cannot be reached ({pic['error']})"]
+    else:
+        lines = [
+            f"picture: {'STALE' if pic['stale'] else 'current'} — caught up "
+            f"{_age(pic['age_seconds'])} (limit {pic['stale_after_seconds']:g} s); "
+            f"{pic['workers']} worker(s) reporting, "
+            f"lag {'?' if pic['lag'] is None else pic['lag']}",
+            f"newest change projected {_age(pic['newest_change_age_seconds'])}",
+        ]
     lines.append("")
-    total = sum(r["count"] for r in kafka["deadletters"])
-    lines.append(f"dead letters: {total}")
-    for row in kafka["deadletters"]:
-        lines.append(f"  {row['count']:6d}  {row['topic']}: {row['reason']}")
+    if "error" in kafka:
+        lines.append(f"Kafka: the broker cannot be reached at {kafka.get('bootstrap')} "
+                     f"({kafka['error']}): consumer lag and dead letters unknown")
+    else:
+        lines.append(f"consumer group {kafka['group']}: total lag {kafka['total_lag']}")
+        for row in kafka["lag"]:
+            if row["lag"]:
+                committed = "never" if row["committed"] is None else row["committed"]
+                lines.append(f"  {row['topic']}[{row['partition']}] lag {row['lag']} "
+                             f"(committed {committed}, end {row['end']})")
+        if not any(r["lag"] for r in kafka["lag"]):
+            lines.append("  every partition caught up")
+        lines.append("")
+        total = sum(r["count"] for r in kafka["deadletters"])
+        lines.append(f"dead letters: {total}")
+        for row in kafka["deadletters"]:
+            lines.append(f"  {row['count']:6d}  {row['topic']}: {row['reason']}")
+    if "error" in pic:
+        return "\n".join(lines)
     lines.append("")
     lines.append("read models (last written):")
     for entity, panel in pic["panels"].items():

@@ -9,17 +9,104 @@ Heartbeats are stamped with the Redis server's clock (``TIME``), and freshness i
 the same clock, so a worker host and an API host whose clocks disagree still agree on which
 workers are alive. A worker that stops reporting turns stale after ``stale_after`` seconds
 and is no longer counted (its entry is removed by the next :func:`worker_status`).
+
+The picture's age (``siaga.status.picture``) comes from here too. Each worker says how far
+behind *in time* it is (:class:`CatchUp`): it is **current as of t** when, on every
+partition it holds, it has read everything that was on that partition at t — under a
+steady flow of reports that stays a report or two old although its lag (in records) is
+rarely 0 at the moment it reports. Its report carries ``current_as_of`` (Redis time), and
+the app's marker :data:`CURRENT_KEY` is set to the *oldest* ``current_as_of`` among the
+app's live workers: the picture is as old as its slowest worker's part. While a live worker
+has not yet been current (just started, or given partitions it has not caught up with),
+the marker stays where it was; a worker that stops reporting holds it back until its
+heartbeat is older than ``ttl`` (by then its partitions have gone to the others, which hold
+the marker back until they have caught up with them).
 """
 
 from __future__ import annotations
 
 import json
 import math
+from collections import deque
+from collections.abc import Hashable, Mapping
 from typing import Any
 
 WORKERS_KEY = "siaga:workers"
-# app id -> Redis time when a ready worker of it last reported lag 0 (never expires)
+# app id -> Redis time as of which every live worker of the app was current (never expires)
 CURRENT_KEY = "siaga:pipeline:current_at"
+
+# KEYS: 1 the workers' hash, 2 the marker hash; ARGV: app id, now (Redis time), how old a
+# heartbeat may be. Sets the app's marker to the oldest current_as_of of its live workers,
+# unless one of them has none yet (then it stays). Atomic: reports of two workers never
+# interleave. Returns the marker set, or false.
+_MARK_LUA = """
+local entries = redis.call('HGETALL', KEYS[1])
+local now = tonumber(ARGV[2])
+local limit = tonumber(ARGV[3])
+local oldest = nil
+for i = 2, #entries, 2 do
+  local ok, entry = pcall(cjson.decode, entries[i])
+  if ok and type(entry) == 'table' and entry['app_id'] == ARGV[1] then
+    local heartbeat = tonumber(entry['heartbeat'])
+    if heartbeat and now - heartbeat <= limit then
+      local at = tonumber(entry['current_as_of'])
+      if not at then
+        return false
+      end
+      if oldest == nil or at < oldest then
+        oldest = at
+      end
+    end
+  end
+end
+if oldest == nil then
+  return false
+end
+local text = string.format('%.6f', oldest)
+redis.call('HSET', KEYS[2], ARGV[1], text)
+return text
+"""
+
+
+class CatchUp:
+    """How far behind in time one worker is, from its partitions' end offsets and its
+    positions at each report (a monotonic clock; no Redis, no Kafka).
+
+    At each :meth:`observe` every partition's end offset is remembered with the time; the
+    partition is current as of the latest such time whose end offset its position has
+    reached, and the worker as of the oldest of its partitions'. ``working`` False (tables
+    recovering, a rebalance, a failing batch: its read position may be past records it has
+    not finished) records the marks but does not move the worker's time.
+    """
+
+    def __init__(self, keep: int = 2000) -> None:
+        self._marks: dict[Hashable, deque[tuple[float, int]]] = {}
+        self._keep = keep  # marks per partition (at one report every 2 s: over an hour)
+        self.as_of: float | None = None
+
+    def observe(self, now: float, offsets: Mapping[Hashable, tuple[int, int]],
+                working: bool = True) -> float | None:
+        """Record ``offsets`` (partition -> (position, end offset)) at ``now``; returns how
+        many seconds behind the worker is (None: it has never been current)."""
+        for gone in [tp for tp in self._marks if tp not in offsets]:
+            del self._marks[gone]  # revoked: its history means nothing any more
+        times: list[float | None] = []
+        for tp, (position, end) in offsets.items():
+            marks = self._marks.setdefault(tp, deque())
+            marks.append((now, int(end)))
+            reached = None
+            while marks and marks[0][1] <= int(position):
+                reached = marks.popleft()
+            if reached is not None:
+                marks.appendleft(reached)  # the newest mark reached stays the partition's
+            while len(marks) > self._keep:
+                marks.popleft()
+            times.append(reached[0] if reached is not None else None)
+        if working and all(t is not None for t in times):
+            candidate = min((t for t in times if t is not None), default=now)
+            if self.as_of is None or candidate > self.as_of:
+                self.as_of = candidate
+        return None if self.as_of is None else max(0.0, now - self.as_of)
 
 
 async def _redis_now(redis: Any) -> float:
@@ -37,13 +124,20 @@ async def report_worker(
     lag: int,
     detail: dict[str, Any] | None = None,
     ttl: float = 15.0,
+    behind_seconds: float | None | Any = ...,
 ) -> None:
     """Write worker ``worker_id``'s heartbeat: whether it is ready, how many partitions it
-    holds, its lag (records behind, summed over its partitions) and any ``detail``.
+    holds, its lag (records behind, summed over its partitions), how far behind in time it
+    is (``behind_seconds``, :class:`CatchUp`; None: never current yet; left out: 0 when
+    ready with lag 0, else None) and any ``detail``; then move the app's picture marker to
+    the oldest ``current_as_of`` of its live workers (module docstring).
 
     ``ttl`` (seconds) bounds how long the hash outlives the last report of any worker, so
-    nothing is left behind when every worker is gone.
+    nothing is left behind when every worker is gone, and how long a silent worker still
+    holds the picture back.
     """
+    if behind_seconds is ...:
+        behind_seconds = 0.0 if ready and int(lag) == 0 else None
     heartbeat = await _redis_now(redis)
     entry = {
         "app_id": app_id,
@@ -51,15 +145,15 @@ async def report_worker(
         "ready": bool(ready),
         "partitions": int(partitions),
         "lag": int(lag),
+        "current_as_of": (None if behind_seconds is None
+                          else heartbeat - max(0.0, float(behind_seconds))),
         "detail": detail or {},
         "heartbeat": heartbeat,
     }
     async with redis.pipeline(transaction=False) as pipe:
         pipe.hset(WORKERS_KEY, worker_id, json.dumps(entry, default=str))
         pipe.expire(WORKERS_KEY, max(1, math.ceil(ttl)))
-        if ready and int(lag) == 0:
-            # the read models are current as of now (siaga.status: the picture's age)
-            pipe.hset(CURRENT_KEY, app_id, heartbeat)
+        pipe.eval(_MARK_LUA, 2, WORKERS_KEY, CURRENT_KEY, app_id, repr(heartbeat), repr(ttl))
         await pipe.execute()
 
 

@@ -29,11 +29,30 @@ def deadletter_record(
     ).encode()
 
 
+def event_id_of(value: bytes | None) -> str | None:
+    """The ``event_id`` of a record's JSON value, when it has one (for the log line)."""
+    try:
+        payload = json.loads(value or b"")
+    except (ValueError, UnicodeDecodeError):
+        return None
+    found = payload.get("event_id") if isinstance(payload, dict) else None
+    return str(found) if found else None
+
+
 async def park(ctx: Any, event: Any, reason: str) -> None:
-    """Send the record behind a faust ``event`` to the dead-letter topic and log it."""
+    """Send the record behind a faust ``event`` to the dead-letter topic and log it with its
+    event id and trace (structured fields in the JSON logs: ``event_id``, ``traceparent``,
+    ``trace_id``, ``topic``, ``partition``, ``offset``, ``reason``)."""
+    from siaga import tracing
+
     message = event.message
+    event_id = event_id_of(event.value)
+    traceparent = tracing.from_headers(getattr(event, "headers", None)) or tracing.CURRENT.get()
     log.warning(
-        "dead-lettered %s[%s]@%s: %s", message.topic, message.partition, message.offset, reason
+        "dead-lettered %s[%s]@%s (event %s, trace %s): %s", message.topic, message.partition,
+        message.offset, event_id or "-", tracing.trace_id(traceparent) or "-", reason,
+        extra={"event_id": event_id, "traceparent": traceparent, "topic": str(message.topic),
+               "partition": message.partition, "offset": message.offset, "reason": reason},
     )
     future = await ctx.send(
         DEADLETTER,

@@ -231,7 +231,9 @@ def register(ctx: Any) -> None:
             by_province: dict[bytes, Any] = {}
             for event in events:
                 if event.key:
-                    by_province[event.key] = event
+                    # the oldest request: the plan's state changes carry when the oldest
+                    # report it answers was produced (siaga_projection_lag_seconds)
+                    by_province.setdefault(event.key, event)
             await run_batch(ctx, "planner", list(by_province.values()), handle)
 
     async def handle_results(events: Sequence[Any]) -> None:

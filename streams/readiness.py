@@ -11,6 +11,7 @@ import asyncio
 import logging
 import os
 import socket
+import time
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -18,19 +19,21 @@ log = logging.getLogger(__name__)
 REPORT_EVERY = 2.0
 
 
-async def _lag(app: Any, prefix: str) -> tuple[int, int, bool]:
-    """(partitions, total lag, every partition's position known) over the partitions of
-    Siaga's own topics this worker consumes (``<prefix>.<name>``): changelogs are read by
-    recovery, not consumed, and faust's internal topics are not ours to wait for."""
+async def _lag(app: Any, prefix: str) -> tuple[int, int, bool, dict[Any, tuple[int, int]]]:
+    """(partitions, total lag, every partition's position known, (position, end offset) per
+    partition) over the partitions of Siaga's own topics this worker consumes
+    (``<prefix>.<name>``): changelogs are read by recovery, not consumed, and faust's
+    internal topics are not ours to wait for."""
     consumer = app.consumer
     assignment = {tp for tp in consumer.assignment() if tp.topic.startswith(prefix + ".")}
     try:
         client = consumer._thread._ensure_consumer()
     except Exception:  # noqa: BLE001 - not started yet
-        return len(assignment), 0, False
+        return len(assignment), 0, False, {}
     lag = 0
     known = True
     per_partition: dict[tuple[str, int], int] = {}
+    offsets: dict[Any, tuple[int, int]] = {}
     for tp in assignment:
         try:
             highwater = client.highwater(tp)
@@ -54,28 +57,34 @@ async def _lag(app: Any, prefix: str) -> tuple[int, int, bool]:
             position = max(position, int(read) + 1)
         behind = max(0, int(highwater) - int(position))
         per_partition[(tp.topic, tp.partition)] = behind
+        offsets[(tp.topic, tp.partition)] = (int(position), int(highwater))
         lag += behind
     from siaga.metrics import set_lag
 
-    set_lag(prefix, per_partition)
-    return len(assignment), lag, known
+    set_lag(prefix, per_partition, {(tp.topic, tp.partition) for tp in assignment})
+    return len(assignment), lag, known, offsets
 
 
-async def status(ctx: Any) -> dict[str, Any]:
+async def status(ctx: Any, catch_up: Any = None) -> dict[str, Any]:
     app = ctx.app
-    partitions, lag, known = await _lag(app, ctx.settings.topic_prefix)
+    partitions, lag, known, offsets = await _lag(app, ctx.settings.topic_prefix)
     recovery = getattr(app.tables, "recovery", None)
     recovered = bool(recovery is not None and recovery.completed.is_set())
     rebalancing = bool(getattr(app, "rebalancing", False))
     healthy = ctx.health.failing_since is None
     planning = ctx.plan_pool is None or ctx.plan_pool.ready()
     ready = recovered and not rebalancing and known and lag == 0 and healthy and planning
+    working = recovered and not rebalancing and known and healthy and planning
+    # how far behind in time (siaga.workers.CatchUp: the picture's age)
+    behind = (None if catch_up is None
+              else catch_up.observe(time.monotonic(), offsets, working=working))
     from siaga import metrics
 
     return {
         "ready": ready,
         "partitions": partitions,
         "lag": lag,
+        "behind_seconds": behind,
         "detail": {
             "recovered": recovered,
             "rebalancing": rebalancing,
@@ -90,6 +99,9 @@ async def status(ctx: Any) -> dict[str, Any]:
 def register(ctx: Any) -> None:
     worker_id = f"{socket.gethostname()}:{os.getpid()}"
     last_ready: list[bool] = [False]
+    from siaga.workers import CatchUp
+
+    catch_up = CatchUp()
 
     @ctx.app.task
     async def report_starting() -> None:
@@ -107,10 +119,11 @@ def register(ctx: Any) -> None:
         from siaga.workers import report_worker
 
         try:
-            now = await status(ctx)
+            now = await status(ctx, catch_up)
             await report_worker(
                 ctx.redis, ctx.settings.app_id, worker_id, ready=now["ready"],
                 partitions=now["partitions"], lag=now["lag"], detail=now["detail"],
+                behind_seconds=now["behind_seconds"],
             )
         except Exception as exc:  # noqa: BLE001 - a report is best effort
             log.warning("readiness report failed: %s", exc)
