@@ -9,7 +9,7 @@ import json
 import time
 import urllib.request
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -161,7 +161,11 @@ async def test_counters_move_by_exactly_the_records_sent_and_a_parked_record_rep
     assert "dead letters: 2" in text and "last plan per province:" in text
     # the worker said where its metrics are when it started
     assert worker.log_path is not None
-    assert f"metrics on {url}" in worker.log_path.read_text(errors="replace")
+    worker_log = worker.log_path.read_text(errors="replace")
+    assert f"metrics on {url}" in worker_log
+    # and logged the parked report with its event id
+    assert any("dead-lettered" in line and str(late.event_id) in line
+               for line in worker_log.splitlines()), worker_log[-3000:]
     assert [x.id for x in await dl.list_deadletters(settings, reason="NOT VALID")] == [
         next(x.id for x in letters if x.reason_kind == "not valid JSON")]
     assert await dl.list_deadletters(settings, topic="shelters") == []
@@ -204,6 +208,38 @@ async def test_counters_move_by_exactly_the_records_sent_and_a_parked_record_rep
     assert (_value(final, "siaga_deadlettered_total", topic="incidents", reason="occurred_at")
             - _value(before, "siaga_deadlettered_total", topic="incidents",
                      reason="occurred_at")) == 1
+
+
+async def test_projection_lag_is_timed_from_the_report_not_from_the_last_hop(
+    settings: Settings, redis: Redis, worker: ManagedProcess
+) -> None:
+    """A report produced 20 s ago (its record's timestamp) is on the dashboard 20 s after it
+    was produced, whatever the last hop (state change → Redis) took: the incident's own
+    change and the re-plan's changes both count from the report."""
+    url = await _metrics_url(redis, settings)
+    before = await asyncio.to_thread(_scrape, url)
+    report = _incidents(1, f"lag-{uuid.uuid4().hex[:6]}")[0].model_copy(
+        update={"occurred_at": datetime.now(UTC) - timedelta(seconds=30)})
+    await _send_raw(settings, settings.topic("incidents"), b"32", ev.encode_event(report),
+                    timestamp_ms=int((time.time() - 20) * 1000))
+
+    def moved(now: dict[Any, float], name: str, **labels: str) -> float:
+        return _value(now, name, **labels) - _value(before, name, **labels)
+
+    async def projected_and_planned() -> bool:
+        now = await asyncio.to_thread(_scrape, url)
+        return (moved(now, "siaga_replan_seconds_count", province="32") >= 1
+                and moved(now, "siaga_projection_lag_seconds_count") >= 2)
+
+    await wait_until(projected_and_planned, timeout=60, interval=0.3)
+    await asyncio.sleep(1.5)
+    after = await asyncio.to_thread(_scrape, url)
+    count = moved(after, "siaga_projection_lag_seconds_count")
+    assert count >= 2
+    # every observation is at least the 20 s since the report was produced
+    assert moved(after, "siaga_projection_lag_seconds_bucket", le="10.0") == 0
+    assert moved(after, "siaga_projection_lag_seconds_bucket", le="60.0") == count
+    assert moved(after, "siaga_projection_lag_seconds_sum") >= 20 * count
 
 
 async def test_lag_read_from_kafka_returns_to_zero_after_a_burst(
