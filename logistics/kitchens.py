@@ -78,14 +78,8 @@ class KitchenStandards:
 
 
 @lru_cache(maxsize=8)
-def load_standards(profile: Profile, standards_id: str = DEFAULT_STANDARDS_ID) -> KitchenStandards:
-    """Kitchen figures from the packaged data file, with rice per portion derived from
-    ``profile``'s rice per person per day (group ``all``).
-
-    Raises:
-        InvalidInput: if the file is unknown, a figure is missing or not positive, or the
-            profile has no daily rice rate for everyone.
-    """
+def _figures(standards_id: str) -> tuple[str, str, dict[str, Figure]]:
+    """The kitchen data file's id, version and figures (checked)."""
     folder = resources.files("logistics").joinpath("data/kitchens")
     path = folder.joinpath(f"{standards_id}.json")
     if not path.is_file():
@@ -102,6 +96,30 @@ def load_standards(profile: Profile, standards_id: str = DEFAULT_STANDARDS_ID) -
                    "clean_water_l_per_portion", "reach_hours"):
         if needed not in figures:
             raise InvalidInput(f"kitchen standards {standards_id}: missing figure {needed!r}")
+    return str(raw["id"]), str(raw["version"]), figures
+
+
+def dumlap_rhythm(standards_id: str = DEFAULT_STANDARDS_ID) -> tuple[int, int]:
+    """One Dumlap unit's portions per cooking and cookings a day (Kemensos: 2,000 and 3).
+
+    Raises:
+        InvalidInput: if the kitchen data file is unknown or incomplete.
+    """
+    _, _, figures = _figures(standards_id)
+    return (int(figures["portions_per_cooking"].value), int(figures["cookings_per_day"].value))
+
+
+@lru_cache(maxsize=8)
+def load_standards(profile: Profile, standards_id: str = DEFAULT_STANDARDS_ID) -> KitchenStandards:
+    """Kitchen figures from the packaged data file, with rice per portion derived from
+    ``profile``'s rice per person per day (group ``all``).
+
+    Raises:
+        InvalidInput: if the file is unknown, a figure is missing or not positive, or the
+            profile has no daily rice rate for everyone.
+    """
+    raw_id, version, read = _figures(standards_id)
+    figures = dict(read)
     rice = [r for r in profile.rates
             if r.item == "rice" and r.group == "all" and r.per == "person_day"]
     if not rice:
@@ -111,7 +129,7 @@ def load_standards(profile: Profile, standards_id: str = DEFAULT_STANDARDS_ID) -
         rice[0].quantity / meals.value, "kg raw rice per portion", rice[0].sourced,
         f"derived: {rice[0].source} / {meals.value:g} meals a day ({meals.source})",
     )
-    return KitchenStandards(id=str(raw["id"]), version=str(raw["version"]), figures=figures)
+    return KitchenStandards(id=raw_id, version=version, figures=figures)
 
 
 @dataclass(frozen=True)

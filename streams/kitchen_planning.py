@@ -20,7 +20,14 @@ from typing import Any
 import numpy as np
 
 import geo
-from logistics.kitchens import Kitchen, KitchenPlan, apply_kitchens, load_standards, serving
+from logistics.kitchens import (
+    Kitchen,
+    KitchenPlan,
+    apply_kitchens,
+    dumlap_rhythm,
+    load_standards,
+    serving,
+)
 from logistics.needs import Need, Profile, ShelterHeadcount
 from logistics.siting import Candidate, KitchenProposal, propose_kitchens, siting_blocked
 
@@ -241,8 +248,11 @@ def views(
                     f"({figures['units_missing']} unit Dumlap lagi)"),
                 "reason": load.shortfall,
             }
+    per_cooking, cookings = dumlap_rhythm()
     for proposal in proposals:
         data = proposal.to_dict()
+        # what its approval opens: one Dumlap unit at the standard rhythm
+        data.update(units=1, portions_per_cooking=per_cooking, cookings_per_day=cookings)
         data.update(province_code=state.province_code, location=data["site"]["location"],
                     name=data["site"]["name"], proposed_at=now_iso,
                     people_covered=math.floor(proposal.portions_covered_per_day / 3))

@@ -97,7 +97,7 @@ async def _open_kitchen(
         ev.KitchenRegistered,
         event_id=body.event_id,
         occurred_at=ev.utcnow(),
-        source=f"coordinator:{name}"[:200],
+        source=caller_source(principal),
         schema_version=ev.SCHEMA_VERSION,
         kitchen_id=body.kitchen_id,
         name=body.name,
@@ -239,7 +239,9 @@ async def approve_kitchen_proposal(
     site_id: str = SiteIdPath,
     province_code: ev.ProvinceCode | None = Query(default=None),
 ) -> Accepted:
-    """Open the kitchen the planner proposed at this site, with its Dumlap unit and team."""
+    """Open the kitchen the planner proposed at this site: its Dumlap unit(s) and rhythm,
+    the team (or the teams named here), the store the unit comes from, and the shelters it
+    covers, assigned to it."""
     proposal = await readmodel.get_entity(
         redis, "kitchen_proposal", site_id, province_code, prefer=principal.province_code)
     if proposal is None or proposal.get("site") is None:
@@ -250,15 +252,20 @@ async def approve_kitchen_proposal(
     if not team_ids:
         raise unprocessable("team_ids", "the proposal has no team: name the teams to run it")
     site = proposal["site"]
+    # the proposal as the planner made it: its Dumlap unit(s) and rhythm, the shelters it
+    # covers (assigned to the new kitchen), the team and the store the unit comes from
+    rhythm = {f: int(proposal[f]) for f in ("units", "portions_per_cooking", "cookings_per_day")
+              if proposal.get(f)}
     request = KitchenRequest(
         event_id=body.event_id,
         kitchen_id=body.kitchen_id or f"dapur-{site_id}"[:128],
         name=body.name or f"Dapur Umum {site['name']}"[:200],
         location=ev.Location(**site["location"]),
         province_code=proposal["province_code"],
-        units=1,
         team_ids=team_ids,
+        assigned_shelter_ids=sorted(set(proposal.get("shelter_ids") or []))[:500],
         warehouse_id=proposal.get("warehouse_id"),
         proposal_id=proposal.get("proposal_id"),
+        **rhythm,
     )
     return await _open_kitchen(principal, publisher, redis, request)

@@ -133,7 +133,8 @@ def test_a_kitchen_team_sees_its_shifts_and_shelters_and_reports_a_meal_from_the
         assert code not in text, code
     # English as a choice
     page.click("button.lang")
-    assert "3 times a day (breakfast, lunch, dinner)" in card.locator(".kitchen-shifts").inner_text()
+    shifts = card.locator(".kitchen-shifts").inner_text()
+    assert "3 times a day (breakfast, lunch, dinner)" in shifts, shifts
     assert card.locator(".kitchen-served").inner_text().endswith(": Lunch 1,450")
     page.click("button.lang")
     page.screenshot(path=str(ARTIFACTS / "tim-dapur-served.png"), full_page=True)
