@@ -64,6 +64,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -1070,27 +1071,33 @@ def _balance_identical(demand: IntArray, seg_cap: IntArray, seg_value: FloatArra
     return out_w[order], out_s[order], out_q[order]
 
 
-#: per thread, the fair solver's W x S cost matrix, reused from item to item
+#: per thread, reused W x S matrices (the fair solver's costs, the item's travel hours)
 _scratch = threading.local()
 
 
-def _scratch_costs(n_w: int, n_s: int) -> IntArray:
-    """A W x S int64 matrix for this thread's fair solve, reused from item to item (contents
+def scratch_array(name: str, n_w: int, n_s: int, dtype: type[np.generic]) -> npt.NDArray[Any]:
+    """A W x S matrix of this thread named ``name``, reused from item to item (contents
     undefined). A national item's matrix is ~50 MB: a fresh one each time costs ~12,000 page
-    faults, which on this project's 2-core VM took 20-50 ms per item. Released by
-    :func:`release_scratch` (and with its thread)."""
+    faults, which on this project's 2-core VMs took 20-80 ms of system time per matrix and
+    item. Released by :func:`release_scratch` (and with its thread)."""
     size = n_w * n_s
-    buf: IntArray | None = getattr(_scratch, "costs", None)
-    if buf is None or buf.shape[0] < size:
-        buf = np.empty(size, dtype=np.int64)
-        _scratch.costs = buf
-    out: IntArray = buf[:size].reshape(n_w, n_s)
+    buf: npt.NDArray[Any] | None = getattr(_scratch, name, None)
+    if buf is None or buf.shape[0] < size or buf.dtype != dtype:
+        buf = np.empty(size, dtype=dtype)
+        setattr(_scratch, name, buf)
+    return buf[:size].reshape(n_w, n_s)
+
+
+def _scratch_costs(n_w: int, n_s: int) -> IntArray:
+    """This thread's reused W x S int64 cost matrix (see :func:`scratch_array`)."""
+    out: IntArray = scratch_array("costs", n_w, n_s, np.int64)
     return out
 
 
 def release_scratch() -> None:
-    """Free this thread's reused cost matrix (see :func:`_scratch_costs`)."""
-    _scratch.costs = None
+    """Free this thread's reused matrices (see :func:`scratch_array`)."""
+    for name in list(vars(_scratch)):
+        delattr(_scratch, name)
 
 
 def solve_item_fair(

@@ -32,6 +32,7 @@ from logistics._flow import (
     ItemSolution,
     best_two_sources,
     release_scratch,
+    scratch_array,
     solve_item,
     solve_item_fair,
 )
@@ -466,24 +467,34 @@ class ItemProblem:
         return len(self.warehouse_ids) * len(self.shelter_ids)
 
 
-def _cut_hours(all_hours: npt.NDArray[np.float64], w_rows: npt.NDArray[np.int64],
-               s_cols: npt.NDArray[np.int64], max_travel_hours: float | None,
-               ) -> npt.NDArray[np.float64]:
+@dataclass(frozen=True)
+class _HoursCut:
     """The (W, S) block of the travel matrix for these rows and columns, with pairs beyond the
-    travel cap made unreachable (a fresh C-contiguous copy)."""
-    if not (w_rows.shape[0] and s_cols.shape[0]):
-        return np.zeros((w_rows.shape[0], s_cols.shape[0]))
-    lo, hi = int(s_cols[0]), int(s_cols[-1]) + 1
-    if hi - lo == s_cols.shape[0] and np.array_equal(s_cols, np.arange(lo, hi)):
-        # the shelters are one run of travel columns (typically all of them, in order): a row
-        # gather with a column slice is ~3x faster than np.ix_, same values
-        hours = all_hours[w_rows, lo:hi]
-    else:
-        hours = all_hours[np.ix_(w_rows, s_cols)]
-    hours = np.ascontiguousarray(hours, dtype=np.float64)
-    if max_travel_hours is not None:
-        hours[hours > max_travel_hours] = np.inf  # hours is a fresh copy
-    return hours
+    travel cap made unreachable: a fresh C-contiguous copy, or written into ``out``."""
+
+    all_hours: npt.NDArray[np.float64] = field(repr=False)
+    w_rows: npt.NDArray[np.int64]
+    s_cols: npt.NDArray[np.int64]
+    max_travel_hours: float | None
+
+    def __call__(self, out: npt.NDArray[np.float64] | None = None) -> npt.NDArray[np.float64]:
+        w_rows, s_cols = self.w_rows, self.s_cols
+        shape = (w_rows.shape[0], s_cols.shape[0])
+        if out is None:
+            out = np.empty(shape, dtype=np.float64)
+        if not (shape[0] and shape[1]):
+            out[...] = 0.0
+            return out
+        lo, hi = int(s_cols[0]), int(s_cols[-1]) + 1
+        if hi - lo == s_cols.shape[0] and np.array_equal(s_cols, np.arange(lo, hi)):
+            # the shelters are one run of travel columns (typically all of them, in order): a
+            # row gather of a column slice is ~3x faster than np.ix_, same values
+            np.take(self.all_hours[:, lo:hi], w_rows, axis=0, out=out)
+        else:
+            out[...] = self.all_hours[np.ix_(w_rows, s_cols)]
+        if self.max_travel_hours is not None:
+            out[out > self.max_travel_hours] = np.inf
+        return out
 
 
 def _expiry_key(b: StockBatch) -> tuple[int, date, str]:
@@ -582,8 +593,7 @@ def prepare(
             supply=np.array([sum(b.quantity for b in eligible[w]) for w in w_ids],
                             dtype=np.int64),
             eligible_batches=eligible, blocked=blocked,
-            hours_source=partial(_cut_hours, travel.hours, w_rows, s_cols,
-                                 rules.max_travel_hours),
+            hours_source=_HoursCut(travel.hours, w_rows, s_cols, rules.max_travel_hours),
             base=base, person_days_per_unit=ppu, family=it_cat.family,
             unit_mass_kg=it_cat.unit_mass_kg,
         ))
@@ -624,32 +634,78 @@ def problem_cost(problem: ItemProblem, params: DeprivationParams) -> ItemCost:
 _DEFAULT_K = {"lexicographic": 16, "fair": 8}
 
 
+@dataclass(frozen=True)
+class _Solved:
+    """An item's optimal flows and what the plan's lines need from its travel hours, found in
+    the solving thread: the (W x S) hours block is then dropped there (or reused for the next
+    item, see :func:`_item_hours`) instead of being kept for the thread that assembles lines."""
+
+    solution: ItemSolution
+    line_hours: npt.NDArray[np.float64]     # per flow: travel hours
+    reach: list[int]                        # per shelter: eligible units that can reach it
+    cost: ItemCost | None = None            # fair objective: the item's cost (as problem_cost)
+    #: fair objective: per shelter, hours from its best and second-best source (0 if none)
+    best_hours: npt.NDArray[np.float64] | None = None
+    second_hours: npt.NDArray[np.float64] | None = None
+
+
+def _item_hours(problem: ItemProblem) -> npt.NDArray[np.float64]:
+    """The item's travel hours; cut into this thread's reused matrix when nothing else holds
+    them (a fresh 50 MB block per national item costs ~14,000 page faults)."""
+    if problem._hours is None and isinstance(problem.hours_source, _HoursCut):
+        out: npt.NDArray[np.float64] = problem.hours_source(
+            scratch_array("hours", len(problem.warehouse_ids), len(problem.shelter_ids),
+                          np.float64))
+        return out
+    return problem.hours
+
+
+def _reachable_stock(supply: npt.NDArray[np.int64], hours: npt.NDArray[np.float64],
+                     n_s: int) -> list[int]:
+    """Per shelter, the eligible units at warehouses that can reach it."""
+    if not hours.size:
+        return [0] * n_s
+    reachable = np.isfinite(hours)
+    if reachable.all():  # common without a travel cap; skips a (W, S) temporary
+        return [int(supply.sum())] * n_s
+    reach: list[int] = np.where(reachable, supply[:, None], 0).sum(axis=0).tolist()
+    return reach
+
+
 def _solve(problem: ItemProblem, k: int | None,
-           params: DeprivationParams | None = None) -> ItemSolution:
+           params: DeprivationParams | None = None) -> _Solved:
     if k is None:
         k = _DEFAULT_K["lexicographic" if params is None else "fair"]
     n_s, n_w = len(problem.shelter_ids), len(problem.warehouse_ids)
-    if n_s == 0 or n_w == 0 or not np.isfinite(problem.hours).any():
+    hours = _item_hours(problem)
+    reach = _reachable_stock(problem.supply, hours, n_s)
+    if n_s == 0 or n_w == 0 or not np.isfinite(hours).any():
         empty = np.zeros(0, dtype=np.int64)
-        return ItemSolution(empty, empty, empty, problem.demand.copy(), 0.0, 0.0, 0, 0, 0)
+        return _Solved(ItemSolution(empty, empty, empty, problem.demand.copy(), 0.0, 0.0, 0, 0,
+                                    0), np.zeros(0), reach)
     try:
         if params is None:
-            return solve_item(problem.demand, problem.priority, problem.supply, problem.hours,
-                              k=k)
+            sol = solve_item(problem.demand, problem.priority, problem.supply, hours, k=k)
+            return _Solved(sol, hours[sol.warehouse_index, sol.shelter_index], reach)
         c = problem_cost(problem, params)
-        sol = solve_item_fair(problem.demand, problem.priority, problem.supply, problem.hours,
+        sol = solve_item_fair(problem.demand, problem.priority, problem.supply, hours,
                               c.seg_cap, c.seg_value, c.per_hour, c.delay_weight, c.horizon,
                               c.max_delay_share, k=k)
+        line_hours = hours[sol.warehouse_index, sol.shelter_index]
+        if sol.warehouse_value is None:
+            return _Solved(sol, line_hours, reach, c)
         # the trade-off explanations' best other sources, found here, in the solving thread
         # (a W x S pass: on a national plan it would otherwise hold up the thread that
         # assembles the lines)
-        if sol.warehouse_value is None:
-            return sol
-        best, second = best_two_sources(np.ascontiguousarray(problem.hours), c.per_hour,
+        best, second = best_two_sources(np.ascontiguousarray(hours), c.per_hour,
                                         np.ascontiguousarray(c.delay_weight), c.horizon,
                                         c.max_delay_share,
                                         np.ascontiguousarray(sol.warehouse_value))
-        return replace(sol, best_source=best, second_source=second)
+        cols = np.arange(n_s)
+        best_hours = np.where(best >= 0, hours[np.maximum(best, 0), cols], 0.0)
+        second_hours = np.where(second >= 0, hours[np.maximum(second, 0), cols], 0.0)
+        return _Solved(replace(sol, best_source=best, second_source=second), line_hours,
+                       reach, c, best_hours, second_hours)
     except RuntimeError as exc:
         raise SolverError(f"item {problem.item_id}: {exc}") from None
 
@@ -760,7 +816,7 @@ def _gc_paused() -> Iterator[None]:
 
 def _assemble(plan_id: str, planned_at: datetime, stock: Sequence[StockBatch],
               wh: Mapping[str, Warehouse], rules: ReleaseRules, cat: Catalogue,
-              problems: list[ItemProblem], solutions: Iterable[ItemSolution],
+              problems: list[ItemProblem], solutions: Iterable[_Solved],
               params: DeprivationParams | None = None) -> Plan:
     """The plan from the items' optimal flows (consumed lazily, in item order): explained
     lines, remaining stock, figures."""
@@ -781,19 +837,20 @@ def _assemble(plan_id: str, planned_at: datetime, stock: Sequence[StockBatch],
     stats: list[ItemStats] = []
     used: dict[tuple[str, str, str], int] = {}
     profile_ids: set[str] = set()
-    for prob, sol in zip(problems, solutions, strict=True):
+    for prob, solved in zip(problems, solutions, strict=True):
+        sol = solved.solution
         profile_ids.update(n.profile_id for n in prob.needs if n.profile_id)
         # Problems (hence solutions) come in item id order and each item's lines come out sorted
         # by (warehouse, shelter) / shelter id, so the plan's lines need no global sort.
-        item_proposals, item_shortfalls = lines.item(prob, sol, cat.get(prob.item_id).unit, used)
+        item_proposals, item_shortfalls = lines.item(prob, solved, cat.get(prob.item_id).unit,
+                                                     used)
         proposals += item_proposals
         shortfalls += item_shortfalls
         covered = int(prob.demand.sum() - sol.unmet.sum())
         sc = None
         if params is not None:
-            sc = social_cost(problem_cost(prob, params), sol.shelter_index,
-                             prob.hours[sol.warehouse_index, sol.shelter_index]
-                             if sol.quantity.shape[0] else np.zeros(0), sol.quantity)
+            sc = social_cost(solved.cost or problem_cost(prob, params), sol.shelter_index,
+                             solved.line_hours, sol.quantity)
         stats.append(ItemStats(
             item_id=prob.item_id, need=int(prob.demand.sum()), covered=covered,
             weighted_need=float(np.dot(prob.priority, prob.demand)),
@@ -855,7 +912,7 @@ class _LineBuilder:
         self.warehouses = warehouses
         self._eta: dict[float, datetime] = {}   # travel hours -> ETA (few distinct values)
 
-    def item(self, prob: ItemProblem, sol: ItemSolution, unit: str,
+    def item(self, prob: ItemProblem, solved: _Solved, unit: str,
              used: dict[tuple[str, str, str], int],
              ) -> tuple[list[ShipmentProposal], list[Shortfall]]:
         """One item's proposals (sorted by warehouse, shelter id) and shortfalls (by shelter id).
@@ -863,26 +920,27 @@ class _LineBuilder:
         Adds the units taken from each batch to ``used`` (keyed by warehouse, item, batch id).
         """
         positive = [n for n in prob.needs if n.quantity > 0]   # aligned with shelter_ids
-        reach = _reachable_stock(prob)
+        sol, reach = solved.solution, solved.reach
         blocked = dict(prob.blocked)
         trade = None if self.params is None or sol.warehouse_value is None \
-            else _TradeOffs(prob, sol, self.params)
-        return (self._proposals(prob, sol, unit, used, positive, reach, blocked, trade),
+            else _TradeOffs(prob, solved, self.params)
+        return (self._proposals(prob, solved, unit, used, positive, reach, blocked, trade),
                 self._shortfalls(prob, sol, unit, positive, reach, blocked, trade))
 
-    def _proposals(self, prob: ItemProblem, sol: ItemSolution, unit: str,
+    def _proposals(self, prob: ItemProblem, solved: _Solved, unit: str,
                    used: dict[tuple[str, str, str], int], positive: list[Need],
                    reach: list[int], blocked: dict[str, int],
                    trade: _TradeOffs | None = None) -> list[ShipmentProposal]:
         """Proposals: each warehouse's flow is split over its eligible batches
         first-expiry-first, the earliest batches going to the shelters reached first (ties:
         shelter id, then quantity)."""
+        sol = solved.solution
         n_flows = len(sol.quantity)
         if n_flows == 0:
             return []
         item_id = prob.item_id
         wi_a, si_a, q_a = sol.warehouse_index, sol.shelter_index, sol.quantity
-        h_a = prob.hours[wi_a, si_a]
+        h_a = solved.line_hours
         # Shelter ids are sorted, so shelter index order is shelter id order: sorting by
         # (warehouse, hours, shelter index, quantity) is the first-expiry-first service order.
         fefo = np.lexsort((q_a, si_a, h_a, wi_a))
@@ -986,27 +1044,23 @@ class _LineBuilder:
 class _TradeOffs:
     """The fair objective's trade-off figures of one item's lines (see :class:`TradeOff`)."""
 
-    def __init__(self, prob: ItemProblem, sol: ItemSolution, params: DeprivationParams) -> None:
+    def __init__(self, prob: ItemProblem, solved: _Solved, params: DeprivationParams) -> None:
+        sol = solved.solution
         assert sol.warehouse_value is not None and sol.shelter_value is not None
-        c = problem_cost(prob, params)
+        assert sol.best_source is not None and sol.second_source is not None
+        assert solved.best_hours is not None and solved.second_hours is not None
+        c = solved.cost or problem_cost(prob, params)
         self.cost = c
         received = prob.demand - sol.unmet[: prob.demand.shape[0]]
         base = prob.base if prob.base is not None else prob.demand.astype(np.float64)
-        self.share = (received / np.maximum(prob.demand, 1)).tolist()
-        self.unmet_share = (sol.unmet[: prob.demand.shape[0]] / np.maximum(base, 1.0)).tolist()
-        self.last = c.relief_of_unit(received, 0).tolist()
-        self.next = c.relief_of_unit(received, 1).tolist()
-        self.marginal = sol.shelter_value.tolist()
-        if sol.best_source is not None and sol.second_source is not None:
-            best, second = sol.best_source, sol.second_source
-        else:
-            best, second = best_two_sources(np.ascontiguousarray(prob.hours), c.per_hour,
-                                            np.ascontiguousarray(c.delay_weight), c.horizon,
-                                            c.max_delay_share,
-                                            np.ascontiguousarray(sol.warehouse_value))
-        self.best_a, self.second_a = best, second
+        self.share = received / np.maximum(prob.demand, 1)
+        self.unmet_share = sol.unmet[: prob.demand.shape[0]] / np.maximum(base, 1.0)
+        self.last = c.relief_of_unit(received, 0)
+        self.next = c.relief_of_unit(received, 1)
+        self.marginal = sol.shelter_value
+        self.best_a, self.second_a = sol.best_source, sol.second_source
+        self.best_hours, self.second_hours = solved.best_hours, solved.second_hours
         self.value_a = sol.warehouse_value
-        self.hours = prob.hours
         self.warehouse_ids = prob.warehouse_ids
 
     def lines(self, wi: npt.NDArray[np.int64], si: npt.NDArray[np.int64],
@@ -1016,36 +1070,28 @@ class _TradeOffs:
         c = self.cost
         line = wi >= 0
         best, second = self.best_a[si], self.second_a[si]
-        alt = np.where(best == wi, second, best)
+        use_second = best == wi
+        alt = np.where(use_second, second, best)
         delay = np.where(line, c.delay_cost(h, si), 0.0)
         logistics = np.where(line, c.per_hour * h, 0.0)
         value = np.where(line, self.value_a[np.maximum(wi, 0)], 0.0)
         has_alt = alt >= 0
-        alt_h = np.where(has_alt, self.hours[np.maximum(alt, 0), si], 0.0)
+        alt_h = np.where(has_alt, np.where(use_second, self.second_hours[si],
+                                           self.best_hours[si]), 0.0)
         alt_cost = np.where(has_alt, c.per_hour * alt_h + c.delay_cost(alt_h, si), 0.0)
         alt_value = np.where(has_alt, self.value_a[np.maximum(alt, 0)], 0.0)
         ids = self.warehouse_ids
         alt_ids = [ids[a] if a >= 0 else "" for a in alt.tolist()]
-        share, unmet_share, last, nxt, marginal = (
-            self.share, self.unmet_share, self.last, self.next, self.marginal)
-        return [TradeOff(hh, share[s], unmet_share[s], last[s], nxt[s], marginal[s], d + lg, d,
-                         lg, v, a_id, a_h, a_c, a_v)
-                for hh, s, d, lg, v, a_id, a_h, a_c, a_v in zip(
-                    h.tolist(), si.tolist(), delay.tolist(), logistics.tolist(),
-                    value.tolist(), alt_ids, alt_h.tolist(), alt_cost.tolist(),
-                    alt_value.tolist(), strict=True)]
+        # one column per field, in field order; tuples built by C calls (TradeOff's own
+        # __new__ is Python code: ~0.5 s more on a national plan's 400,000 lines)
+        return list(map(_new_tradeoff, zip(
+            h.tolist(), self.share[si].tolist(), self.unmet_share[si].tolist(),
+            self.last[si].tolist(), self.next[si].tolist(), self.marginal[si].tolist(),
+            (delay + logistics).tolist(), delay.tolist(), logistics.tolist(), value.tolist(),
+            alt_ids, alt_h.tolist(), alt_cost.tolist(), alt_value.tolist(), strict=True)))
 
 
-
-def _reachable_stock(prob: ItemProblem) -> list[int]:
-    """Per shelter, the eligible units at warehouses that can reach it."""
-    if not prob.hours.size:
-        return [0] * len(prob.shelter_ids)
-    reachable = np.isfinite(prob.hours)
-    if reachable.all():  # common without a travel cap; skips a (W, S) temporary
-        return [int(prob.supply.sum())] * len(prob.shelter_ids)
-    reach: list[int] = np.where(reachable, prob.supply[:, None], 0).sum(axis=0).tolist()
-    return reach
+_new_tradeoff = cast(Callable[[Iterable[object]], TradeOff], partial(tuple.__new__, TradeOff))
 
 
 def plan_objective(plan: Plan) -> tuple[float, float]:

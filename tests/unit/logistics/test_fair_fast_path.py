@@ -6,7 +6,6 @@ compute itself."""
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import date
 from typing import Any
 
@@ -145,23 +144,43 @@ def test_identical_shelters_are_found_and_evened_out_as_by_comparing_every_input
                                   np.bincount(aw, weights=aq, minlength=n_w))
 
 
-def test_trade_offs_with_best_sources_from_the_solving_thread_equal_those_the_plan_computes(
-        ) -> None:
-    needs, stock, whs, travel = _instance(7, 12, 150)
+@pytest.mark.parametrize("seed", [6, 7])   # 6: with road cuts
+def test_what_the_lines_take_from_the_solving_thread_equals_the_full_travel_matrix(
+        seed: int) -> None:
+    """The solving thread cuts each item's hours into a reused matrix and hands the plan only
+    what its lines need: those figures are the ones the whole (W x S) hours give."""
+    needs, stock, whs, travel = _instance(seed, 12, 150)
     params = load_deprivation_params()
-    problems = alloc.prepare(needs, stock, whs, travel, RULES)
-    solutions = [alloc._solve(p, None, params) for p in problems]
-    assert all(s.best_source is not None for s in solutions)
-    bare = [replace(s, best_source=None, second_source=None) for s in solutions]
-    wh = {w.id: w for w in whs}
-    cat = alloc.default_catalogue()
-    with_sources = alloc._assemble("p", PLANNED_AT, stock, wh, RULES, cat, problems,
-                                   iter(solutions), params)
-    computed = alloc._assemble("p", PLANNED_AT, stock, wh, RULES, cat, problems, iter(bare),
-                               params)
-    assert with_sources.to_dict() == computed.to_dict()
+    for prob in alloc.prepare(needs, stock, whs, travel, RULES):
+        flow.release_scratch()
+        solved = alloc._solve(prob, None, params)
+        assert prob._hours is None   # cut into the thread's scratch matrix, not kept
+        hours = prob.hours           # a fresh, full copy
+        sol = solved.solution
+        np.testing.assert_array_equal(solved.line_hours,
+                                      hours[sol.warehouse_index, sol.shelter_index])
+        reach = (np.isfinite(hours) * prob.supply[:, None]).sum(axis=0)
+        assert solved.reach == reach.tolist()
+        c = alloc.problem_cost(prob, params)
+        assert sol.warehouse_value is not None
+        best, second = flow.best_two_sources(hours, c.per_hour, c.delay_weight, c.horizon,
+                                             c.max_delay_share, sol.warehouse_value)
+        np.testing.assert_array_equal(sol.best_source, best)
+        np.testing.assert_array_equal(sol.second_source, second)
+        cols = np.arange(len(prob.shelter_ids))
+        np.testing.assert_array_equal(solved.best_hours,
+                                      np.where(best >= 0, hours[best, cols], 0.0))
+        np.testing.assert_array_equal(solved.second_hours,
+                                      np.where(second >= 0, hours[second, cols], 0.0))
+        # the same problem with its hours already held gives the same solution
+        again = alloc._solve(prob, None, params)
+        np.testing.assert_array_equal(again.solution.quantity, sol.quantity)
+        np.testing.assert_array_equal(again.line_hours, solved.line_hours)
+    if seed == 6:
+        assert min(solved.reach) < int(prob.supply.sum())   # the road cuts are there
+    plan = alloc.allocate("p", PLANNED_AT, needs, stock, whs, travel, RULES)
     alternatives = {pr.explanation.tradeoff.alternative_warehouse_id  # type: ignore[union-attr]
-                    for pr in with_sources.proposals}
+                    for pr in plan.proposals}
     assert len(alternatives - {""}) > 1
 
 
@@ -170,6 +189,7 @@ def test_a_plan_does_not_keep_the_solvers_cost_matrix() -> None:
     flow.release_scratch()
     alloc.allocate("p", PLANNED_AT, needs, stock, whs, travel, RULES)
     assert getattr(flow._scratch, "costs", None) is None
+    assert getattr(flow._scratch, "hours", None) is None
     c = alloc.problem_cost(alloc.prepare(needs, stock, whs, travel, RULES)[0],
                            load_deprivation_params())
     assert c.seg_cap.shape[0] == 100
