@@ -2,11 +2,12 @@
 
 Two clocks, both Redis' own (``TIME``), so hosts whose clocks disagree still agree:
 
-- **current at** (``siaga.workers.CURRENT_KEY``): the last time a ready worker reported
-  that it had caught up with every partition it consumes (lag 0). Everything the pipeline
-  had been told by then is in the read models: the picture is at least that fresh. When
-  the workers stop or fall behind, this stops moving; past ``stale_after_seconds`` the
-  picture is **stale** (the dashboard's banner, ``api/static/staleness.js``).
+- **current at** (``siaga.workers.CURRENT_KEY``): the time as of which every live worker
+  had read, on every partition it holds, everything that was there then — the slowest
+  worker's (``siaga.workers``: each worker's :class:`~siaga.workers.CatchUp`). The picture
+  is at least that fresh. When a worker stops or falls behind, this stops moving; past
+  ``stale_after_seconds`` the picture is **stale** (the dashboard's banner,
+  ``api/static/staleness.js``).
 - **projected at** (:data:`PROJECTED_KEY`): per entity type, when the projector last
   wrote a change of that type — how old each panel's newest figure is.
 
@@ -78,7 +79,7 @@ async def picture(redis: Any, app_id: str, stale_after: float) -> dict[str, Any]
     """``{"current_at", "age_seconds", "stale", "stale_after_seconds", "lag",
     "newest_change_at", "newest_change_age_seconds", "panels": {entity: {...}}}``.
 
-    ``age_seconds`` is how long ago the pipeline was last seen caught up (None: never);
+    ``age_seconds`` is how long ago the slowest live worker was current (None: never);
     ``stale`` when that is unknown or longer ago than ``stale_after`` seconds. ``lag``:
     records the fresh workers are behind, summed (None without a fresh worker).
     """

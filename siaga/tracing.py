@@ -63,6 +63,7 @@ ORIGINS: ContextVar[dict[bytes | None, float] | None] = ContextVar("siaga_origin
                                                                     default=None)
 
 _provider: TracerProvider | None = None
+_tracer_of: tuple[TracerProvider, otel.Tracer] | None = None
 
 
 # --- OpenTelemetry ---------------------------------------------------------------------
@@ -125,10 +126,13 @@ def flush(timeout_millis: int = 10_000) -> bool:
 
 
 def _tracer() -> otel.Tracer:
-    global _provider
+    global _provider, _tracer_of
     if _provider is None:  # not configured (a test, a tool): spans made, not exported
         _provider = TracerProvider(resource=Resource.create({"service.name": "siaga"}))
-    return _provider.get_tracer("siaga")
+    if _tracer_of is None or _tracer_of[0] is not _provider:
+        # get_tracer costs more than a span: once per provider
+        _tracer_of = (_provider, _provider.get_tracer("siaga"))
+    return _tracer_of[1]
 
 
 def _context_of(parent: str | bytes | None) -> Any:
