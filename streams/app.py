@@ -30,6 +30,9 @@ class StreamContext:
     # hashes kept in memory (see streams/store.py MEMORY_VIEWS)
     planned_revisions: dict[str, Any] = field(default_factory=dict)
     view_hashes: dict[str, Any] = field(default_factory=dict)
+    # shelters given a quick view since their province's last plan started (streams/shelters.py):
+    # that plan's view of them is sent again whatever its hash
+    quick_viewed: dict[str, set[str]] = field(default_factory=dict)
     plan_pool: Any = None  # streams.planpool.PlanPool
     _redis: Redis | None = None
     _producer: Any = None

@@ -29,6 +29,42 @@ def version_of(occurred_at: datetime, event_id: str) -> str:
     return f"{micros:020d}:{event_id}"
 
 
+def _micros(iso: str | None) -> int:
+    if not iso:
+        return 0
+    return int(datetime.fromisoformat(iso).timestamp() * 1_000_000)
+
+
+PLAN_SEQ_WIDTH = 20
+
+
+def shelter_version(accepted_at: str | None, seq: int) -> str:
+    """The version of a shelter view the planner writes.
+
+    A shelter's view has two writers: the planner (the whole view, each plan) and the
+    shelters agent (a *quick view*: the new headcount or registration at once, the plan's
+    figures as they were; :func:`quick_version`). Versions order first by when the
+    shelter's newest report was accepted, then by plan: a plan made from an older snapshot
+    of the shelter never hides a report shown since, and the plan that includes the report
+    replaces its quick view.
+    """
+    return f"{_micros(accepted_at):020d}:{seq:0{PLAN_SEQ_WIDTH}d}"
+
+
+def quick_version(accepted_at: str | None, stored_version: str | None, report: str) -> str:
+    """The version of a quick view patched onto the view stored with ``stored_version``:
+    newer than every view of an older report, older than the next plan's view (it keeps the
+    stored view's plan part and adds ``.q``; ``report`` — the report's own version — orders
+    two reports accepted in the same millisecond)."""
+    plan_part = "0" * PLAN_SEQ_WIDTH
+    if stored_version:
+        # planner views "<accepted>:<seq>", quick views "<accepted>:<seq>.q…", and views
+        # written before shelter views had two writers: "<seq>"
+        tail = stored_version.partition(":")[2] if ":" in stored_version else stored_version
+        plan_part = tail.split(".q", 1)[0] or plan_part
+    return f"{_micros(accepted_at):020d}:{plan_part}.q{report}"
+
+
 def make_change(
     entity: str,
     entity_id: str,

@@ -16,11 +16,11 @@ import asyncio
 import logging
 import time
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from siaga.catalogue import ESCALATIONS, NATIONAL_RESULTS, STATE_CHANGES
-from streams.changes import MAX_RECORD_BYTES, make_change, pack, unpack
+from streams.changes import MAX_RECORD_BYTES, make_change, pack, shelter_version, unpack
 from streams.deadletter import deadletter_record, park
 from streams.entities import entity_table
 from streams.outputs import output_record, output_topic
@@ -61,6 +61,18 @@ class Replanned:
         self.seconds = seconds
 
 
+def _version(entity: str, data: dict[str, Any] | None, seq: int, version: str,
+             at: float) -> str:
+    """A view's version: the plan's sequence; shelter views, which the shelters agent also
+    writes (quick views), order first by the shelter's newest accepted report."""
+    if entity != "shelter":
+        return version
+    if data is None:  # a removal outranks every report already made
+        return shelter_version(datetime.fromtimestamp(max(at, time.time()), UTC).isoformat(),
+                               seq)
+    return shelter_version(data.get("accepted_at"), seq)
+
+
 def make_plan(loaded: Loaded, opts: PlanningOptions) -> Replanned:
     """Pure and blocking (runs in a thread): plan a province."""
     started = time.perf_counter()
@@ -73,7 +85,8 @@ def make_plan(loaded: Loaded, opts: PlanningOptions) -> Replanned:
     at = datetime.fromisoformat(outcome.plan["planned_at"]).timestamp()
     province = state.province_code
     changes = [
-        make_change(entity, entity_id, province, version, data or {}, at, deleted=data is None)
+        make_change(entity, entity_id, province, _version(entity, data, seq, version, at),
+                    data or {}, at, deleted=data is None)
         for entity, entity_id, data in outcome.entities
     ]
     return Replanned(loaded, outcome, writes, chunk_changes(changes),
@@ -149,6 +162,44 @@ async def replan_province(ctx: Any, province: str, opts: PlanningOptions) -> boo
     # process (streams/planpool.py), so that ingest goes on at full speed meanwhile
     rows = province_rows(ctx, province)
     memory = dict(memory_hashes(ctx, province))
+    # a shelter shown by a quick view gets this plan's view whether or not it changed
+    quick = ctx.quick_viewed.pop(province, set())
+    for shelter_id in quick:
+        memory.pop(f"shelter:{shelter_id}", None)
+    try:
+        done, written = await _plan_and_send(ctx, province, rows, memory, opts)
+    except BaseException:
+        # not sent: the retry's plan sends these views again
+        ctx.quick_viewed.setdefault(province, set()).update(quick)
+        raise
+    hashes = memory_hashes(ctx, province)
+    hashes.clear()
+    hashes.update(done.memory)
+    # the plan's own shipment writes do not call for another plan; anything else does
+    after = input_revision(ctx, province)
+    changed_meanwhile = sum(a[1] for a in after) - sum(b[1] for b in before) - written[1]
+    if changed_meanwhile == 0 and [a[0] for a in after] == [b[0] for b in before]:
+        planned[province] = after
+    else:
+        planned.pop(province, None)
+    from siaga.metrics import observe_replan
+
+    observe_replan(province, time.perf_counter() - started, done.seconds, done.entities)
+    log.info(
+        "re-planned province %s (plan %s) in %.3f s: %d changes, %d events, %d escalations, "
+        "%d rows written",
+        province, done.plan_id, done.seconds, done.entities, len(done.events),
+        len(done.writes.escalation), written[0],
+    )
+    return True
+
+
+async def _plan_and_send(
+    ctx: Any, province: str, rows: dict[str, Any], memory: dict[str, str],
+    opts: PlanningOptions,
+) -> tuple[Any, tuple[int, int]]:
+    """Plan in the planning process, send its outputs, write its rows back; returns the plan
+    and (rows written, of which input-table rows)."""
     done = await ctx.plan_pool.plan(province, rows, memory, opts)
     at = datetime.fromisoformat(done.planned_at)
     key = province.encode()
@@ -164,27 +215,7 @@ async def replan_province(ctx: Any, province: str, opts: PlanningOptions) -> boo
     for record in pack(done.writes.escalation):
         futures.append(await ctx.send(ESCALATIONS, NATIONAL_KEY.encode(), record))
     await asyncio.gather(*futures)
-    written, own = await write_back(ctx, province, rows["shipments"], done.writes)
-    hashes = memory_hashes(ctx, province)
-    hashes.clear()
-    hashes.update(done.memory)
-    # the plan's own shipment writes do not call for another plan; anything else does
-    after = input_revision(ctx, province)
-    changed_meanwhile = sum(a[1] for a in after) - sum(b[1] for b in before) - own
-    if changed_meanwhile == 0 and [a[0] for a in after] == [b[0] for b in before]:
-        planned[province] = after
-    else:
-        planned.pop(province, None)
-    from siaga.metrics import observe_replan
-
-    observe_replan(province, time.perf_counter() - started, done.seconds, done.entities)
-    log.info(
-        "re-planned province %s (plan %s) in %.3f s: %d changes, %d events, %d escalations, "
-        "%d rows written",
-        province, done.plan_id, done.seconds, done.entities, len(done.events),
-        len(done.writes.escalation), written,
-    )
-    return True
+    return done, await write_back(ctx, province, rows["shipments"], done.writes)
 
 
 class PlanFailed(Exception):

@@ -976,7 +976,10 @@ def plan_province(
         data = {
             k: shelter.get(k)
             for k in ("shelter_id", "name", "location", "province_code", "kabupaten_code",
-                      "incident_id", "capacity", "posko_id", "headcount", "updated_at")
+                      "incident_id", "capacity", "posko_id", "headcount", "updated_at",
+                      # when its newest report was received: orders this view against the
+                      # quick view the shelters agent writes (streams.changes.shelter_version)
+                      "accepted_at")
         }
         data["needs"] = rows
         data["unmet_share"] = round(total_unmet / total_need, 4) if total_need else 0.0

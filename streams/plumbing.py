@@ -278,8 +278,17 @@ class Route:
     after_apply: AfterApply | None = None
 
 
-def register_ingest(ctx: Any, topic: str, routes: dict[str, Route], replan: bool = True) -> None:
-    """One agent for ``topic``: each event folds into the one entity it concerns."""
+# Extra work on a batch's changed rows, once per batch (e.g. quick read-model views); returns
+# the sends' futures.
+AfterBatch = Callable[[Any, list[tuple[str, dict[str, Any]]]], Awaitable[list[Any]]]
+
+
+def register_ingest(
+    ctx: Any, topic: str, routes: dict[str, Route], replan: bool = True,
+    after_batch: AfterBatch | None = None,
+) -> None:
+    """One agent for ``topic``: each event folds into the one entity it concerns.
+    ``after_batch`` gets the batch's changed rows as ``(table, row)`` (newest per entity)."""
     for route in routes.values():
         entity_table(ctx, route.table)
     allowed = tuple(routes)
@@ -288,6 +297,7 @@ def register_ingest(ctx: Any, topic: str, routes: dict[str, Route], replan: bool
         writes = Writes(ctx)
         provinces: set[str] = set()
         follow_ups: list[tuple[AfterApply, Any, Any]] = []
+        changed: dict[tuple[str, str, str], dict[str, Any]] = {}
         for event in events:
             try:
                 decoded = decode_for(event, allowed)
@@ -306,12 +316,15 @@ def register_ingest(ctx: Any, topic: str, routes: dict[str, Route], replan: bool
             tracing.log_event(log, "folded", event, decoded)
             if row is None:
                 continue
+            changed[(route.table, province, route.entity_id(decoded))] = row
             if route.after_apply is not None:
                 follow_ups.append((route.after_apply, decoded, row))
         # Follow-ups (e.g. an incident's read-model change) are acknowledged before the
         # tables change: a batch retried after a failure here folds to the same rows and
         # sends them again (the projector keeps the newest version), never loses them.
         acks = [await handler(decoded, row) for handler, decoded, row in follow_ups]
+        if after_batch is not None and changed:
+            acks += await after_batch(ctx, [(key[0], row) for key, row in changed.items()])
         await asyncio.gather(*(a for a in acks if a is not None))
         writes.flush()
         # Always ask, even when nothing changed: a crash between the table write and this

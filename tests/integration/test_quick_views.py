@@ -1,0 +1,97 @@
+"""A command post's report shows at once, and the re-plan that includes it replaces it.
+
+Real broker, worker and Redis: a province of 400 shelters is set up; then every shelter
+reports a new headcount in one burst. Each new total must appear in the read model first as
+a quick view (``plan_pending``, the last plan's figures), and in the end every shelter shows
+the plan made from its newest report (no ``plan_pending``, needs grown with the headcount).
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from redis.asyncio import Redis
+
+from siaga import events as ev
+from siaga import readmodel
+from siaga.local import ManagedProcess
+from siaga.readmodel import FEED
+from siaga.settings import Settings
+from siaga.synthetic import province_disaster
+from tests.support import produce_events, wait_until
+
+pytestmark = pytest.mark.integration
+
+SHELTERS = 300
+
+
+async def _views(redis: Redis, ids: list[str]) -> dict[str, Any]:
+    return await readmodel.get_entities(redis, "shelter", ids, province_code="32")
+
+
+@pytest.mark.timeout(600)
+async def test_a_burst_of_headcounts_shows_at_once_then_the_plan_replaces_each_quick_view(
+    settings: Settings, redis: Redis, worker: ManagedProcess
+) -> None:
+    disaster = province_disaster("32", SHELTERS, warehouses=4, teams=6,
+                                 tag="qv")
+    await produce_events(settings, disaster.setup)
+    first = {e.shelter_id: e.total for e in disaster.setup
+             if isinstance(e, ev.ShelterHeadcountReported)}
+    ids = sorted(first)
+
+    async def planned(want: dict[str, int]) -> bool:
+        views = await _views(redis, ids)
+        return all(v and (v.get("headcount") or {}).get("total") == want[s] and not v.get("plan_pending")
+                   and v["needs"] for s, v in views.items())
+
+    await wait_until(lambda: planned(first), timeout=240, interval=0.5)
+    before = await _views(redis, ids)
+    last_id = (await redis.xinfo_stream(FEED))["last-generated-id"]
+
+    # every shelter reports twice as many people
+    now = datetime.now(UTC)
+    burst = [
+        h.model_copy(update={
+            "event_id": uuid.uuid4(), "occurred_at": now,
+            **{g: getattr(h, g) * 2 for g in ("total", "infants", "children", "elderly",
+                                               "pregnant_lactating", "disabled")},
+        })
+        for h in disaster.setup if isinstance(h, ev.ShelterHeadcountReported)
+    ]
+    want = {h.shelter_id: h.total for h in burst}
+    assert len(want) == SHELTERS
+    await produce_events(settings, burst)
+    await wait_until(lambda: planned(want), timeout=300, interval=0.5)
+
+    # what the feed carried for these shelters after the burst, in order
+    shown_quick: set[str] = set()
+    first_frame: dict[str, dict[str, Any]] = {}
+    entries = await redis.xrange(FEED, min=f"({last_id.decode()}", count=10**6)
+    for _, fields in entries:
+        if fields[b"entity"] != b"shelter" or fields.get(b"deleted") == b"1":
+            continue
+        data = json.loads(fields[b"json"])
+        sid = data["shelter_id"]
+        if data["headcount"]["total"] != want.get(sid):
+            continue
+        first_frame.setdefault(sid, data)
+        if data.get("plan_pending"):
+            shown_quick.add(sid)
+    # each new total was shown first by its quick view, with the previous plan's needs
+    assert set(first_frame) == set(want)
+    quick_first = [s for s, d in first_frame.items() if d.get("plan_pending")]
+    assert len(quick_first) == SHELTERS, f"{SHELTERS - len(quick_first)} shown only by a plan"
+    assert all(first_frame[s]["needs"] == before[s]["needs"] for s in quick_first)
+    # and the plan's view replaced every one: needs computed from the doubled headcount
+    after = await _views(redis, ids)
+    grew = sum(
+        1 for s in ids
+        if sum(n["need"] for n in after[s]["needs"]) > sum(n["need"] for n in before[s]["needs"])
+    )
+    assert grew == SHELTERS
+    assert not any(v.get("plan_pending") for v in after.values())
