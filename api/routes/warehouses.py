@@ -16,6 +16,7 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel, ConfigDict, Field
 
+import geo
 from api.auth import authorize_province, authorize_warehouse, may_read_warehouse
 from api.deps import CoordinatorDep, PublisherDep, ReaderDep, RedisDep, WarehouseStaffDep
 from api.locate import locate
@@ -24,6 +25,7 @@ from api.picking import suggest_batches
 from api.publish import fingerprint
 from api.schemas import Accepted, EventIdField, build, id_path
 from api.shipments import check_transition, load_shipment
+from geo.errors import GeoError
 from logistics.catalogue import default_catalogue
 from logistics.shipment import STATUSES
 from siaga import events as ev
@@ -146,15 +148,45 @@ async def pick_suggestion(
     }
 
 
+def _address(location: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Kabupaten/kota and province of a place (its address on a printed waybill)."""
+    if not location:
+        return None
+    try:
+        region = geo.resolve(float(location["lat"]), float(location["lon"]))
+    except (GeoError, KeyError, TypeError, ValueError):
+        return None
+    return {"kabupaten_code": region.kabupaten_code, "kabupaten_name": region.kabupaten_name,
+            "province_code": region.province_code, "province_name": region.province_name}
+
+
+async def _destination(redis: Any, shipment: dict[str, Any]) -> dict[str, Any]:
+    """Where a shipment goes: a shelter, or a public kitchen (its ingredients), by name."""
+    destination_id = shipment.get("shelter_id")
+    province = shipment.get("province_code")
+    found, kind = None, "shelter"
+    if destination_id:
+        found = await readmodel.get_entity(redis, "shelter", destination_id, province)
+        if found is None:
+            found = await readmodel.get_entity(redis, "kitchen", destination_id, province)
+            kind = "kitchen" if found is not None else "shelter"
+    place = found or {}
+    location = place.get("location") or shipment.get("location")
+    return {"kind": kind, "id": destination_id,
+            "name": place.get("name") or shipment.get("shelter_name"),
+            "location": location, "address": _address(location)}
+
+
 @router.get("/shipments/{shipment_id}/waybill", summary="Pick list and waybill (surat jalan)")
 async def waybill(
     principal: ReaderDep, redis: RedisDep, shipment_id: str = ShipmentIdPath
 ) -> dict[str, Any]:
-    """Everything a printed pick list / waybill shows; the desk page renders it for print."""
+    """Everything a printed pick list / waybill shows; the desk page renders it for print.
+    ``destination`` is the shelter or public kitchen it goes to, with its name and address
+    (``shelter`` repeats it for older pages)."""
     shipment = await _shipment_for(principal, redis, shipment_id)
     warehouse = await readmodel.get_entity(redis, "warehouse", shipment["warehouse_id"]) or {}
-    shelter_id = shipment.get("shelter_id")
-    shelter = await readmodel.get_entity(redis, "shelter", shelter_id) if shelter_id else None
+    destination = await _destination(redis, shipment)
     batches = shipment.get("batches") or []
     if not batches:
         batches = suggest_batches(
@@ -165,9 +197,12 @@ async def waybill(
     return {
         "shipment": shipment,
         "warehouse": {
-            k: warehouse.get(k) for k in ("warehouse_id", "name", "kind", "location")
+            **{k: warehouse.get(k) for k in ("warehouse_id", "name", "kind", "location")},
+            "address": _address(warehouse.get("location")),
         },
-        "shelter": {k: (shelter or {}).get(k) for k in ("shelter_id", "name", "location")},
+        "destination": destination,
+        "shelter": {"shelter_id": destination["id"], "name": destination["name"],
+                    "location": destination["location"]},
         "lines": [
             {
                 "item": shipment.get("item"),
