@@ -198,16 +198,20 @@ async def produce_many(settings: Settings, events: list[Any]) -> None:
 
 
 async def shelter_totals(
-    redis: Any, shelter_ids: list[str], province_code: str | None = None
+    redis: Any, shelter_ids: list[str], province_code: str | None = None,
+    planned: bool = False,
 ) -> dict[str, int | None]:
-    """Each shelter's headcount total as the read model shows it (None: not there yet)."""
+    """Each shelter's headcount total as the read model shows it (None: not there yet).
+    ``planned``: only as a plan's view shows it (a quick view of the shelters agent, which
+    shows a report before its re-plan, counts as None)."""
     from siaga.readmodel import get_entities
 
     shown = await get_entities(redis, "shelter", shelter_ids, province_code)
     out: dict[str, int | None] = {}
     for shelter_id in shelter_ids:
-        count = (shown[shelter_id] or {}).get("headcount") or {}
-        out[shelter_id] = count.get("total")
+        view = shown[shelter_id] or {}
+        count = view.get("headcount") or {}
+        out[shelter_id] = None if planned and view.get("plan_pending") else count.get("total")
     return out
 
 

@@ -22,14 +22,21 @@ SETTLE_SECONDS = 60
 
 
 async def _settled(redis: Redis, want: dict[str, int], timeout: float) -> float:
-    """Seconds until every shelter's read model shows the wanted total (fails after
-    ``timeout`` naming how many are missing)."""
+    """Seconds until every shelter's read model shows the wanted total in the view of a plan
+    made from it — settled means planned, not only shown by the quick view — (fails after
+    ``timeout`` naming how many are missing); prints when they were all shown."""
     started = time.monotonic()
     ids = sorted(want)
     missing = len(ids)
+    shown_after = None
     while time.monotonic() - started < timeout:
-        shown = await shelter_totals(redis, ids)
-        missing = sum(1 for i in ids if shown[i] != want[i])
+        if shown_after is None:
+            shown = await shelter_totals(redis, ids)
+            if all(shown[i] == want[i] for i in ids):
+                shown_after = time.monotonic() - started
+                print(f"all {len(ids)} shown after {shown_after:.1f} s")
+        planned = await shelter_totals(redis, ids, planned=True)
+        missing = sum(1 for i in ids if planned[i] != want[i])
         if missing == 0:
             return time.monotonic() - started
         await asyncio.sleep(0.5)
