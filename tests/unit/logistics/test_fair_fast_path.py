@@ -6,6 +6,7 @@ compute itself."""
 
 from __future__ import annotations
 
+from dataclasses import fields
 from datetime import date
 from typing import Any
 
@@ -196,3 +197,18 @@ def test_a_plan_does_not_keep_the_solvers_cost_matrix() -> None:
     assert flow._scratch_costs(12, 100).shape == (12, 100)
     assert flow._scratch_costs(3, 7).base is flow._scratch.costs   # reused, not reallocated
     flow.release_scratch()
+
+
+def test_fast_constructors_build_the_lines_their_classes_build() -> None:
+    pick = alloc.BatchPick("B1", 3, date(2027, 1, 1))
+    expl = alloc.Explanation(10, 12.5, 40, 3.0, 2, 0, "perka", "1", 1.4, 0.25, 3, None,
+                             ("rule",), "W1", "provincial", (pick,), 2.5, 7.5, 99,
+                             {"expiry": 4}, "fair", None)
+    args = [getattr(expl, f.name) for f in fields(alloc.Explanation)]
+    fast = alloc._new_explanation(*args)
+    assert fast == expl and type(fast) is alloc.Explanation and vars(fast) == vars(expl)
+    assert hash(alloc._new_batch_pick("B1", 3, date(2027, 1, 1))) == hash(pick)
+    with pytest.raises(ValueError):   # every field, positionally: a missing one is an error
+        alloc._new_explanation(*args[:-1])
+    with pytest.raises(AssertionError):   # never for a class that validates its input
+        alloc._fast_constructor(StockBatch)
