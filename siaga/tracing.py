@@ -218,12 +218,15 @@ def trace_id(value: str | bytes | None) -> str | None:
     return parsed[0] if parsed else None
 
 
+_ENCODED = {HEADER: HEADER.encode(), ORIGIN_HEADER: ORIGIN_HEADER.encode()}
+
+
 def _header(headers: Any, name: str) -> Any:
     if not headers:
         return None
     if isinstance(headers, dict):
         value = headers.get(name)
-        return headers.get(name.encode()) if value is None else value
+        return headers.get(_ENCODED.get(name) or name.encode()) if value is None else value
     return next((v for n, v in headers
                  if (n.decode() if isinstance(n, bytes) else n) == name), None)
 
@@ -245,7 +248,8 @@ def headers_for(traceparent: str | None) -> list[tuple[str, bytes]] | None:
 def origin_of(event: Any) -> float | None:
     """When the input record ``event`` follows from was produced (epoch seconds): its
     :data:`ORIGIN_HEADER`, else its own Kafka timestamp (it is the input record)."""
-    value = _header(getattr(event, "headers", None), ORIGIN_HEADER)
+    headers = getattr(event, "headers", None)
+    value = _header(headers, ORIGIN_HEADER) if headers else None
     if value is not None:
         try:
             return int(value.decode() if isinstance(value, bytes) else value) / 1000.0
@@ -265,9 +269,10 @@ def _origins(events: Any) -> dict[bytes | None, float] | None:
         key = getattr(event, "key", None)
         if key is not None and not isinstance(key, bytes):
             key = str(key).encode()
-        for where in (key, None):
-            if where not in out or at < out[where]:
-                out[where] = at
+        if at < out.get(key, float("inf")):
+            out[key] = at
+    if out:
+        out[None] = min(out.values())
     return out or None
 
 
@@ -318,13 +323,21 @@ def json_logging_config(level: str) -> dict[str, Any]:
 
 
 # --- a worker's batches ----------------------------------------------------------------
-def _traces_in(events: Any) -> list[str]:
-    """The distinct traceparents of a batch's records, newest first."""
+def _traces_in(events: Any, most: int = MAX_LINKS + 1) -> list[str]:
+    """The distinct traceparents of a batch's records, newest first, at most ``most`` (each
+    report the API took has its own: a batch of them is as many traces)."""
     out: list[str] = []
-    for event in reversed(list(events)):
-        found = from_headers(getattr(event, "headers", None))
-        if found and found not in out:
+    seen: set[Any] = set()
+    for event in reversed(events):
+        raw = _header(getattr(event, "headers", None), HEADER)
+        if raw is None or raw in seen:
+            continue
+        seen.add(raw)
+        found = from_headers([(HEADER, raw)])
+        if found:
             out.append(found)
+            if len(out) >= most:
+                break
     return out
 
 

@@ -134,6 +134,24 @@ def test_a_batch_is_a_consumer_span_of_its_records_trace_and_what_it_sends_is_a_
     assert producer.name == "send replan"
 
 
+def test_a_batch_of_many_reports_links_a_bounded_number_of_their_traces(
+    memory: InMemorySpanExporter,
+) -> None:
+    traces = [tracing.child() for _ in range(100)]
+    batch = [SimpleNamespace(headers={"traceparent": t.encode()}, key=b"32",
+                             message=SimpleNamespace(topic="t.shelters", timestamp=None))
+             for t in traces]
+
+    async def work(events: Any) -> None:
+        return None
+
+    asyncio.run(tracing.traced(batch, work))
+    consumer = next(s for s in _finished(memory) if s.kind is SpanKind.CONSUMER)
+    assert consumer.parent is not None and consumer.parent.span_id == _ids(traces[-1])[1]
+    assert [link.context.span_id for link in consumer.links] == [
+        _ids(t)[1] for t in reversed(traces[-1 - tracing.MAX_LINKS:-1])]
+
+
 def test_a_failed_batch_is_a_failed_span(memory: InMemorySpanExporter) -> None:
     traced = SimpleNamespace(headers={"traceparent": tracing.child().encode()}, key=b"32",
                              message=SimpleNamespace(topic="t.shelters", timestamp=None))
