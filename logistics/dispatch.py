@@ -27,6 +27,7 @@ from scipy.optimize import linear_sum_assignment
 
 from logistics._serde import dt_from_str, dt_to_str, require_utc
 from logistics.errors import InvalidInput, LogisticsError
+from logistics.explain import explain_assignment
 
 Rank = Literal["muda", "madya", "utama"]
 RANKS: tuple[str, ...] = ("muda", "madya", "utama")
@@ -201,21 +202,27 @@ class Assignment:
     travel_hours: float
     within_target: bool
     explanation: str
+    #: The explanation as data (``{"rule": "team_assigned", "figures", "text"}``,
+    #: :func:`logistics.explain.explain_assignment`), rendered in the reader's language.
+    why: Mapping[str, Any] | None = field(default=None, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-dict form."""
         return {"assignment_id": self.assignment_id, "dispatch_id": self.dispatch_id,
                 "task_id": self.task_id, "team_id": self.team_id, "tier": self.tier,
                 "travel_hours": self.travel_hours, "within_target": self.within_target,
-                "explanation": self.explanation}
+                "explanation": self.explanation,
+                "why": None if self.why is None else dict(self.why)}
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> Assignment:
-        """Inverse of :meth:`to_dict`."""
+        """Inverse of :meth:`to_dict` (an assignment stored before ``why`` has none)."""
+        why = d.get("why")
         return cls(assignment_id=str(d["assignment_id"]), dispatch_id=str(d["dispatch_id"]),
                    task_id=str(d["task_id"]), team_id=str(d["team_id"]), tier=d["tier"],
                    travel_hours=float(d["travel_hours"]),
-                   within_target=bool(d["within_target"]), explanation=str(d["explanation"]))
+                   within_target=bool(d["within_target"]), explanation=str(d["explanation"]),
+                   why=dict(why) if isinstance(why, Mapping) else None)
 
 
 @dataclass(frozen=True)
@@ -401,14 +408,17 @@ def dispatch(
         prev = task_tier.get(task.task_id)
         if prev is None or TIERS.index(tier) > TIERS.index(prev):
             task_tier[task.task_id] = tier
+        why = explain_assignment(
+            team_id=team.team_id, rank=team.rank, kabupaten_code=team.kabupaten_code,
+            task_id=task.task_id, task_kind=task.kind, target_id=task.concerns_id,
+            travel_hours=h, hours_on_duty=team.hours_on_duty, task_hours=task.expected_hours,
+            fatigue_limit_hours=fatigue_limit_hours, tier=tier,
+            on_site_target_hours=ON_SITE_TARGET_HOURS)
         assignments.append(Assignment(
             assignment_id=f"{dispatch_id}:{task.task_id}:{team.team_id}",
             dispatch_id=dispatch_id, task_id=task.task_id, team_id=team.team_id, tier=tier,
             travel_hours=h, within_target=h <= ON_SITE_TARGET_HOURS,
-            explanation=(f"team {team.team_id} ({team.rank}, kab {team.kabupaten_code}) to "
-                         f"{task.kind} {task.task_id} at {task.concerns_id}: {h:.1f} h travel, "
-                         f"{team.hours_on_duty:.1f} h on duty + {task.expected_hours:.1f} h task "
-                         f"<= {fatigue_limit_hours:g} h limit; {tier} tier"),
+            explanation=str(why["text"]), why=why,
         ))
     uncovered = []
     n_elig = elig.sum(axis=0)

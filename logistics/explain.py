@@ -3,7 +3,9 @@
 Pages render these in the reader's language (``Siaga.explain`` in ``api/static/common.js``
 has the Indonesian and English sentences); ``text`` keeps the planner's English sentence
 for logs and older clients. Input is the plain-dict form of a proposal or shortfall
-(:meth:`logistics.allocation.ShipmentProposal.to_dict`, :meth:`Shortfall.to_dict`).
+(:meth:`logistics.allocation.ShipmentProposal.to_dict`, :meth:`Shortfall.to_dict`), or the
+figures of a team's assignment (:func:`explain_assignment`, used by
+:func:`logistics.dispatch.dispatch`).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 SHIPMENT_PLANNED = "shipment_planned"
+TEAM_ASSIGNED = "team_assigned"
 SHORTFALL_RULES = (
     "no_eligible_stock_reachable",
     "reachable_stock_shared_to_least_deprivation",
@@ -84,3 +87,42 @@ def explain_shortfall(shortfall: Mapping[str, Any]) -> dict[str, Any]:
         "tradeoff": _tradeoff(e),
     }
     return {"rule": rule, "figures": figures, "text": shortfall.get("summary", "")}
+
+
+def explain_assignment(
+    *,
+    team_id: str,
+    rank: str,
+    kabupaten_code: str,
+    task_id: str,
+    task_kind: str,
+    target_id: str,
+    travel_hours: float,
+    hours_on_duty: float,
+    task_hours: float,
+    fatigue_limit_hours: float,
+    tier: str,
+    on_site_target_hours: float,
+) -> dict[str, Any]:
+    """``{"rule": "team_assigned", "figures", "text"}`` of a team sent to a task: how far
+    (travel hours, and whether within the on-site target), how long it has been on duty, how
+    long the task takes, the fatigue limit these stay within, and the mobilisation tier."""
+    figures = {
+        "team_id": team_id,
+        "rank": rank,
+        "kabupaten_code": kabupaten_code,
+        "task_id": task_id,
+        "task_kind": task_kind,
+        "target_id": target_id,
+        "travel_hours": round(travel_hours, 2),
+        "within_target": travel_hours <= on_site_target_hours,
+        "on_site_target_hours": on_site_target_hours,
+        "hours_on_duty": round(hours_on_duty, 2),
+        "task_hours": task_hours,
+        "fatigue_limit_hours": fatigue_limit_hours,
+        "tier": tier,
+    }
+    text = (f"team {team_id} ({rank}, kab {kabupaten_code}) to {task_kind} {task_id} at "
+            f"{target_id}: {travel_hours:.1f} h travel, {hours_on_duty:.1f} h on duty + "
+            f"{task_hours:.1f} h task <= {fatigue_limit_hours:g} h limit; {tier} tier")
+    return {"rule": TEAM_ASSIGNED, "figures": figures, "text": text}

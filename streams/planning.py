@@ -1027,6 +1027,7 @@ def plan_province(
                 "location": location,
                 "tier": teams_plan["tiers"].get(task_id, "province"),
                 "eta_hours": detail.get("travel_hours"),
+                "why": detail.get("why"),  # rule team_assigned and its figures
                 **_loop_view(team, task_id, detail),
             }
             data["availability"] = "assigned"

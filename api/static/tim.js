@@ -39,7 +39,7 @@
       target: "Lokasi tugas", eta: "Perkiraan perjalanan", hours: "jam", tier_kabupaten: "tingkat kabupaten/kota",
       tier_province: "tingkat provinsi", tier_national: "tingkat nasional", waiting: "menunggu sinyal",
       kind_status: "Status tim", kind_progress: "Kemajuan tugas", members: "anggota", askTeam: "ID tim TAGANA",
-      lastKnown: "Data terakhir yang tersimpan (luring)",
+      lastKnown: "Data terakhir yang tersimpan (luring)", at: "di",
       kitchenTitle: "Dapur umum yang dijalankan tim", ks_open: "Buka", ks_preparing: "Persiapan", ks_closed: "Tutup",
       shifts: "Jadwal masak", timesADay: "kali sehari", perCooking: "porsi per masak", dumlapUnits: "unit Dumlap",
       capacity: "Kapasitas", portionsDay: "porsi/hari", needed: "Dibutuhkan", forPeople: "orang",
@@ -65,7 +65,7 @@
       target: "Where", eta: "Travel estimate", hours: "h", tier_kabupaten: "kabupaten/kota tier",
       tier_province: "province tier", tier_national: "national tier", waiting: "waiting for signal",
       kind_status: "Team status", kind_progress: "Task progress", members: "members", askTeam: "TAGANA team id",
-      lastKnown: "Last saved data (offline)",
+      lastKnown: "Last saved data (offline)", at: "at",
       kitchenTitle: "Public kitchens the team runs", ks_open: "Open", ks_preparing: "Preparing", ks_closed: "Closed",
       shifts: "Cooking shifts", timesADay: "times a day", perCooking: "portions per cooking", dumlapUnits: "Dumlap units",
       capacity: "Capacity", portionsDay: "portions/day", needed: "Needed", forPeople: "people",
@@ -180,6 +180,17 @@
     enqueue("progress", `/api/v1/tasks/${encodeURIComponent(taskId)}/progress`, body, tt(`do_${status}`), taskId);
   }
 
+  /** Why the team was sent (rule team_assigned and its figures), in the page's language. */
+  function whyText(a, where) {
+    if (!a.why) return "";
+    const names = { team: (view.team && view.team.name) || teamId, task: `${tt(`kind_${a.kind}`)} ${tt("at")} ${where}` };
+    let text = Siaga.explain(a.why, Siaga.lang, names);
+    // common.js prints the tier's code ("tingkat province"): say it in the page's language
+    const tier = (a.why.figures || {}).tier;
+    if (tier && Siaga.lang !== "en") text = text.replace(`tingkat ${tier}`, tt(`tier_${tier}`));
+    return text;
+  }
+
   function assignmentCard() {
     const a = view && view.assignment;
     if (!a) return [el("p", { class: "hint", "data-tim": "noAssignment" }, tt("noAssignment"))];
@@ -194,7 +205,8 @@
         a.tier ? tt(`tier_${a.tier}`) : ""),
       el("p", {}, el("span", { id: "task-status", class: "pill", dataset: { status: step } }, tt(`st_${step}`)),
         queuedSteps.length ? el("span", { class: "hint" }, ` · ${tt("waiting")}`) : ""),
-    ];
+      a.why ? el("p", { class: "hint", id: "task-why" }, whyText(a, where)) : null,
+    ].filter(Boolean);
     if (step === "declined" || step === "done") return card;
     const next = step === "dispatched" ? "acknowledged" : STEPS[STEPS.indexOf(step) + 1];
     card.push(el("div", { class: "actions" },

@@ -1,7 +1,8 @@
 """The TAGANA team page (/tim) in a real headless browser, against the real API, broker,
 worker and Redis: a coordinator registers the team, a command post its shelter; on the team
 leader's phone the team reports itself available, sees its assignment (in Bahasa
-Indonesia, with the shelter's name), accepts it, leaves and arrives with no signal (the
+Indonesia, with the shelter's name, and why it was sent — the planner's rule and figures in the
+page's language), accepts it, leaves and arrives with no signal (the
 outbox sends both when the signal returns, in order), and finishes; each step reaches the
 read models the dashboard reads. Screenshots go to ``test-artifacts/``."""
 
@@ -85,6 +86,17 @@ def test_a_team_runs_its_task_loop_on_the_phone_page_also_offline(
     page.locator("#task-status[data-status='dispatched']").wait_for(timeout=60_000)
     assert page.locator("#task-kind").inner_text() == "Dapur umum"
     assert page.locator("#task-target").inner_text() == "Lapangan Desa Sukamaju"
+    # why it was sent: the planner's rule and figures, said in Bahasa Indonesia with names
+    why = page.locator("#task-why").inner_text()
+    assert why.startswith("TAGANA Cugenang Satu ke Dapur umum di Lapangan Desa Sukamaju: "), why
+    assert "jam perjalanan" in why and "dalam batas 12 jam; tingkat kabupaten/kota." in why, why
+    for english in ("team", "travel", "tier", "province", "national", "h on duty"):
+        assert english not in why, (english, why)
+    page.click("button.lang")
+    why_en = page.locator("#task-why").inner_text()
+    assert why_en.startswith("TAGANA Cugenang Satu to Public kitchen at Lapangan Desa Sukamaju: ")
+    assert "h travel" in why_en and "kabupaten tier" in why_en, why_en
+    page.click("button.lang")
     page.screenshot(path=str(ARTIFACTS / "tim-dispatched.png"))
 
     def server_step(step: str) -> Any:

@@ -68,3 +68,21 @@ def test_bad_input_raises() -> None:
         Task("T", "karaoke", "x", "32.03", "32")
     with pytest.raises(InvalidInput):
         _run([Team("A", "32.03", "32", EVAC)], [_task()], [[1.0]], limit=0)
+
+
+def test_an_assignment_explains_itself_as_the_team_assigned_rule_with_its_figures() -> None:
+    teams = [Team("A", "32.03", "32", EVAC, rank="madya", hours_on_duty=2.5)]
+    plan = _run(teams, [_task("T1")], [[0.75]], limit=12.0)
+    (a,) = plan.assignments
+    assert a.why is not None and a.why["rule"] == "team_assigned"
+    assert a.why["figures"] == {
+        "team_id": "A", "rank": "madya", "kabupaten_code": "32.03", "task_id": "T1",
+        "task_kind": "evacuation", "target_id": "incident-1", "travel_hours": 0.75,
+        "within_target": True, "on_site_target_hours": 1.0, "hours_on_duty": 2.5,
+        "task_hours": 4, "fatigue_limit_hours": 12.0, "tier": "kabupaten"}
+    # the English sentence stays for logs and older clients, the same as before
+    assert a.explanation == a.why["text"] == (
+        "team A (madya, kab 32.03) to evacuation T1 at incident-1: 0.8 h travel, 2.5 h on "
+        "duty + 4.0 h task <= 12 h limit; kabupaten tier")
+    again = DispatchPlan.from_dict(json.loads(json.dumps(plan.to_dict())))
+    assert again.assignments[0].why == a.why

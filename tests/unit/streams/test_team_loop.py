@@ -101,6 +101,12 @@ def test_the_loop_acknowledged_en_route_arrived_done_shows_on_task_and_team(
     task = _views(first, "task")[KITCHEN]
     assert task["status"] == "dispatched"
     assert task["teams"][0]["times"]["dispatched"] == (T0 + timedelta(minutes=1)).isoformat()
+    # why it was sent, as data the team's page renders in its language
+    why = _views(first, "team")["near"]["assignment"]["why"]
+    assert why["rule"] == "team_assigned"
+    assert why["figures"]["team_id"] == "near" and why["figures"]["task_id"] == KITCHEN
+    assert why["figures"]["tier"] == "kabupaten" and why["figures"]["fatigue_limit_hours"] == 12
+    assert 0 < why["figures"]["travel_hours"] < 1
     previous = first.plan
     for minutes, step in ((3, "acknowledged"), (5, "en_route"), (20, "arrived")):
         _progress(province, "near", step, T0 + timedelta(minutes=minutes))
