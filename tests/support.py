@@ -197,6 +197,48 @@ async def produce_many(settings: Settings, events: list[Any]) -> None:
         await producer.stop()
 
 
+async def assert_no_unit_promised_twice(settings: Settings, models: dict[str, Any]) -> int:
+    """Over every record the planners ever wrote to the plans topic: the proposals still
+    open never promise a stock batch more than the read model says it holds, and they are
+    exactly the shipments the read model shows as proposed. ``models`` is
+    :func:`read_models` after the system went quiet. Returns how many plan records there
+    were (a test should expect some)."""
+    from collections import defaultdict
+
+    from siaga.catalogue import PLANS
+
+    records = await consume_all(settings, settings.topic(PLANS), expected=10**9, timeout=8)
+    open_now: dict[str, dict[str, Any]] = {}
+    for record in records:
+        event = json.loads(record.value)
+        if event["type"] == "shipment.proposal_withdrawn":
+            open_now.pop(event["shipment_id"], None)
+        else:
+            open_now[event["shipment_id"]] = event
+    promised: dict[tuple[str, str], int] = defaultdict(int)
+    for event in open_now.values():
+        for batch in event["batches"]:
+            promised[(event["warehouse_id"], batch["batch_id"])] += batch["quantity"]
+    on_hand = {
+        (w["warehouse_id"], b["batch_id"]): b["quantity"]
+        for key, w in models.items()
+        if key.startswith("warehouse:")
+        for row in w["stock"]
+        for b in row["batches"]
+    }
+    for key, quantity in promised.items():
+        assert quantity <= on_hand[key], (key, quantity, on_hand[key])
+    # what the planners currently propose is exactly what the read model shows
+    proposed = {
+        k.split(":", 1)[1].split("/", 1)[1]  # "shipment:province/id"
+        for k, v in models.items()
+        if k.startswith("shipment:") and v["status"] == "proposed"
+    }
+    assert proposed == set(open_now), (sorted(proposed - set(open_now))[:5],
+                                       sorted(set(open_now) - proposed)[:5])
+    return len(records)
+
+
 async def shelter_totals(
     redis: Any, shelter_ids: list[str], province_code: str | None = None,
     planned: bool = False,

@@ -4,7 +4,9 @@ under broker faults: real JVMs killed with SIGKILL under Siaga's own API, worker
 - the API answers 503, never 202, when the cluster cannot acknowledge a write, and a retry
   with the same ``event_id`` after the cluster heals is accepted and counted once;
 - a broker, then the active controller, SIGKILLed while reports flow through
-  API → Kafka → worker → Redis: every report the API accepted (202) reaches the read model;
+  API → Kafka → worker → Redis: every report the API accepted (202) reaches the read model,
+  and the province's plans, re-made under the fault from headcounts produced meanwhile,
+  never promise a unit of stock twice;
 - two workers (production profile, standby replicas on), one SIGKILLed for good: the other
   takes its partitions over and the read model converges on the right state.
 
@@ -46,11 +48,19 @@ from siaga.apache_kafka import (
 )
 from siaga.catalogue import EXAMPLES
 from siaga.kafka import ensure_topics
-from siaga.local import ManagedProcess
+from siaga.local import LocalServiceError, ManagedProcess
 from siaga.settings import Settings
-from siaga.synthetic import kabupaten_points
+from siaga.synthetic import kabupaten_points, province_disaster
 from tests.e2e.helpers import bearer, make_token
-from tests.support import consume_all, produce_many, start_api, start_worker
+from tests.support import (
+    assert_no_unit_promised_twice,
+    consume_all,
+    produce_many,
+    read_models,
+    start_api,
+    start_worker,
+    wait_quiet,
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -73,7 +83,15 @@ def _require_kafka() -> None:
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaCluster]:
     _require_kafka()
-    started = start_kafka_cluster(tmp_path_factory.mktemp("siaga-cluster"), nodes=3)
+    for attempt in range(3):
+        try:
+            started = start_kafka_cluster(tmp_path_factory.mktemp("siaga-cluster"), nodes=3)
+            break
+        except LocalServiceError:
+            # six ports are picked free, then bound by three JVMs seconds later: on a busy
+            # machine another process can take one meanwhile (BindException); fresh ports
+            if attempt == 2:
+                raise
     try:
         yield started
     finally:
@@ -352,8 +370,12 @@ async def test_a_node_sigkilled_mid_stream_loses_no_accepted_report(
         leader = await _leader(on_cluster, INCIDENTS, PROVINCE)
         target = leader if leader != controller else next(
             n for n in healthy.nodes if n != controller)
+    # stock, shelters and headcounts in the province: plans are re-made under the fault
+    disaster = province_disaster(PROVINCE, 40, updates=240, warehouses=3, teams=2, tag=tag)
+    await produce_many(on_cluster, disaster.setup)
     tally = Tally()
     stream = asyncio.create_task(_stream_reports(base, token, bodies, rate=20, tally=tally))
+    feeding = asyncio.create_task(_produce_through_faults(on_cluster, disaster.headcounts, 4))
     deadline = time.monotonic() + 60
     while len(await _present(clean_redis, ids[:60])) < 30:
         assert time.monotonic() < deadline and not stream.done(), "reports are not flowing"
@@ -381,8 +403,10 @@ async def test_a_node_sigkilled_mid_stream_loses_no_accepted_report(
         await asyncio.sleep(0.2)
     flowing = time.monotonic() - killed_at
     assert target not in healthy.alive_nodes()
+    assert not feeding.done(), "headcounts must still be flowing when the node is back"
     back = await asyncio.to_thread(healthy.restart, target)
     await stream
+    await feeding
     assert tally.other == [], tally.other
     assert len(tally.accepted) == len(bodies), f"{len(bodies) - len(tally.accepted)} never accepted"
 
@@ -394,12 +418,53 @@ async def test_a_node_sigkilled_mid_stream_loses_no_accepted_report(
     assert pipeline.worker.alive(), "the worker did not survive the fault"
     await wait_in_sync(healthy.bootstrap, on_cluster.topic(INCIDENTS), {1, 2, 3},
                        partitions=on_cluster.partitions, timeout=90)
+    # every headcount is shown, and no plan made through the fault promised a unit twice
+    last = {h.shelter_id: h.total for h in disaster.headcounts}
+    deadline = time.monotonic() + 120
+    while True:
+        views = await readmodel.get_entities(clean_redis, "shelter", sorted(last), PROVINCE)
+        if all(v and not v.get("plan_pending") and (v.get("headcount") or {}).get("total")
+               == last[s] for s, v in views.items()):
+            break
+        assert time.monotonic() < deadline, "the province's last headcounts were not planned"
+        await asyncio.sleep(0.5)
+    await wait_quiet(clean_redis, quiet_for=3, timeout=120)
+    plans = await assert_no_unit_promised_twice(on_cluster, await read_models(clean_redis))
+    assert plans > 0, "the planners wrote nothing: the stock check checked nothing"
     print(f"\n{victim} (node {target}) SIGKILLed after {len(before)} accepted; "
           + (f"new controller node {successor} in {elected:.1f} s; " if elected else "")
           + f"first 202 {first_202:.1f} s after the kill, 20 more in Redis after "
           f"{flowing:.1f} s; restarted in {back:.1f} s; {tally.unavailable} answers 503, "
           f"{tally.refused} refused, slowest 202 {tally.slowest_202:.1f} s; all {len(ids)} "
           f"in Redis {time.monotonic() - started:.1f} s after the last was accepted")
+
+
+async def _produce_through_faults(settings: Settings, events: list[Any], rate: float) -> None:
+    """Produce ``events`` at ``rate``/s with acks=all as a field client would: a send the
+    cluster cannot acknowledge is retried until it is (the same event, so at most a
+    duplicate, which the worker folds once)."""
+    from aiokafka import AIOKafkaProducer
+    from aiokafka.errors import KafkaError
+
+    from siaga.catalogue import topic_for_event_type
+    from siaga.events import encode_event
+
+    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers, acks="all",
+                                request_timeout_ms=10_000)
+    await producer.start()
+    try:
+        for event in events:
+            while True:
+                try:
+                    await producer.send_and_wait(
+                        settings.topic(topic_for_event_type(event.type).name),
+                        encode_event(event), key=event.province_code.encode())
+                    break
+                except KafkaError:
+                    await asyncio.sleep(0.5)
+            await asyncio.sleep(1 / rate)
+    finally:
+        await producer.stop()
 
 
 # --------------------------------------------------------------------------- (d) standby
