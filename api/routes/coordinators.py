@@ -79,44 +79,57 @@ async def whoami(principal: AnyPrincipalDep) -> dict[str, Any]:
     return {"role": principal.role, "scope": principal.scope, "label": principal.label}
 
 
+SituationEntity = Literal[
+    "incident", "shelter", "warehouse", "team", "shipment", "shortfall", "task", "kitchen",
+    "kitchen_proposal",
+]
+assert set(SituationEntity.__args__) == set(ENTITIES)  # type: ignore[attr-defined]
+
+
 @router.get("/situation", summary="Situation snapshot: every read model, with a live cursor")
 async def situation(
     principal: ReaderDep,
     redis: RedisDep,
     province_code: ev.ProvinceCode | None = Query(default=None),
     limit: int = Query(default=5000, ge=1, le=20000),
+    include: list[SituationEntity] | None = Query(
+        default=None, description="Only these read models (repeat the parameter; default "
+        "all): the dashboard asks for the map's own picture first and the shipments next"),
 ) -> dict[str, Any]:
     """``cursor`` is the feed position read *before* the entities: resume the live stream
     from it (``/api/v1/live?after=cursor``) and no change is missed. A provincial
-    coordinator's snapshot covers its own province (another province: 403)."""
+    coordinator's snapshot covers its own province (another province: 403). With
+    ``include``, only those lists are read and ``summary`` counts only what they hold."""
     if principal.role == "coordinator" and principal.province_code is not None:
         if province_code is not None:
             authorize_province(principal, province_code)
         province_code = principal.province_code
+    wanted = [e for e in ENTITIES if include is None or e in include]
     cursor = await last_id(redis)
     lists = await asyncio.gather(
-        *(readmodel.list_entities(redis, e, province_code, limit) for e in ENTITIES)
+        *(readmodel.list_entities(redis, e, province_code, limit) for e in wanted)
     )
     snapshot: dict[str, Any] = {"cursor": cursor, "generated_at": ev.utcnow().isoformat()}
-    for entity, items in zip(ENTITIES, lists, strict=True):
+    for entity, items in zip(wanted, lists, strict=True):
         snapshot[f"{entity}s"] = items
-    shipments: list[dict[str, Any]] = snapshot["shipments"]
-    shortfalls: list[dict[str, Any]] = snapshot["shortfalls"]
+    shipments: list[dict[str, Any]] = snapshot.get("shipments", [])
+    shortfalls: list[dict[str, Any]] = snapshot.get("shortfalls", [])
+    shelters: list[dict[str, Any]] = snapshot.get("shelters", [])
+    kitchens: list[dict[str, Any]] = snapshot.get("kitchens", [])
     snapshot["summary"] = {
-        "incidents": len(snapshot["incidents"]),
-        "shelters": len(snapshot["shelters"]),
+        "incidents": len(snapshot.get("incidents", [])),
+        "shelters": len(shelters),
         "displaced_in_shelters": sum(
-            (s.get("headcount") or {}).get("total") or 0 for s in snapshot["shelters"]
+            (s.get("headcount") or {}).get("total") or 0 for s in shelters
         ),
         "shortfalls": len(shortfalls),
         "shortfalls_escalated": sum(1 for s in shortfalls if s.get("escalated")),
         "shipments_in_flight": sum(1 for s in shipments if s.get("status") in IN_FLIGHT),
-        "teams": len(snapshot["teams"]),
-        "kitchens": len(snapshot["kitchens"]),
-        "kitchen_capacity_per_day": sum(
-            k.get("capacity_per_day") or 0 for k in snapshot["kitchens"]),
+        "teams": len(snapshot.get("teams", [])),
+        "kitchens": len(kitchens),
+        "kitchen_capacity_per_day": sum(k.get("capacity_per_day") or 0 for k in kitchens),
         "kitchen_portions_needed_per_day": sum(
-            k.get("portions_needed_per_day") or 0 for k in snapshot["kitchens"]),
+            k.get("portions_needed_per_day") or 0 for k in kitchens),
     }
     return snapshot
 

@@ -284,7 +284,11 @@ const Siaga = (() => {
   }
 
   /** A unit's name in the page's language ("bungkus" / "pack"). */
+  // units the planner uses beyond the catalogue's (a kitchen's portions a day)
+  const EXTRA_UNITS = { "porsi/hari": { id: "porsi/hari", en: "portions/day" }, porsi: { id: "porsi", en: "portions" } };
+
   function unitName(code, language) {
+    if (EXTRA_UNITS[code]) return EXTRA_UNITS[code][(language || lang) === "en" ? "en" : "id"];
     for (const item of (catalogue && catalogue.items) || []) {
       if (item.unit === code) return (language || lang) === "en" ? item.unit_en : item.unit_id;
     }
@@ -358,8 +362,63 @@ const Siaga = (() => {
         ? `${team} to ${task}: ${fmt(f.travel_hours)} h travel, ${fmt(f.hours_on_duty)} h on duty + ${fmt(f.task_hours)} h task within the ${fmt(f.fatigue_limit_hours)} h limit; ${f.tier} tier.`
         : `${team} ke ${task}: ${fmt(f.travel_hours)} jam perjalanan, ${fmt(f.hours_on_duty)} jam bertugas + ${fmt(f.task_hours)} jam tugas, dalam batas ${fmt(f.fatigue_limit_hours)} jam; tingkat ${f.tier}.`;
     }
+    if (explanation.rule === "kitchen_capacity_below_portions_needed") {
+      const kitchen = n.kitchen || f.kitchen_name || "";
+      return L === "en"
+        ? `${kitchen} cooks ${fmt(f.capacity_per_day, 0)} portions a day (${fmt(f.units, 0)} field-kitchen unit(s) × ${fmt(f.portions_per_cooking, 0)} portions × ${fmt(f.cookings_per_day, 0)} cookings); the ${fmt(f.people_served, 0)} people it serves need ${fmt(f.portions_needed_per_day, 0)} a day (${fmt(f.meals_per_person_per_day, 0)} meals each): ${fmt(f.portions_missing_per_day, 0)} portions a day short, ${fmt(f.units_missing, 0)} more unit(s) needed. The uncooked share goes to the shelters as rice.`
+        : `${kitchen} memasak ${fmt(f.capacity_per_day, 0)} porsi sehari (${fmt(f.units, 0)} unit Dumlap × ${fmt(f.portions_per_cooking, 0)} porsi × ${fmt(f.cookings_per_day, 0)} kali masak); ${fmt(f.people_served, 0)} orang yang dilayaninya butuh ${fmt(f.portions_needed_per_day, 0)} porsi sehari (${fmt(f.meals_per_person_per_day, 0)} kali makan): kurang ${fmt(f.portions_missing_per_day, 0)} porsi sehari, perlu ${fmt(f.units_missing, 0)} unit Dumlap lagi. Bagian yang tidak dimasak dikirim ke pengungsian sebagai beras.`;
+    }
+    if (explanation.rule === "open_kitchen_max_coverage") {
+      const site = n.site || f.site_name || "";
+      const runner = n.runnerUp || f.runner_up_site_id || "";
+      return L === "en"
+        ? `A kitchen at ${site} would cook ${fmt(f.portions_covered_per_day, 0)} of the ${fmt(f.portions_unfed_per_day, 0)} portions a day now unfed (about ${fmt(f.people_covered_about, 0)} people, ${fmt(f.shelters_covered, 0)} shelter(s) within ${fmt(f.reach_hours)} h): the most any ${fmt(f.kitchens_openable, 0)} kitchen(s) that can open could cover, among ${fmt(f.sites_considered, 0)} sites${runner ? `; next best ${runner} alone: ${fmt(f.runner_up_portions_alone, 0)}` : ""}.${f.unit_travel_hours != null ? ` The field-kitchen unit is ${fmt(f.unit_travel_hours)} h away` : ""}${f.team_travel_hours != null ? `, the team ${fmt(f.team_travel_hours)} h.` : ""}`
+        : `Dapur umum di ${site} akan memasak ${fmt(f.portions_covered_per_day, 0)} dari ${fmt(f.portions_unfed_per_day, 0)} porsi sehari yang kini belum terlayani (sekitar ${fmt(f.people_covered_about, 0)} orang, ${fmt(f.shelters_covered, 0)} pengungsian dalam ${fmt(f.reach_hours)} jam): cakupan terbesar dari ${fmt(f.kitchens_openable, 0)} dapur yang dapat dibuka, di antara ${fmt(f.sites_considered, 0)} lokasi${runner ? `; terbaik berikutnya ${runner} saja: ${fmt(f.runner_up_portions_alone, 0)}` : ""}.${f.unit_travel_hours != null ? ` Unit Dumlap ${fmt(f.unit_travel_hours)} jam perjalanan` : ""}${f.team_travel_hours != null ? `, tim ${fmt(f.team_travel_hours)} jam.` : ""}`;
+    }
+    if (explanation.rule === "no_kitchen_can_open") {
+      return L === "en"
+        ? `${fmt(f.portions_unfed_per_day, 0)} portions a day are unfed, but no kitchen can open: ${fmt(f.dumlap_units_in_stock, 0)} field-kitchen unit(s) in stock, ${fmt(f.kitchen_teams_free, 0)} free team(s) with the public-kitchen skill.`
+        : `${fmt(f.portions_unfed_per_day, 0)} porsi sehari belum terlayani, tetapi tidak ada dapur yang dapat dibuka: ${fmt(f.dumlap_units_in_stock, 0)} unit Dumlap di gudang, ${fmt(f.kitchen_teams_free, 0)} tim dapur umum yang bebas.`;
+    }
     return L === "en" ? (explanation.text || "") : "";
   }
 
-  return { t, applyI18n, toggleLang, signIn, signOut, api, ApiError, describeDetail, uuid4, el, fmt, header, whoami, loadItems, itemName, unitName, qty, explain, get lang() { return lang; } };
+  // ---------------------------------------------------------------- names of codes
+  // Team skills, task kinds, ranks, availability and the task loop's steps: names in the
+  // page's language, never the code (a code nobody named shows as "–", not raw).
+  const NAMES = {
+    id: {
+      skill: { evacuation: "Evakuasi", public_kitchen: "Dapur umum", shelter_setup: "Pendirian tempat pengungsian",
+        psychosocial: "Layanan psikososial", psychosocial_support: "Dukungan psikososial", logistics: "Logistik",
+        search_rescue: "Pencarian dan pertolongan", distribution: "Distribusi" },
+      rank: { muda: "Muda", madya: "Madya", utama: "Utama" },
+      availability: { available: "siap", assigned: "bertugas", resting: "istirahat", off_duty: "lepas tugas", unavailable: "tidak tersedia" },
+      loop: { dispatched: "ditugaskan, menunggu jawaban", acknowledged: "diterima tim", en_route: "dalam perjalanan",
+        arrived: "tiba di lokasi", done: "selesai", declined: "ditolak", timed_out: "tidak dijawab", unassigned: "belum ada tim" },
+      tier: { kabupaten: "kabupaten/kota", province: "provinsi", national: "nasional (mobilisasi antarprovinsi)" },
+      kitchenStatus: { preparing: "persiapan", open: "buka", closed: "tutup" },
+      meal: { pagi: "pagi", siang: "siang", malam: "malam" },
+    },
+    en: {
+      skill: { evacuation: "Evacuation", public_kitchen: "Public kitchen", shelter_setup: "Shelter set-up",
+        psychosocial: "Psychosocial support", psychosocial_support: "Psychosocial support", logistics: "Logistics",
+        search_rescue: "Search and rescue", distribution: "Distribution" },
+      rank: { muda: "Junior", madya: "Intermediate", utama: "Senior" },
+      availability: { available: "available", assigned: "assigned", resting: "resting", off_duty: "off duty", unavailable: "unavailable" },
+      loop: { dispatched: "dispatched, awaiting reply", acknowledged: "acknowledged", en_route: "on the way",
+        arrived: "arrived", done: "done", declined: "declined", timed_out: "not answered", unassigned: "no team yet" },
+      tier: { kabupaten: "kabupaten/city", province: "province", national: "national (mobilised from another province)" },
+      kitchenStatus: { preparing: "preparing", open: "open", closed: "closed" },
+      meal: { pagi: "breakfast", siang: "lunch", malam: "dinner" },
+    },
+  };
+
+  /** The name of a code in one of the tables above ("skill", "rank", "loop"…). */
+  function nameOf(table, code, language) {
+    const L = (language || lang) === "en" ? "en" : "id";
+    if (code === null || code === undefined || code === "") return "–";
+    return (NAMES[L][table] || {})[code] || (NAMES.id[table] || {})[code] || "–";
+  }
+
+  return { t, nameOf, applyI18n, toggleLang, signIn, signOut, api, ApiError, describeDetail, uuid4, el, fmt, header, whoami, loadItems, itemName, unitName, qty, explain, get lang() { return lang; } };
 })();

@@ -43,16 +43,42 @@ CHROMIUM_ARGS = [
 ]
 
 
+def save_failure_screenshots(chromium: Any, test_name: str) -> list[Path]:
+    """A screenshot of every page still open in ``chromium`` (and its HTML next to it),
+    named after the failed test, in ``test-artifacts/``: what the page showed when the test
+    failed."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    safe = "".join(c if c.isalnum() or c in "-_" else "-" for c in test_name)[:120]
+    saved: list[Path] = []
+    pages = [p for context in chromium.contexts for p in context.pages if not p.is_closed()]
+    for n, page in enumerate(pages):
+        path = ARTIFACTS / f"FAILED-{safe}-{n}.png"
+        try:
+            page.screenshot(path=str(path), full_page=True, timeout=15_000)
+            path.with_suffix(".html").write_text(page.content())
+        except Exception as exc:  # noqa: BLE001 - a page that cannot be drawn says why
+            path.with_suffix(".txt").write_text(f"no screenshot: {exc}\n")
+            continue
+        saved.append(path)
+    return saved
+
+
 @pytest.fixture
-def browser() -> Iterator[Any]:
+def browser(request: pytest.FixtureRequest) -> Iterator[Any]:
+    """Chromium for one test. When the test fails, every page it left open is saved to
+    ``test-artifacts/FAILED-<test>-<n>.png`` before the browser closes (the session's
+    failure count has moved by then: the call's report is logged before teardown)."""
     playwright_api = pytest.importorskip("playwright.sync_api")
     if not Path(CHROMIUM).exists():
         pytest.fail(f"Chromium not found at {CHROMIUM}: `apt-get install -y chromium`")
+    failed_before = request.session.testsfailed
     with playwright_api.sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             yield chromium
         finally:
+            if request.session.testsfailed > failed_before:
+                save_failure_screenshots(chromium, request.node.name)
             chromium.close()
 
 
@@ -267,7 +293,7 @@ def test_field_form_queues_offline_and_sends_once_when_back_online(
     page.click("#form-incident button[type=submit]")
     refused = page.locator("#queue li[data-state='rejected']")
     refused.wait_for(timeout=15_000)
-    assert "province_code" in refused.inner_text()
+    assert "Tidak diizinkan (Provinsi)" in refused.inner_text()  # in Bahasa Indonesia
     assert "403" in refused.inner_text()
     kept = json.loads(page.evaluate("localStorage.getItem('siaga.outbox')"))
     assert len(kept) == 1 and kept[0]["rejected"]["status"] == 403

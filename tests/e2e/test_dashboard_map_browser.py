@@ -176,8 +176,11 @@ def test_coordinator_finds_opens_and_decides_on_a_cianjur_shelter(
         arg=key, timeout=60_000)
     assert page.evaluate("window.__sameDocument") is True
     assert "u4" in (page.get_attribute(f"[data-key='{key}']", "class") or "")
+    # the panel re-renders at most once a second: wait for the plan's needs, not only the
+    # headcount (which can arrive a plan earlier)
     page.wait_for_function(
-        "() => document.querySelector('#detail-body').innerText.includes('640')")
+        "() => { const t = document.querySelector('#detail-body').innerText; "
+        "return t.includes('640') && t.includes('Beras'); }", timeout=30_000)
     detail = page.locator("#detail-body").inner_text()
     assert "Bayi (<2 th) 20" in detail and "Lansia (60+) 60" in detail
     assert "Beras" in detail  # item names, not codes
@@ -195,7 +198,8 @@ def test_coordinator_finds_opens_and_decides_on_a_cianjur_shelter(
     page.wait_for_selector("#panel-shortfalls details.group", timeout=30_000)
     group = page.locator("#panel-shortfalls details.group").first
     group.locator("summary").click()
-    item = group.get_attribute("data-group")
+    item = group.get_attribute("data-item")
+    assert group.get_attribute("data-group") == f"32|{item}"  # groups are per province
     group.locator("button[data-decision='risk_accepted']").click()
     page.fill("#decision-form textarea[name=note]", "Stok beras menyusul dari Bulog besok pagi")
     page.click("#decision-form button[type=submit]")
@@ -210,9 +214,12 @@ def test_coordinator_finds_opens_and_decides_on_a_cianjur_shelter(
                    if x["shelter_id"] == shelter_id and x["item"] == item)
     assert decided["decision"]["decision"] == "risk_accepted"
     assert decided["decision"]["note"] == "Stok beras menyusul dari Bulog besok pagi"
-    # the timeline shows it, filtered to decisions
+    # the timeline shows it, filtered to decisions (the page asks the server again)
     page.select_option("#timeline-entity", "decision")
+    page.wait_for_selector("#timeline[data-loaded='decision']", timeout=15_000)
     assert "Risiko diterima" in page.locator("#panel-timeline").inner_text()
+    assert page.locator("#panel-timeline li[data-entity='decision']").count() >= 1
+    assert not page.locator("#panel-timeline li:not([data-entity='decision'])").count()
     page.screenshot(path=str(ARTIFACTS / "map-decision-recorded.png"))
     assert not errors, errors
     # Leaflet runs under the unchanged CSP (no inline script or style, no worker)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+import zoneinfo
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
@@ -18,6 +19,7 @@ import pytest
 
 from siaga.settings import Settings
 from tests.e2e.helpers import bearer
+from tests.e2e.test_dashboard_browser import ARTIFACTS, browser, sign_in  # noqa: F401
 
 pytestmark = pytest.mark.e2e
 
@@ -166,3 +168,80 @@ def test_timeline_is_served_filtered_paginated_and_scoped(
     assert httpx.get(f"{api}/api/v1/timeline", timeout=10).status_code == 401
     national.close()
     other.close()
+
+
+def test_the_dashboard_shows_the_served_timeline_on_load_and_after_a_reload(
+    api: str, tokens: dict[str, str], settings: Settings, browser: Any,  # noqa: F811
+) -> None:
+    """Changes made before the page opened are on its timeline at once (and again after a
+    reload), in Bahasa Indonesia with names; the kabupaten/kota and time filters ask the
+    server; "more" pages back."""
+    assert settings.redis_url
+    from redis import Redis
+
+    from siaga.readmodel import FEED
+
+    Redis.from_url(settings.redis_url).delete(FEED)
+    run = uuid.uuid4().hex[:6]
+    cianjur, sukabumi = f"sh-tlb-cj-{run}", f"sh-tlb-sb-{run}"
+
+    def shelter(sid: str, name: str, kab: str, total: int, at: dict[str, float]) -> Any:
+        return _change("shelter", sid, {"shelter_id": sid, "name": name, "province_code": "32",
+                                        "kabupaten_code": kab, "location": at,
+                                        "headcount": {"total": total}, "unmet_share": 0.2})
+
+    # 130 early changes at Sukabumi, then (a second later) the Cianjur ones
+    _apply(settings.redis_url, [shelter(sukabumi, "GOR Palabuhanratu", "32.02", 100 + n,
+                                        {"lat": -6.98, "lon": 106.54}) for n in range(130)])
+    time.sleep(1.2)
+    middle = datetime.now(UTC)
+    time.sleep(1.2)
+    _apply(settings.redis_url, [
+        shelter(cianjur, "Lapangan Desa Cugenang", "32.03", 640, {"lat": -6.82, "lon": 107.1}),
+        _change("shortfall", f"{cianjur}:family_tent", {
+            "shortfall_id": f"{cianjur}:family_tent", "shelter_id": cianjur,
+            "shelter_name": "Lapangan Desa Cugenang", "item": "family_tent", "unit": "piece",
+            "missing": 120, "province_code": "32"}),
+    ])
+    page = browser.new_page(viewport={"width": 1400, "height": 900}, timezone_id="Asia/Jakarta")
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    sign_in(page, f"{api}/dasbor", tokens["coordinator_national"])
+    page.wait_for_selector("#timeline[data-loaded='all']", timeout=15_000)
+
+    def rows() -> list[str]:
+        return page.locator("#panel-timeline li").all_inner_texts()
+
+    first = rows()
+    assert len(first) == 100  # a page; the rest behind "more"
+    assert "Lapangan Desa Cugenang" in first[0] and "Tenda keluarga" in first[0]
+    assert "Kabupaten Cianjur" in first[0]
+    assert "Pengungsi 640" in first[1]
+    assert "family_tent" not in " ".join(first) and "shortfall" not in " ".join(first)
+    page.click("#timeline-more")
+    page.wait_for_function("() => document.querySelectorAll('#panel-timeline li').length >= 132")
+    assert page.locator("#timeline-more").is_hidden()
+    page.screenshot(path=str(ARTIFACTS / "timeline-on-load.png"))
+
+    # a reload: the same timeline, from the server
+    page.reload()
+    page.wait_for_selector("#timeline[data-loaded='all']", timeout=30_000)
+    assert rows()[:2] == first[:2]
+
+    # by kabupaten/kota, by name in the select (never a code)
+    assert page.locator("#timeline-kabupaten option[value='32.03']").inner_text() == \
+        "Kabupaten Cianjur"
+    page.select_option("#timeline-kabupaten", "32.03")
+    page.wait_for_selector("#timeline[data-loaded='all|32.03']", timeout=15_000)
+    only = rows()
+    assert len(only) == 2 and all("Kabupaten Cianjur" in r for r in only)
+    page.select_option("#timeline-kabupaten", "")
+    # by time: up to the middle, only Sukabumi's changes
+    jakarta = middle.astimezone(zoneinfo.ZoneInfo("Asia/Jakarta"))
+    page.fill("#timeline-until", jakarta.strftime("%Y-%m-%dT%H:%M:%S"))
+    page.dispatch_event("#timeline-until", "change")
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('#panel-timeline li')].every("
+        "(li) => li.innerText.includes('GOR Palabuhanratu'))", timeout=15_000)
+    assert not [r for r in rows() if "Cugenang" in r]
+    assert not errors, errors
