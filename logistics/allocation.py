@@ -19,7 +19,7 @@ import gc
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields
 from datetime import date, datetime, timedelta
 from functools import partial
 from operator import attrgetter
@@ -30,7 +30,6 @@ import numpy.typing as npt
 
 from logistics._flow import (
     ItemSolution,
-    best_two_sources,
     release_scratch,
     scratch_array,
     solve_item,
@@ -690,22 +689,18 @@ def _solve(problem: ItemProblem, k: int | None,
         c = problem_cost(problem, params)
         sol = solve_item_fair(problem.demand, problem.priority, problem.supply, hours,
                               c.seg_cap, c.seg_value, c.per_hour, c.delay_weight, c.horizon,
-                              c.max_delay_share, k=k)
+                              c.max_delay_share, k=k, best_sources=True)
         line_hours = hours[sol.warehouse_index, sol.shelter_index]
-        if sol.warehouse_value is None:
+        # the trade-off explanations' best other sources are found in the solving thread (a
+        # W x S pass: on a national plan it would otherwise hold up the thread that assembles
+        # the lines)
+        best, second = sol.best_source, sol.second_source
+        if best is None or second is None:
             return _Solved(sol, line_hours, reach, c)
-        # the trade-off explanations' best other sources, found here, in the solving thread
-        # (a W x S pass: on a national plan it would otherwise hold up the thread that
-        # assembles the lines)
-        best, second = best_two_sources(np.ascontiguousarray(hours), c.per_hour,
-                                        np.ascontiguousarray(c.delay_weight), c.horizon,
-                                        c.max_delay_share,
-                                        np.ascontiguousarray(sol.warehouse_value))
         cols = np.arange(n_s)
         best_hours = np.where(best >= 0, hours[np.maximum(best, 0), cols], 0.0)
         second_hours = np.where(second >= 0, hours[np.maximum(second, 0), cols], 0.0)
-        return _Solved(replace(sol, best_source=best, second_source=second), line_hours,
-                       reach, c, best_hours, second_hours)
+        return _Solved(sol, line_hours, reach, c, best_hours, second_hours)
     except RuntimeError as exc:
         raise SolverError(f"item {problem.item_id}: {exc}") from None
 
