@@ -32,7 +32,7 @@ from siaga.catalogue import REPLAN, STATE_CHANGES
 from siaga.events import Envelope, InvalidRecord, check_not_future, decode_event
 from streams.changes import encode_change
 from streams.deadletter import park
-from streams.entities import changelogs_sent, entity_table
+from streams.entities import entity_table
 
 log = logging.getLogger(__name__)
 
@@ -94,8 +94,6 @@ async def run_batch(
     while True:
         try:
             await tracing.traced(events, handle)
-            # the batch's table rows reach the broker before its records are acknowledged
-            await changelogs_sent(ctx)
             ctx.health.recovered()
             metrics.count_processed(ctx, events)
             return
@@ -138,7 +136,6 @@ async def _retry_one(
         await asyncio.sleep(delay)
         try:
             await tracing.traced([event], handle)
-            await changelogs_sent(ctx)
             metrics.count_processed(ctx, [event])
             return
         except asyncio.CancelledError:
