@@ -27,8 +27,9 @@
     setTimeout(() => node.remove(), 5000);
   }
 
+  /** A refused request said in the page's language, naming the field (api-errors.js). */
   function problem(err) {
-    return `${t("error")} ${err.status || ""}: ${Siaga.describeDetail(err.detail || err.message)}`;
+    return SiagaErrors.describe(err);
   }
 
   // ------------------------------------------------------------ stock movements

@@ -2,8 +2,8 @@
    localhost). Keeps the page and its scripts so the form opens with no signal; API
    posts are not cached: the page's outbox retries them. */
 "use strict";
-const CACHE = "siaga-posko-v2";
-const SHELL = ["/posko", "/static/common.js", "/static/posko.js", "/static/siaga.css", "/api/v1/items"];
+const CACHE = "siaga-posko-v3";
+const SHELL = ["/posko", "/static/common.js", "/static/api-errors.js", "/static/posko.js", "/static/siaga.css", "/api/v1/items"];
 
 self.addEventListener("install", (event) => {
   event.waitUntil(caches.open(CACHE).then((cache) => cache.addAll(SHELL)).then(() => self.skipWaiting()));

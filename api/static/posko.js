@@ -15,6 +15,7 @@
   const DONE_KEY = "siaga.outbox.done";
   let me = null;
   let flushing = false;
+  const KIND_LABEL = { incident: "incidents", shelter: "shelters", headcount: "headcount", receipt: "receipt" };
 
   const load = (key) => { try { return JSON.parse(localStorage.getItem(key) || "[]"); } catch (_) { return []; } };
   const save = (key, value) => localStorage.setItem(key, JSON.stringify(value));
@@ -138,7 +139,8 @@
             if (err.status === 401 && !document.getElementById("login")) Siaga.whoami().then((who) => { me = who; flush(); });
             break;
           }
-          update(post.body.event_id, { rejected: { status: err.status, error: Siaga.describeDetail(err.detail), at: new Date().toISOString() } });
+          // the API's detail is kept as it came; the page says it in its language
+          update(post.body.event_id, { rejected: { status: err.status, detail: err.detail, error: Siaga.describeDetail(err.detail), at: new Date().toISOString() } });
           render();
           continue;
         }
@@ -154,6 +156,12 @@
     }
   }
 
+  /** Why the server refused a post, in the page's language (an outbox entry kept by an
+      older page has only the English text). */
+  function refusal(rejected) {
+    return rejected.detail !== undefined ? SiagaErrors.describe(rejected) : rejected.error;
+  }
+
   function render() {
     const outbox = load(KEY);
     const done = load(DONE_KEY);
@@ -167,12 +175,13 @@
     document.getElementById("queue-msg").textContent = outbox.length
       ? [waiting ? `${waiting} ${t("queued").toLowerCase()}` : "", refused ? `${refused} ${t("rejectedBy").toLowerCase()}` : ""].filter(Boolean).join(" · ")
       : t("queueEmpty");
-    const kindName = (kind) => t(kind === "incident" ? "incidents" : kind === "shelter" ? "shelters" : kind);
+    // what each post was, by name ("Kejadian", "Jumlah pengungsi"), never its code
+    const kindName = (kind) => (KIND_LABEL[kind] ? t(KIND_LABEL[kind]) : "–");
     const rows = [
       ...outbox.map((p) => (p.rejected
         ? el("li", { dataset: { eventId: p.body.event_id, state: "rejected" } },
           el("span", { class: "state" }, t("rejectedBy")), ` · ${kindName(p.kind)} · ${p.queued_at.slice(11, 19)} · ${p.rejected.status}`,
-          el("div", { class: "error" }, p.rejected.error),
+          el("div", { class: "error" }, refusal(p.rejected)),
           el("div", { class: "hint" }, t("fixHint")),
           el("div", { class: "actions" },
             el("button", { type: "button", class: "fix", onclick: () => fix(p) }, t("fix")),
@@ -182,7 +191,7 @@
           el("span", { class: "state" }, t("queued")), ` · ${kindName(p.kind)} · ${p.queued_at.slice(11, 19)}`,
           p.last_error ? ` · ${p.last_error}` : ""))),
       ...done.map((d) => el("li", { dataset: { eventId: d.event_id, state: d.state } },
-        el("span", { class: "state" }, t(d.state === "sent" ? "sent" : "rejectedBy")), ` · ${d.kind} · ${d.at.slice(11, 19)}`,
+        el("span", { class: "state" }, t(d.state === "sent" ? "sent" : "rejectedBy")), ` · ${kindName(d.kind)} · ${d.at.slice(11, 19)}`,
         d.error ? el("div", { class: "error" }, d.error) : null)),
     ];
     document.getElementById("queue").replaceChildren(...rows);

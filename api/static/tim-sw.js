@@ -2,8 +2,8 @@
    localhost). Keeps the page and its scripts so it opens with no signal; API calls are not
    cached: the page keeps the last assignment it saw and its outbox retries the reports. */
 "use strict";
-const CACHE = "siaga-tim-v1";
-const SHELL = ["/tim", "/static/common.js", "/static/tim.js", "/static/siaga.css"];
+const CACHE = "siaga-tim-v2";
+const SHELL = ["/tim", "/static/common.js", "/static/api-errors.js", "/static/tim.js", "/static/siaga.css"];
 
 self.addEventListener("install", (event) => {
   event.waitUntil(caches.open(CACHE).then((cache) => cache.addAll(SHELL)).then(() => self.skipWaiting()));

@@ -87,6 +87,7 @@
   const kitchenForms = new Map(); // kitchen id -> its report form (kept, so typing survives a refresh)
   const MEALS = ["pagi", "siang", "malam"];
   let offlineView = false;
+  let loadError = null; // the API refused to show the team (e.g. not registered): said on the page
 
   const load = (key, fallback) => { try { return JSON.parse(localStorage.getItem(key) || "null") ?? fallback; } catch (_) { return fallback; } };
   const save = (key, value) => localStorage.setItem(key, JSON.stringify(value));
@@ -126,7 +127,8 @@
             if (err.status === 401 && !document.getElementById("login")) Siaga.whoami().then((who) => { me = who; flush(); });
             break;
           }
-          update(post.body.event_id, { rejected: { status: err.status, error: Siaga.describeDetail(err.detail) } });
+          // the API's detail is kept as it came; the page says it in its language
+          update(post.body.event_id, { rejected: { status: err.status, detail: err.detail, error: Siaga.describeDetail(err.detail) } });
           render();
           continue;
         }
@@ -150,11 +152,13 @@
     try {
       view = await api(`/api/v1/teams/${encodeURIComponent(teamId)}`);
       offlineView = false;
+      loadError = null;
       save(LAST_KEY, { team_id: teamId, view, at: new Date().toISOString() });
     } catch (err) {
       if (err instanceof Siaga.ApiError && err.status !== 401) {
         view = null;
-        document.getElementById("assignment-body").replaceChildren(el("p", { class: "error" }, Siaga.describeDetail(err.detail)));
+        loadError = err; // kept, so every render says it (until the team is found)
+        render();
         return;
       }
       const last = load(LAST_KEY, null);
@@ -185,13 +189,15 @@
     if (!a.why) return "";
     const names = { team: (view.team && view.team.name) || teamId, task: `${tt(`kind_${a.kind}`)} ${tt("at")} ${where}` };
     let text = Siaga.explain(a.why, Siaga.lang, names);
-    // common.js prints the tier's code ("tingkat province"): say it in the page's language
+    // an older common.js prints the tier's code ("tingkat province."): say it in the page's
+    // language (a renderer that names the tier itself is left as it is)
     const tier = (a.why.figures || {}).tier;
-    if (tier && Siaga.lang !== "en") text = text.replace(`tingkat ${tier}`, tt(`tier_${tier}`));
+    if (tier && Siaga.lang !== "en") text = text.replace(`tingkat ${tier}.`, `${tt(`tier_${tier}`)}.`);
     return text;
   }
 
   function assignmentCard() {
+    if (loadError) return [el("p", { class: "error", id: "team-error" }, SiagaErrors.describe(loadError))];
     const a = view && view.assignment;
     if (!a) return [el("p", { class: "hint", "data-tim": "noAssignment" }, tt("noAssignment"))];
     const step = stepOf(a.task_id, a.status);
@@ -336,7 +342,7 @@
       ...outbox.map((p) => (p.rejected
         ? el("li", { dataset: { eventId: p.body.event_id, state: "rejected" } },
           el("span", { class: "state" }, Siaga.t("rejectedBy")), ` · ${p.label} · ${p.queued_at.slice(11, 19)} · ${p.rejected.status}`,
-          el("div", { class: "error" }, p.rejected.error),
+          el("div", { class: "error" }, p.rejected.detail !== undefined ? SiagaErrors.describe(p.rejected) : p.rejected.error),
           el("div", { class: "actions" },
             el("button", { type: "button", class: "secondary retry", onclick: () => { update(p.body.event_id, { rejected: null }); flush(); } }, Siaga.t("retry")),
             el("button", { type: "button", class: "danger discard", onclick: () => { remove(p.body.event_id); render(); } }, Siaga.t("discard"))))
@@ -353,7 +359,7 @@
     const idInput = document.getElementById("team-id");
     idInput.value = teamId || "";
     if (me && me.role === "team") idInput.readOnly = true; // a team's phone: its own team only
-    idInput.addEventListener("change", () => { teamId = idInput.value.trim() || null; view = null; kitchenForms.clear(); refresh(); });
+    idInput.addEventListener("change", () => { teamId = idInput.value.trim() || null; view = null; loadError = null; kitchenForms.clear(); refresh(); });
     document.querySelector("button.locate").addEventListener("click", () => {
       const form = document.getElementById("form-status");
       navigator.geolocation.getCurrentPosition((pos) => {

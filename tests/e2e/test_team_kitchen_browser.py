@@ -141,4 +141,18 @@ def test_a_kitchen_team_sees_its_shifts_and_shelters_and_reports_a_meal_from_the
     assert not errors, errors
     assert_no_token_kept_or_sent(page, urls, phone)
     context.close()
+
+    # a phone whose team is not registered (yet): the page says so in Bahasa Indonesia
+    stranger = make_token(settings.redis_url, "team", team_id=f"tagana-baru-{suffix}",
+                          province_code="32")
+    context = browser.new_context(viewport={"width": 412, "height": 915}, locale="id-ID")
+    page = context.new_page()
+    sign_in(page, f"{api}/tim", stranger)
+    # said at once, and it stays said (the page's later renders keep it)
+    assert page.locator("#team-error").inner_text(timeout=2_000) == (
+        "Tim tidak ditemukan (belum terdaftar, atau salah ketik).")
+    page.wait_for_timeout(11_000)  # past the next refresh
+    assert page.locator("#team-error").inner_text(timeout=500) == (
+        "Tim tidak ditemukan (belum terdaftar, atau salah ketik).")
+    context.close()
     coordinator.close()

@@ -3,7 +3,9 @@
 A coordinator has registered the warehouse. Its staff sign in, receive a donation of rice
 through the desk's form, print the goods-received note (the donor's receipt), see the stock
 by item and the item's stock card (who and why), count the batch short through the count
-form; people arrive nearby and the plan's shipment card explains itself in Bahasa
+form, write off damaged sacks through the write-off form (more than the batch holds is
+refused, said in Bahasa Indonesia naming the field) and see the line on the stock card; people
+arrive nearby and the plan's shipment card explains itself in Bahasa
 Indonesia — names, never item codes — and in English after the language toggle.
 Screenshots go to ``test-artifacts/``.
 """
@@ -105,6 +107,36 @@ def test_staff_receive_a_donation_on_the_desk_print_its_note_and_count_it(
     adjustment = page.locator("#stock-card tr[data-kind='count']")
     adjustment.wait_for(timeout=60_000)
     assert "-100 kg" in adjustment.inner_text() and "Dedi" in adjustment.inner_text()
+
+    # write off more than the batch holds: refused, said in Bahasa Indonesia naming the field
+    page.locator("#tabs [data-tab='write_off']").click()
+    write_off = page.locator("#form-write_off")
+
+    def fill_write_off(quantity: str) -> None:
+        write_off.locator("[name=item]").select_option("rice")
+        write_off.locator("[name=batch_id]").select_option(batch)
+        write_off.locator("[name=quantity]").fill(quantity)
+        write_off.locator("[name=reason_code]").select_option("damaged")
+        write_off.locator("[name=reason]").fill("karung sobek terkena hujan")
+        write_off.locator("[name=written_off_by]").fill("Siti Aminah")
+        write_off.locator("[name=document_number]").fill("BA-HAPUS-07")
+        write_off.locator("button[type=submit]").click()
+
+    fill_write_off("9000")
+    refused = write_off.locator(".result .error")
+    refused.wait_for(timeout=15_000)
+    assert refused.inner_text() == (
+        "Ditolak: Jumlah: melebihi yang ada di batch, atau tidak sah."), refused.inner_text()
+    assert not page.locator("#stock-card tr[data-kind='write_off']").count()
+    # write off what was damaged: the stock card gains the line, with who, why and the document
+    fill_write_off("150")
+    written_off = page.locator("#stock-card tr[data-kind='write_off']")
+    written_off.wait_for(timeout=60_000)
+    text = written_off.inner_text()
+    for expected in ("Hapus buku", batch, "-150 kg", "2.250 kg", "Siti Aminah", "Rusak",
+                     "karung sobek terkena hujan", "BA-HAPUS-07"):
+        assert expected in text, (expected, text)
+    assert "damaged" not in text and "write_off" not in text
     page.screenshot(path=str(ARTIFACTS / "desk-stock-card.png"))
 
     # people arrive nearby: the shipment card says why, in Bahasa Indonesia, with names
