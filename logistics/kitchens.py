@@ -1,11 +1,12 @@
 """Public kitchens (dapur umum): which shelters a kitchen feeds, the portions they need, the
 ingredients the kitchen needs, and where its capacity falls short. Pure (no I/O).
 
-The arithmetic, per day (figures in ``data/kitchens/kemensos-dumlap.json``, each with its source):
+The arithmetic, per day (figures in ``data/kitchens/kemensos-dumlap.json``, meals a day in the
+needs profile ``data/profiles/*.json``, each with its source):
 
 * capacity  = units x portions_per_cooking x cookings_per_day     (one Dumlap: 2,000 x 3 = 6,000)
-* rice per portion = the profile's rice per person per day (group ``all``) / meals per person
-  per day                                                         (Perka BNPB: 0.4 / 3 kg)
+* rice per portion = the profile's rice per person per day (group ``all``) / the profile's
+  meals per person per day                                        (Perka BNPB: 0.4 / 3 kg)
 * a served shelter's portions = ceil(its rice need per day / rice per portion): 3 per person,
   plus the pregnant/lactating supplements of the profile turned into portions. Its rice and
   side-dish needs become these portions (the kitchen cooks them); its other needs stay.
@@ -91,9 +92,8 @@ def _figures(standards_id: str) -> tuple[str, str, dict[str, Figure]]:
         if not (value > 0 and math.isfinite(value)):
             raise InvalidInput(f"kitchen standards {standards_id}: {name} must be > 0")
         figures[name] = Figure(value, str(f["unit"]), bool(f["sourced"]), str(f["source"]))
-    for needed in ("portions_per_cooking", "cookings_per_day", "meals_per_person_per_day",
-                   "side_dish_per_portion", "cooking_fuel_kg_per_portion",
-                   "clean_water_l_per_portion", "reach_hours"):
+    for needed in ("portions_per_cooking", "cookings_per_day", "side_dish_per_portion",
+                   "cooking_fuel_kg_per_portion", "clean_water_l_per_portion", "reach_hours"):
         if needed not in figures:
             raise InvalidInput(f"kitchen standards {standards_id}: missing figure {needed!r}")
     return str(raw["id"]), str(raw["version"]), figures
@@ -111,15 +111,21 @@ def dumlap_rhythm(standards_id: str = DEFAULT_STANDARDS_ID) -> tuple[int, int]:
 
 @lru_cache(maxsize=8)
 def load_standards(profile: Profile, standards_id: str = DEFAULT_STANDARDS_ID) -> KitchenStandards:
-    """Kitchen figures from the packaged data file, with rice per portion derived from
-    ``profile``'s rice per person per day (group ``all``).
+    """Kitchen figures from the packaged data file, with the needs profile's meals per person
+    per day and rice per portion derived from ``profile``'s rice per person per day (group
+    ``all``) over those meals.
 
     Raises:
         InvalidInput: if the file is unknown, a figure is missing or not positive, or the
-            profile has no daily rice rate for everyone.
+            profile has no meals per person per day or no daily rice rate for everyone.
     """
     raw_id, version, read = _figures(standards_id)
     figures = dict(read)
+    if profile.meals is None:
+        raise InvalidInput(f"profile {profile.id} has no meals_per_person_per_day")
+    figures["meals_per_person_per_day"] = Figure(
+        profile.meals.per_person_per_day, "portion per person per day", profile.meals.sourced,
+        f"needs profile {profile.id} {profile.version}: {profile.meals.source}")
     rice = [r for r in profile.rates
             if r.item == "rice" and r.group == "all" and r.per == "person_day"]
     if not rice:
@@ -260,6 +266,8 @@ class KitchenPlan:
     served_by: Mapping[str, str]
     loads: tuple[KitchenLoad, ...]
     unfed: Mapping[str, int] = field(default_factory=dict)
+    #: The needs profile's meals (portions) per person per day the portions were counted in.
+    meals_per_person_per_day: float = 3.0
 
 
 def capacity_shortfall(kitchen: Kitchen, needed: int, people: int,
@@ -407,4 +415,5 @@ def apply_kitchens(
         ))
     out.sort(key=lambda n: (n.shelter_id, n.item_id))
     return KitchenPlan(needs=tuple(out), served_by=dict(served_by), loads=tuple(loads),
-                       unfed=dict(sorted(unfed.items())))
+                       unfed=dict(sorted(unfed.items())),
+                       meals_per_person_per_day=standards.value("meals_per_person_per_day"))

@@ -133,6 +133,16 @@ class Rate:
 
 
 @dataclass(frozen=True)
+class Meals:
+    """How many meals (portions) a person eats a day, with its source: a served shelter's
+    daily rice becomes this many portions per person at a public kitchen."""
+
+    per_person_per_day: float
+    sourced: bool
+    source: str
+
+
+@dataclass(frozen=True)
 class Profile:
     """A versioned needs-standards profile (e.g. Perka BNPB 7/2008, Sphere 2018)."""
 
@@ -141,6 +151,7 @@ class Profile:
     title: str
     population_basis: str
     rates: tuple[Rate, ...]
+    meals: Meals | None = None
 
     @property
     def items(self) -> tuple[str, ...]:
@@ -180,8 +191,17 @@ def load_profile(profile_id: str = DEFAULT_PROFILE_ID) -> Profile:
         rates.append(Rate(item=r["item"], group=r["group"], per=r["per"],
                           quantity=float(r["quantity"]), sourced=bool(r["sourced"]),
                           source=str(r["source"])))
+    meals = raw.get("meals_per_person_per_day")
+    if meals is not None:
+        value = float(meals["value"])
+        if not (value > 0 and math.isfinite(value)):
+            raise InvalidInput(f"profile {profile_id}: meals_per_person_per_day must be > 0")
+        if not str(meals.get("source") or "").strip():
+            raise InvalidInput(f"profile {profile_id}: meals_per_person_per_day needs a source")
     return Profile(id=raw["id"], version=raw["version"], title=raw["title"],
-                   population_basis=raw["population_basis"], rates=tuple(rates))
+                   population_basis=raw["population_basis"], rates=tuple(rates),
+                   meals=None if meals is None else Meals(
+                       value, bool(meals["sourced"]), str(meals["source"])))
 
 
 @dataclass(frozen=True)

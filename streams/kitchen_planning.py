@@ -255,7 +255,8 @@ def views(
         data.update(units=1, portions_per_cooking=per_cooking, cookings_per_day=cookings)
         data.update(province_code=state.province_code, location=data["site"]["location"],
                     name=data["site"]["name"], proposed_at=now_iso,
-                    people_covered=math.floor(proposal.portions_covered_per_day / 3))
+                    people_covered=math.floor(proposal.portions_covered_per_day
+                                              / meals.meals_per_person_per_day))
         out[("kitchen_proposal", proposal.site.site_id)] = data
     if blocked is not None:
         out[("kitchen_proposal", "blocked")] = {

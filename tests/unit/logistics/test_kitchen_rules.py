@@ -49,6 +49,34 @@ def test_rice_per_portion_derives_from_the_profile_so_rice_is_kept() -> None:
     assert portions_per_day(ShelterHeadcount("e", total=0), PROFILE, STD) == 0
 
 
+def test_meals_per_person_per_day_come_from_the_needs_profile_with_its_source() -> None:
+    import dataclasses
+    import json
+    from importlib import resources
+
+    from logistics.needs import Meals
+
+    for profile_id in ("bnpb-perka-7-2008", "sphere-2018"):
+        profile = load_profile(profile_id)
+        assert profile.meals is not None and profile.meals.per_person_per_day == 3
+        assert "detik.com 30 Sep 2018" in profile.meals.source and not profile.meals.sourced
+        std = load_standards(profile)
+        assert std.value("meals_per_person_per_day") == 3
+        assert std.source("meals_per_person_per_day").startswith(f"needs profile {profile_id}")
+    # the kitchen file keeps the kitchen's rhythm, not the people's meals
+    kitchen_file = json.loads(resources.files("logistics").joinpath(
+        "data/kitchens/kemensos-dumlap.json").read_text("utf-8"))
+    assert "meals_per_person_per_day" not in kitchen_file["figures"]
+    assert kitchen_file["figures"]["cookings_per_day"]["value"] == 3
+    # a profile of two meals a day: a portion is half the day's rice, two portions a person
+    two = dataclasses.replace(PROFILE, meals=Meals(2.0, False, "test: two meals a day"))
+    std2 = load_standards(two)
+    assert std2.value("rice_kg_per_portion") == pytest.approx(0.4 / 2)
+    assert portions_per_day(ShelterHeadcount("s", total=1000), two, std2) == 2000
+    with pytest.raises(InvalidInput, match="meals_per_person_per_day"):
+        load_standards(dataclasses.replace(PROFILE, meals=None))
+
+
 def test_bad_kitchen_figures_are_refused_naming_the_field() -> None:
     with pytest.raises(InvalidInput, match="units"):
         Kitchen("k", "x", 0.0, 0.0, units=0)
