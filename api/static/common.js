@@ -359,8 +359,8 @@ const Siaga = (() => {
       const team = n.team || f.team_name || f.team_id || "";
       const task = n.task || f.task_name || f.task_id || "";
       return L === "en"
-        ? `${team} to ${task}: ${fmt(f.travel_hours)} h travel, ${fmt(f.hours_on_duty)} h on duty + ${fmt(f.task_hours)} h task within the ${fmt(f.fatigue_limit_hours)} h limit; ${f.tier} tier.`
-        : `${team} ke ${task}: ${fmt(f.travel_hours)} jam perjalanan, ${fmt(f.hours_on_duty)} jam bertugas + ${fmt(f.task_hours)} jam tugas, dalam batas ${fmt(f.fatigue_limit_hours)} jam; tingkat ${f.tier}.`;
+        ? `${team} to ${task}: ${fmt(f.travel_hours)} h travel, ${fmt(f.hours_on_duty)} h on duty + ${fmt(f.task_hours)} h task within the ${fmt(f.fatigue_limit_hours)} h limit; tier: ${nameOf("tier", f.tier, L)}.`
+        : `${team} ke ${task}: ${fmt(f.travel_hours)} jam perjalanan, ${fmt(f.hours_on_duty)} jam bertugas + ${fmt(f.task_hours)} jam tugas, dalam batas ${fmt(f.fatigue_limit_hours)} jam; tingkat ${nameOf("tier", f.tier, L)}.`;
     }
     if (explanation.rule === "kitchen_capacity_below_portions_needed") {
       const kitchen = n.kitchen || f.kitchen_name || "";

@@ -966,9 +966,9 @@
     const teams = x.teams || [];
     return el("li", { class: "task", "data-task": key, "data-status": ended && x.status !== "done" ? "closed" : x.status || "" },
       el("b", {}, taskKind(x.kind)), " → ", targetLabel(x.province_code, x.target_id), " ", loop(x.status),
-      x.tier === "national" ? el("span", { class: "pill tier-national" }, w("mobilised")) : null,
+      x.tier === "national" ? [" ", el("span", { class: "pill tier-national" }, w("mobilised"))] : null,
       ended ? el("span", { class: "hint" }, ` · ${w("removedTask")}`) : null,
-      x.uncovered ? el("span", { class: "pill held" }, `${fmt(x.uncovered, 0)} ${t("teams").toLowerCase()} ${t("missing").toLowerCase()}`) : null,
+      x.uncovered ? [" ", el("span", { class: "pill held" }, `${t("missing")} ${fmt(x.uncovered, 0)} ${w("team").toLowerCase()}`)] : null,
       teams.length ? el("ul", { class: "loop-teams" }, ...teams.map((m) => el("li", { "data-team": m.team_id, "data-step": m.status },
         ref("team", x.province_code, m.team_id) ? linkTo("team", ref("team", x.province_code, m.team_id), m.name || "–") : (m.name || "–"), " ", loop(m.status),
         m.status === "declined" && m.reason ? el("span", { class: "reason" }, ` ${w("reason").toLowerCase()}: ${m.reason}`) : null,
@@ -1143,7 +1143,8 @@
     const a = item.assignment;
     if (a) {
       parts.push(el("p", { class: "assignment" }, `${w("assignment")}: ${taskKind(a.kind)} → `, targetLabel(item.province_code, a.target_id), " ", loop(a.status),
-        el("div", { class: "hint" }, `${w("tier")}: ${nm("tier", a.tier)}${a.eta_hours != null ? ` · ${w("eta")} ${fmt(a.eta_hours)} ${w("hours")}` : ""}`, " · ", stepTrail(a))));
+        el("div", { class: "hint" }, `${w("tier")}: ${nm("tier", a.tier)}${a.eta_hours != null ? ` · ${w("eta")} ${fmt(a.eta_hours)} ${w("hours")}` : ""}`, " · ", stepTrail(a)),
+        a.why ? el("div", { class: "hint why" }, explain(a.why, { team: item.name, task: `${taskKind(a.kind)} · ${targetOf(item.province_code, a.target_id).name}` })) : null));
     }
     const mine = [...state.task.entries(), ...endedTasks.entries()].filter(([, x]) => (x.teams || []).some((m) => m.team_id === item.team_id) && x.province_code === item.province_code);
     parts.push(el("h3", {}, w("history")));
