@@ -46,8 +46,8 @@ async def test_a_burst_of_headcounts_shows_at_once_then_the_plan_replaces_each_q
 
     async def planned(want: dict[str, int]) -> bool:
         views = await _views(redis, ids)
-        return all(v and (v.get("headcount") or {}).get("total") == want[s] and not v.get("plan_pending")
-                   and v["needs"] for s, v in views.items())
+        return all(v and (v.get("headcount") or {}).get("total") == want[s]
+                   and not v.get("plan_pending") and v["needs"] for s, v in views.items())
 
     await wait_until(lambda: planned(first), timeout=240, interval=0.5)
     before = await _views(redis, ids)
