@@ -638,13 +638,16 @@ async def bench_province_size(stack: Stack, shelters: int, updates: int, rate: f
                                 latencies.append(now - sent_at[event_id])
                         if data.get("plan_pending"):
                             continue
-                        # ... and planned once a plan's view (not a quick view) shows it
+                        # ... and planned once a plan's view (not a quick view) shows it or
+                        # a newer report (plans coalesce: one may skip a report's total)
                         queue = plan_queue.get(data["shelter_id"], [])
-                        while queue and total == queue[0][0]:
-                            _, event_id = queue.pop(0)
-                            plan_pending.pop(event_id, None)
-                            if event_id in sent_at:
-                                plan_latencies.append(now - sent_at[event_id])
+                        totals = [t for t, _ in queue]
+                        if total in totals:
+                            for _, event_id in queue[: totals.index(total) + 1]:
+                                plan_pending.pop(event_id, None)
+                                if event_id in sent_at:
+                                    plan_latencies.append(now - sent_at[event_id])
+                            del queue[: totals.index(total) + 1]
 
         watcher = asyncio.create_task(watch())
         await produce(settings, events, rate=rate, sent=sent_at)
