@@ -866,8 +866,7 @@ class FairCrash:
         src, snk = n_w + n_s, n_w + n_s + 1
         total = int(net.supply[src])
         key = cost[aw, as_] + self.pot_w[aw]
-        cheapest = np.full(n_s, np.iinfo(np.int64).max, dtype=np.int64)
-        np.minimum.at(cheapest, as_, key)
+        cheapest, second, by_shelter, starts = _by_shelter(as_, key, n_s)
         seg_caps = net.cap[n_w + 1:]
         fill = self.seg_value > cheapest[self.seg_shelter]
         target = np.bincount(self.seg_shelter[fill], weights=seg_caps[fill],
@@ -878,15 +877,8 @@ class FairCrash:
         # second-cheapest minus cheapest key; a shelter with one candidate, first of all), so
         # that stock runs out on those nearly indifferent between warehouses: 16 % fewer pivots
         # on the national bench than most-deprived-first
-        by_key = np.lexsort((key, as_))
-        first_of = np.searchsorted(as_[by_key], np.arange(n_s + 1))
-        two = first_of[1:] - first_of[:-1] >= 2
-        second = np.where(two, key[by_key[np.minimum(first_of[:-1] + 1, by_key.shape[0] - 1)]],
-                          _NO_SECOND)
         regret = np.minimum(second - cheapest, _NO_SECOND)
         order = order[np.argsort(-regret[order], kind="stable")]
-        by_shelter = np.argsort(as_, kind="stable").astype(np.int64)
-        starts = np.searchsorted(as_[by_shelter], np.arange(n_s + 1)).astype(np.int64)
         pick, amount = _fair_greedy(aw, key, by_shelter, starts, order, seg_start, seg_caps,
                                     target, net.cap[:n_w].copy())
         got = np.nonzero(pick >= 0)[0]
@@ -912,6 +904,40 @@ class FairCrash:
         parent[snk] = src
         pred[snk] = n_w
         ns.crash(parent, pred, flow)
+
+
+@njit(cache=True, nogil=True)
+def _by_shelter(as_: IntArray, key: IntArray,
+                n_s: int) -> tuple[IntArray, IntArray, IntArray, IntArray]:  # pragma: no cover
+    """Arcs grouped by shelter in one counting pass: per shelter the least and second-least
+    ``key`` of its arcs (int64 max / ``_NO_SECOND`` if it has none / only one), and the arcs
+    in stable shelter order with each shelter's start (what ``np.argsort(as_, kind="stable")``
+    and ``np.searchsorted`` give, without the sorts)."""
+    m = as_.shape[0]
+    cheapest = np.full(n_s, np.iinfo(np.int64).max, dtype=np.int64)
+    second = np.full(n_s, _NO_SECOND, dtype=np.int64)
+    starts = np.zeros(n_s + 1, dtype=np.int64)
+    count = np.zeros(n_s, dtype=np.int64)
+    for a in range(m):
+        s = as_[a]
+        k = key[a]
+        c = count[s]
+        if c == 0 or k < cheapest[s]:
+            if c > 0:
+                second[s] = cheapest[s]
+            cheapest[s] = k
+        elif c == 1 or k < second[s]:
+            second[s] = k
+        count[s] = c + 1
+    for s in range(n_s):
+        starts[s + 1] = starts[s] + count[s]
+    fill = starts[:-1].copy()
+    by_shelter = np.empty(m, dtype=np.int64)
+    for a in range(m):
+        s = as_[a]
+        by_shelter[fill[s]] = a
+        fill[s] += 1
+    return cheapest, second, by_shelter, starts
 
 
 @njit(cache=True, nogil=True)

@@ -212,3 +212,18 @@ def test_fast_constructors_build_the_lines_their_classes_build() -> None:
         alloc._new_explanation(*args[:-1])
     with pytest.raises(AssertionError):   # never for a class that validates its input
         alloc._fast_constructor(StockBatch)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_arcs_grouped_by_shelter_in_one_pass_equal_the_sorts(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    n_s, m = int(rng.integers(1, 40)), int(rng.integers(0, 200))
+    as_ = rng.integers(0, n_s, m).astype(np.int64)
+    key = rng.integers(-5, 5, m).astype(np.int64)   # many ties
+    cheapest, second, by_shelter, starts = flow._by_shelter(as_, key, n_s)
+    np.testing.assert_array_equal(by_shelter, np.argsort(as_, kind="stable"))
+    np.testing.assert_array_equal(starts, np.searchsorted(as_[by_shelter], np.arange(n_s + 1)))
+    for s in range(n_s):
+        keys = np.sort(key[as_ == s])
+        assert cheapest[s] == (keys[0] if keys.shape[0] else np.iinfo(np.int64).max)
+        assert second[s] == (keys[1] if keys.shape[0] > 1 else flow._NO_SECOND)
