@@ -40,8 +40,12 @@ log = logging.getLogger(__name__)
 
 COALESCE_SECONDS = 0.2
 NATIONAL_KEY = "00"
-# Table writes yield to the event loop every so many rows.
-WRITE_CHUNK = 500
+# A re-plan writes its rows back this many at a time, each time after faust's producer
+# buffer has drained below EBB: faust holds *every* input message of the worker until that
+# buffer is under 100 records, so 30,000 rows put at once (a 2,000-shelter re-plan) stalled
+# all ingest for the whole drain; in small chunks, input keeps flowing between them.
+WRITE_CHUNK = 100
+EBB = 50
 
 
 def chunk_changes(changes: list[dict[str, Any]], limit: int = MAX_RECORD_BYTES) -> list[bytes]:
@@ -141,8 +145,16 @@ async def write_back(
                 target.put(province, entity_id, row)
             count += 1
             inputs += table in INPUT_TABLES
-        await asyncio.sleep(0)
+        await _producer_ebb(ctx)
     return count, inputs
+
+
+async def _producer_ebb(ctx: Any) -> None:
+    """Yield to the loop until faust's producer buffer holds at most :data:`EBB` records."""
+    buffer = ctx.app.producer.buffer
+    await asyncio.sleep(0)
+    while buffer.size > EBB:
+        await asyncio.sleep(0.002)
 
 
 def input_revision(ctx: Any, province: str) -> tuple[tuple[int, int], ...]:
