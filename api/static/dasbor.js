@@ -652,6 +652,7 @@
       r.kabupaten && kabupaten[r.kabupaten] ? el("span", { class: "hint" }, ` · ${kabupaten[r.kabupaten]}`) : null));
   }
 
+  let placesSeen = "";
   function fillTimelinePlaces() {
     const provinceSelect = document.getElementById("timeline-province");
     const kabSelect = document.getElementById("timeline-kabupaten");
@@ -662,6 +663,9 @@
         if (x.kabupaten_code) seenKab.add(x.kabupaten_code);
       }
     }
+    const seen = `${[...seenProvinces].sort()}|${[...seenKab].sort()}|${Siaga.lang}`;
+    if (seen === placesSeen) return; // the options only change with the places
+    placesSeen = seen;
     const fill = (select, codes, names) => {
       const current = select.value;
       const first = select.options[0];
@@ -721,13 +725,30 @@
 
   // ---- decisions on shortfalls: grouped by item or kabupaten, per province; a kitchen's
   // capacity shortfall is a group of its own (its actions open or enlarge kitchens)
+  // open shipments by "province/shelter|item" and tasks by "province/shelter": built once
+  // per render (a national operation has thousands of both, and dozens of groups)
+  let byShelterItem = new Map(), tasksByTarget = new Map();
+  function indexForGroups() {
+    byShelterItem = new Map(); tasksByTarget = new Map();
+    for (const x of state.shipment.values()) {
+      if (!OPEN_SHIPMENTS.has(x.status)) continue;
+      const k = `${x.province_code}/${x.shelter_id}|${x.item}`;
+      if (!byShelterItem.has(k)) byShelterItem.set(k, []);
+      byShelterItem.get(k).push(x);
+    }
+    for (const x of state.task.values()) {
+      const k = `${x.province_code}/${x.target_id}`;
+      if (!tasksByTarget.has(k)) tasksByTarget.set(k, []);
+      tasksByTarget.get(k).push(x);
+    }
+  }
   function shelterShipments(rows) {
     const wanted = new Set(rows.map(({ s }) => `${s.province_code}/${s.shelter_id}|${s.item}`));
-    return [...state.shipment.values()].filter((x) => OPEN_SHIPMENTS.has(x.status) && wanted.has(`${x.province_code}/${x.shelter_id}|${x.item}`));
+    return [...wanted].flatMap((k) => byShelterItem.get(k) || []);
   }
   function shelterTasks(rows) {
     const wanted = new Set(rows.map(({ s }) => `${s.province_code}/${s.shelter_id}`));
-    return [...state.task.values()].filter((x) => wanted.has(`${x.province_code}/${x.target_id}`));
+    return [...wanted].flatMap((k) => tasksByTarget.get(k) || []);
   }
 
   function renderDecisions(shortfalls) {
@@ -747,6 +768,7 @@
       g.missing += s.missing || 0;
     }
     const manyProvinces = new Set([...groups.values()].map((g) => g.province)).size > 1;
+    if (groups.size) indexForGroups();
     const sorted = [...groups.values()].sort((a, b) => (a.kind === "kitchen") - (b.kind === "kitchen") || b.rows.length - a.rows.length || b.missing - a.missing);
     list("panel-shortfalls", sorted.slice(0, 40), (g) => {
       const details = g.kind === "kitchen" ? kitchenGroup(g, manyProvinces) : shelterGroup(g, manyProvinces);
@@ -1287,6 +1309,8 @@
     load(head, FIRST);
     cursor = head.cursor;
     timings.firstPicture = Math.round(performance.now());
+    // painted: the frame after the one these markers were laid out in
+    requestAnimationFrame(() => requestAnimationFrame(() => { timings.firstPaint = timings.firstPaint || Math.round(performance.now()); }));
     renderPanels();
     if (onFirst) onFirst();
     const tail = await restLoaded;
@@ -1354,7 +1378,9 @@
     // everything the first paint needs is asked for at once: the base map (preloaded by the
     // page), the item names and the map's own picture
     const first = situation(FIRST);
-    const rest = situation(REST);
+    // the shipments are asked for once the first part is answered: asked together, the two
+    // share the API's CPU and the first part (what the map paints first) comes later
+    const rest = first.then(() => situation(REST));
     rest.catch(() => {}); // awaited after the first part; a failure is reported there
     const basemapLoaded = fetch("/static/basemap/indonesia.json").then((r) => r.json());
     const itemsLoaded = Siaga.loadItems();

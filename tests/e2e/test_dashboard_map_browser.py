@@ -8,9 +8,9 @@ headless Chromium, against the real API, broker, worker and Redis.
 - a headcount posted over the API recolours the shelter's marker live (no reload);
 - a shortfall is acted on from the decisions panel ("accept the risk with a note"): the
   decision comes back through the worker and shows on the shortfall;
-- a national operation (2,000 shelters, 16,000 shipments) at 10 changes a second: frame
-  times and first paint are measured and printed (recorded in BENCHMARKS.md, not asserted
-  as timings: the test fails only if the page stops applying changes or throws).
+- a national operation (2,000 shelters, 16,000 shipments) at 10 changes a second: no frame
+  longer than 1 s and the 95th percentile under 500 ms while panning and zooming, and the
+  map's own picture painted within 2 s of signing in (bounds and why: see the test).
 
 Screenshots go to ``test-artifacts/`` (gitignored).
 """
@@ -270,12 +270,26 @@ def _national(run: str, shelters: int, shipments: int) -> tuple[list[dict[str, A
     return out, shelter_keys
 
 
+# Bounds for a loaded 2-core CI machine (figures in BENCHMARKS.md, "Coordinators' map"). At
+# load 6-10 on this 2-core machine the page ran at p95 100-183 ms and at most 300-400 ms per
+# frame under 10 changes/s, and painted the shelters 0.6 s after sign-in; at load 14-19 the
+# p95 was 267 ms. A real stall is an order of magnitude above: Leaflet's own polylines for
+# the shipments gave p95 3.5 s and 3-5 s per zoom step, a snapshot awaited whole painted the
+# picture 5-7 s after sign-in. So: no frame over 1 s (the issue's "page stalling"), p95 under
+# 500 ms (about 2-3x what a loaded run needs, 7x under the stall), and the map's own picture
+# painted within the issue's 2 s of signing in (3x what the loaded run needed).
+MAX_FRAME_MS = 1000
+P95_FRAME_MS = 500
+FIRST_PAINT_MS = 2000
+
+
 @pytest.mark.timeout(900)
 def test_national_operation_stays_fluid_at_ten_changes_a_second(
     api: str, tokens: dict[str, str], browser: Any, settings: Settings,  # noqa: F811
 ) -> None:
     """2,000 shelters and 16,000 shipments, 10 changes/s for ~15 s: every change reaches the
-    map; frame times and first paint are printed for BENCHMARKS.md."""
+    map, no frame stalls (bounds above), the map's picture is painted within 2 s of signing
+    in; the figures are printed for BENCHMARKS.md."""
     ARTIFACTS.mkdir(exist_ok=True)
     assert settings.redis_url
     run = uuid.uuid4().hex[:6]
@@ -323,6 +337,7 @@ def test_national_operation_stays_fluid_at_ten_changes_a_second(
         return {"frames": len(frames), "p50": round(frames[len(frames) // 2], 1),
                 "p95": round(frames[int(len(frames) * 0.95)], 1),
                 "p99": round(frames[int(len(frames) * 0.99)], 1),
+                "max": round(frames[-1], 1),
                 "over_50ms": sum(1 for f in frames if f > 50)}
 
     reference = measure()  # the same gestures with no changes arriving
@@ -378,6 +393,12 @@ def test_national_operation_stays_fluid_at_ten_changes_a_second(
     page.screenshot(path=str(ARTIFACTS / "map-national-live.png"))
     assert sent["n"] >= 100
     assert not errors, errors
+    assert under_load["max"] <= MAX_FRAME_MS, under_load
+    assert under_load["p95"] <= P95_FRAME_MS, under_load
+    timings = json.loads(marks)
+    # the map's own picture (base map, incidents, the 2,000 shelters) before the shipments
+    assert timings["firstPaint"] < timings["snapshotFetched"], timings
+    assert timings["firstPaint"] - timings["signedIn"] <= FIRST_PAINT_MS, timings
     Redis.from_url(settings.redis_url).flushdb()  # 18,000 entities are for this test only
 
 
