@@ -328,3 +328,34 @@ def test_field_form_queues_offline_and_sends_once_when_back_online(
     assert page.inner_text("#headcount-shelter-name") == "Lapangan Desa Cibulakan"
     assert_no_token_kept_or_sent(page, urls, tokens["command_post"])
     context.close()
+
+
+def test_a_failed_browser_test_leaves_a_screenshot_of_its_pages(tmp_path: Path) -> None:
+    """The ``browser`` fixture saves what a failed test's pages showed (and nothing for a
+    test that passed): run two such tests in a pytest of their own."""
+    import subprocess
+    import sys
+
+    run = uuid.uuid4().hex[:8]
+    failing, passing = f"test_fails_on_purpose_{run}", f"test_passes_{run}"
+    (tmp_path / f"test_artefacts_{run}.py").write_text(
+        "from tests.e2e.test_dashboard_browser import browser  # noqa: F401\n\n\n"
+        f"def {failing}(browser):\n"
+        "    page = browser.new_page()\n"
+        "    page.set_content('<h1>Siaga uji gagal</h1>')\n"
+        "    assert False, 'on purpose'\n\n\n"
+        f"def {passing}(browser):\n"
+        "    browser.new_page().set_content('<p>ok</p>')\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", str(tmp_path), "-q", "-p", "no:cacheprovider",
+         "--rootdir", str(ROOT), "-c", str(ROOT / "pyproject.toml")],
+        cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
+    try:
+        assert "1 failed, 1 passed" in result.stdout, result.stdout[-2000:]
+        png = ARTIFACTS / f"FAILED-{failing}-0.png"
+        assert png.exists() and png.read_bytes()[:4] == b"\x89PNG"
+        assert "Siaga uji gagal" in png.with_suffix(".html").read_text()
+        assert not list(ARTIFACTS.glob(f"FAILED-{passing}*"))
+    finally:
+        for leftover in ARTIFACTS.glob(f"FAILED-*{run}*"):
+            leftover.unlink()
