@@ -8,6 +8,7 @@
   var PANELS = {
     "panel-shortfalls": "shortfall", "panel-inflight": "shipment", "panel-proposed": "shipment",
     "panel-incidents": "incident", "summary": "incident,shelter,warehouse,shipment,shortfall,team",
+    "panel-tasks": "task", "panel-kitchens": "kitchen,kitchen_proposal",
     "desk": "shipment", "stock": "warehouse"
   };
   var T = {
