@@ -220,8 +220,8 @@ TIMELINE_KINDS = (
     "incident", "shelter", "warehouse", "team", "shipment", "shortfall", "decision", "task",
     "kitchen", "kitchen_proposal",
 )
-TIMELINE_SCAN = 20_000  # feed entries examined for one page at most (the cursor goes on)
-TIMELINE_LOOKBEHIND = 2_000  # entries read past a full page to find rows' previous states
+TIMELINE_SCAN = 10_000  # feed entries examined for one page at most (the cursor goes on)
+TIMELINE_LOOKBEHIND = 1_000  # entries read past a full page to find rows' previous states
 TIMELINE_CHUNK = 1_000
 DECISION_FRESH_MS = 120_000  # a decision this recent when its previous state is out of reach
 
@@ -256,6 +256,14 @@ def summarize(data: dict[str, Any] | None) -> dict[str, Any] | None:
     if isinstance(data.get("blocked"), dict):
         out["blocked"] = data["blocked"]
     return out
+
+
+def _load(raw: Any) -> dict[str, Any] | None:
+    try:
+        data = json.loads(raw) if raw else None
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) else None
 
 
 def _ms_iso(stream_id: str) -> str:
@@ -362,37 +370,45 @@ async def timeline(
         if not entries:
             exhausted = True
             break
+        # the JSON of an entry is parsed only when it may be a row or is a row's previous
+        # state: a page with narrow filters examines thousands of entries
         parsed = []
         for raw_id, fields in entries:
-            sid = _s(raw_id)
             entity = _s(fields.get(b"entity", fields.get("entity", "")))
             province = _s(fields.get(b"province", fields.get("province", "")))
-            entity_id = _s(fields.get(b"id", fields.get("id", "")))
-            deleted = _s(fields.get(b"deleted", fields.get("deleted", "0"))) == "1"
-            raw = fields.get(b"json", fields.get("json"))
-            try:
-                data = json.loads(raw) if raw else None
-            except ValueError:
-                data = None
-            parsed.append((sid, entity, province, entity_id, deleted, data))
+            candidate = entity in entities and (not province_code or province == province_code)
+            parsed.append((_s(raw_id), entity, province,
+                           _s(fields.get(b"id", fields.get("id", ""))),
+                           _s(fields.get(b"deleted", fields.get("deleted", "0"))) == "1",
+                           fields.get(b"json", fields.get("json")),
+                           candidate and full_at is None))
+        loaded: dict[int, dict[str, Any] | None] = {}
         if kabupaten_code is not None and full_at is None:
-            need = {(p, i) for _, e, p, _, _, d in parsed
-                    if e in entities and not (d or {}).get("kabupaten_code")
-                    for i in _place_of(e, d)}
+            need: set[tuple[str, str]] = set()
+            for n, (_, e, p, _, _, raw, candidate) in enumerate(parsed):
+                if candidate:
+                    d = loaded[n] = _load(raw)
+                    if not (d or {}).get("kabupaten_code"):
+                        need.update((p, i) for i in _place_of(e, d))
             await _kabupaten_of(redis, need, places)
-        for sid, entity, province, entity_id, deleted, data in parsed:
+        for n, (sid, entity, province, entity_id, deleted, raw, candidate) in enumerate(parsed):
             scanned += 1
             last_seen = sid
             key = (entity, province, entity_id)
-            summary = summarize(data)
             newer = waiting.pop(key, None)
+            if newer is None and not candidate:
+                if full_at is not None:
+                    past_full += 1
+                continue
+            data = loaded[n] if n in loaded else _load(raw)
+            summary = summarize(data)
             if newer is not None:
                 newer["before"] = summary
                 newer["before_known"] = True
             if full_at is not None:
                 past_full += 1
                 continue
-            if entity not in entities or (province_code and province != province_code):
+            if not candidate:
                 continue
             kab = (data or {}).get("kabupaten_code")
             if not kab:

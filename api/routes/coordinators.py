@@ -214,7 +214,7 @@ async def timeline(
     """Every change the projector applied (the feed keeps the last ~100,000: see
     ``reaches_back_to``), newest first, with a summary of the entity after the change and
     before it. A provincial coordinator's timeline covers its own province (another: 403).
-    At most 20,000 feed entries are examined per page: with narrow filters a page may hold
+    At most 10,000 feed entries are examined per page: with narrow filters a page may hold
     fewer than ``limit`` rows, and ``next_cursor`` goes on (None at the end)."""
     if kabupaten_code is not None:
         if province_code is not None and not kabupaten_code.startswith(province_code + "."):

@@ -1372,8 +1372,10 @@
     document.body.prepend(Siaga.header("dashboard", status));
     Siaga.applyI18n();
     applyWords();
-    await Siaga.whoami();
+    const me = await Siaga.whoami();
     const signedIn = performance.now();
+    // a provincial coordinator's picture and timeline are its province's: no province to pick
+    if (me && me.role === "coordinator" && (me.scope || {}).province_code) document.getElementById("timeline-province").hidden = true;
     timings.signedIn = Math.round(signedIn);
     // everything the first paint needs is asked for at once: the base map (preloaded by the
     // page), the item names and the map's own picture
