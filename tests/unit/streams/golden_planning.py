@@ -419,8 +419,11 @@ def golden() -> dict[str, dict[str, str]]:
 
 def bench(shelters_: int, repeats: int) -> list[float]:
     """CPU seconds of ``plan_province`` re-planning a synthetic province of ``shelters_``
-    shelters after a quarter of its headcounts changed (the first plan is not timed)."""
+    shelters after a quarter of its headcounts changed (the first plan is not timed), with
+    the garbage collector set as in the worker's planning process (streams/planpool.py)."""
     import gc
+
+    from streams.planpool import GC_THRESHOLDS
 
     province = "32"
     now = datetime(2024, 2, 14, 6, 0, tzinfo=UTC)
@@ -435,9 +438,11 @@ def bench(shelters_: int, repeats: int) -> list[float]:
     for event in disaster.headcounts:
         p.fold(routes, event)
     loaded = assemble_with_memory(province, p.rows, dict(p.memory))
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
     times = []
     for _ in range(repeats):
-        gc.collect()
         started = time.process_time()
         plan_province(loaded.state, loaded.previous, opts)
         times.append(time.process_time() - started)

@@ -16,7 +16,7 @@ import pytest
 from siaga import events as ev
 from tests.unit.streams.golden_planning import CASES, run_events, scenario_events
 
-# Recorded from the planner at 5e9f4fc (before streams/planning.py was split).
+# Recorded from the planner at 56fbcf3 (before streams/planning.py was split).
 EXPECTED: dict[str, dict[str, str]] = {
     "cianjur-2022/32/1": {
         "entities": "115dcca08484be54",
