@@ -41,10 +41,12 @@ log = logging.getLogger(__name__)
 COALESCE_SECONDS = 0.2
 NATIONAL_KEY = "00"
 # A re-plan writes its rows back this many at a time, each time after faust's producer
-# buffer has drained below EBB: faust holds *every* input message of the worker until that
-# buffer is under 100 records, so 30,000 rows put at once (a 2,000-shelter re-plan) stalled
-# all ingest for the whole drain; in small chunks, input keeps flowing between them.
-WRITE_CHUNK = 100
+# buffer has drained to EBB: faust holds *every* input message of the worker while that
+# buffer has more than 100 records (the conductor's wait_until_ebb), so 30,000 rows put at
+# once (a 2,000-shelter re-plan) stalled all ingest for the whole drain, and chunks of 100
+# still let each input message wait for a chunk. EBB + WRITE_CHUNK stays under 100: the
+# planner's rows never hold the input back.
+WRITE_CHUNK = 40
 EBB = 50
 
 
