@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import numpy as np
 
@@ -31,6 +31,10 @@ from logistics.kitchens import (
 from logistics.needs import Need, Profile, ShelterHeadcount
 from logistics.siting import Candidate, KitchenProposal, propose_kitchens, siting_blocked
 
+if TYPE_CHECKING:  # (streams.planning imports this module)
+    from streams.planning.rows import Location, View, WarehouseRow
+    from streams.planning.state import ProvinceState
+
 log = logging.getLogger(__name__)
 #: At most this many kitchens proposed per plan (a coordinator approves each).
 MAX_PROPOSALS = 3
@@ -44,7 +48,14 @@ DUMLAP_ITEM = "field_kitchen"
 FloatMatrix = np.ndarray[Any, np.dtype[np.float64]]
 
 
-def kitchens_of(state: Any) -> list[Kitchen]:
+class Destination(TypedDict):
+    """A kitchen as a demand point of the allocation (where its ingredients go)."""
+
+    shelter_id: str
+    location: Location | None
+
+
+def kitchens_of(state: ProvinceState) -> list[Kitchen]:
     """The province's kitchens with a place, as the core's type (sorted by id)."""
     out = []
     for kitchen_id, row in sorted(state.kitchens.items()):
@@ -78,12 +89,12 @@ def _hours(origins: Sequence[tuple[float, float]],
                       dtype=np.float64)
 
 
-def _latlon(row: Mapping[str, Any]) -> tuple[float, float]:
+def _latlon(row: Any) -> tuple[float, float]:
     return (float(row["location"]["lat"]), float(row["location"]["lon"]))
 
 
 def plan_meals(
-    state: Any,
+    state: ProvinceState,
     needs: Sequence[Need],
     headcounts: Sequence[ShelterHeadcount],
     profile: Profile,
@@ -106,7 +117,7 @@ def plan_meals(
     )
 
 
-def destinations(state: Any, needs: Sequence[Need]) -> list[dict[str, Any]]:
+def destinations(state: ProvinceState, needs: Sequence[Need]) -> list[Destination]:
     """The kitchens that are demand points of the allocation, as its destination rows."""
     ids = sorted({n.shelter_id for n in needs
                   if n.shelter_id in state.kitchens and n.shelter_id not in state.shelters})
@@ -114,10 +125,10 @@ def destinations(state: Any, needs: Sequence[Need]) -> list[dict[str, Any]]:
 
 
 def propose(
-    state: Any,
+    state: ProvinceState,
     meals: KitchenPlan,
     profile: Profile,
-    units_on_hand: Callable[[dict[str, Any]], int],
+    units_on_hand: Callable[[WarehouseRow], int],
 ) -> tuple[list[KitchenProposal], dict[str, Any] | None]:
     """Where to open the next kitchens (exact, :func:`logistics.siting.propose_kitchens`),
     and why none can open when people are unfed but no Dumlap unit or team is free."""
@@ -133,9 +144,9 @@ def propose(
     # a Dumlap unit that left with a kitchen opened from a warehouse is no longer there
     taken: dict[str, int] = {}
     for row in state.kitchens.values():
-        if row.get("warehouse_id") and row.get("status") != "closed":
-            taken[row["warehouse_id"]] = taken.get(row["warehouse_id"], 0) + int(
-                row.get("units") or 1)
+        source = row.get("warehouse_id")
+        if source and row.get("status") != "closed":
+            taken[source] = taken.get(source, 0) + int(row.get("units") or 1)
     stores = []
     for _, w in sorted(state.warehouses.items()):
         if w.get("location") is None:
@@ -164,33 +175,37 @@ def propose(
     return proposals, None
 
 
-def dumlap_units(on_hand: Mapping[str, int], warehouse: dict[str, Any]) -> int:
+def dumlap_units(on_hand: Mapping[str, int], warehouse: WarehouseRow) -> int:
     """Field-kitchen units in a warehouse's batches (``on_hand``: units per batch)."""
     return sum(int(on_hand.get(b, 0)) for b, batch in (warehouse.get("batches") or {}).items()
                if batch.get("item") == DUMLAP_ITEM)
 
 
-def _cooking_list(state: Any, load: Any) -> list[dict[str, Any]]:
+def _name(state: ProvinceState, shelter_id: str) -> str:
+    shelter = state.shelters.get(shelter_id)
+    return (shelter.get("name") if shelter else None) or shelter_id
+
+
+def _cooking_list(state: ProvinceState, load: Any) -> list[dict[str, Any]]:
     """The shelters a kitchen cooks for with their names and portions a day, most first."""
-    rows = [{"shelter_id": sid, "name": (state.shelters.get(sid) or {}).get("name") or sid,
-             "portions_per_day": int(p)}
+    rows = [{"shelter_id": sid, "name": _name(state, sid), "portions_per_day": int(p)}
             for sid, p in zip(load.shelter_ids, load.shelter_portions, strict=True)]
     rows.sort(key=lambda r: (-r["portions_per_day"], r["shelter_id"]))
     return rows[:MAX_LISTED]
 
 
 def views(
-    state: Any,
+    state: ProvinceState,
     meals: KitchenPlan,
     proposals: Sequence[KitchenProposal],
     blocked: dict[str, Any] | None,
     planned: Mapping[tuple[str, str], int],
     needs: Sequence[Need],
     now_iso: str,
-) -> dict[tuple[str, str], dict[str, Any]]:
+) -> dict[tuple[str, str], View]:
     """Read models: one ``kitchen`` per kitchen, one ``kitchen_proposal`` per proposal, and
     a ``shortfall`` (item ``portions``) per kitchen cooking less than its shelters need."""
-    out: dict[tuple[str, str], dict[str, Any]] = {}
+    out: dict[tuple[str, str], View] = {}
     loads = {load.kitchen_id: load for load in meals.loads}
     ingredients: dict[str, list[dict[str, Any]]] = {}
     for need in needs:

@@ -1,9 +1,11 @@
 """A province's working state, read from per-entity tables and written back entity by entity.
 
-The planner works on one province at a time (:class:`streams.planning.ProvinceState`,
-plain dicts). :func:`load_province` assembles it from the per-entity tables through their
-province index; :func:`province_writes` (pure, run in the planner's thread) turns a plan's
-outcome back into the entities that changed; the planner agent writes only those.
+The planner works on one province at a time (:class:`streams.planning.ProvinceState`, its
+rows typed by :mod:`streams.planning.rows`). :func:`load_province` assembles it from the
+per-entity tables through their province index — this is where raw table rows become typed
+rows, once (a ``TypedDict`` is the same dict: nothing is copied) —; :func:`province_writes`
+(pure, run in the planner's thread) turns a plan's outcome back into the entities that
+changed; the planner agent writes only those.
 
 Tables (key ``<province>/<id>``, see :mod:`streams.entities`):
 
@@ -28,11 +30,27 @@ plans          the province's plan sequence and clock (one small row, ``plan``)
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from streams.changes import content_hash
 from streams.entities import entity_table
 from streams.planning import ProvinceOutcome, ProvinceState
+from streams.planning.rows import (
+    DeclarationRow,
+    Escalation,
+    IncidentRow,
+    KitchenRow,
+    NationalResults,
+    OverrideRow,
+    PlanDict,
+    Previous,
+    PreviousTeams,
+    ShelterRow,
+    ShipmentRow,
+    TaskDict,
+    TeamRow,
+    WarehouseRow,
+)
 
 INPUT_TABLES = (
     "shelters", "warehouses", "batches", "teams", "shipments", "incidents", "declarations",
@@ -62,29 +80,29 @@ class Loaded:
     """What a re-plan read: the state, the previous plan, and the raw rows it came from."""
 
     state: ProvinceState
-    previous: dict[str, Any]
+    previous: Previous
     rows: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
-def national_view(rows: dict[str, Any]) -> dict[str, Any]:
+def national_view(rows: dict[str, Any]) -> NationalResults:
     """The national tier's results for a province, in the planner's list form."""
     if not rows:
         return {}
-    out: dict[str, Any] = {"proposals": [], "tasks_covered": [], "mobilised_here": []}
+    out: dict[str, list[Any]] = {"proposals": [], "tasks_covered": [], "mobilised_here": []}
     kinds = {"p": "proposals", "c": "tasks_covered", "m": "mobilised_here"}
     for entity_id in sorted(rows):
         row = rows[entity_id]
         kind = kinds.get(entity_id.split("|", 1)[0])
         if kind is not None and row.get("data") is not None:
             out[kind].append(row["data"])
-    return out if any(out.values()) else {}
+    return cast(NationalResults, out) if any(out.values()) else {}
 
 
 def assemble(province: str, rows: dict[str, dict[str, Any]]) -> Loaded:
     """Pure: a province's state and previous plan from its raw rows per table."""
-    warehouses: dict[str, Any] = {}
+    warehouses: dict[str, WarehouseRow] = {}
     for warehouse_id, row in rows["warehouses"].items():
-        warehouses[warehouse_id] = dict(row, batches={})
+        warehouses[warehouse_id] = cast(WarehouseRow, dict(row, batches={}))
     for _key, batch in sorted(rows["batches"].items()):
         warehouse_id = batch["warehouse_id"]
         if warehouse_id not in warehouses:
@@ -96,20 +114,21 @@ def assemble(province: str, rows: dict[str, dict[str, Any]]) -> Loaded:
                 "registration_version": "", "batches": {},
             }
         warehouses[warehouse_id]["batches"][batch["batch_id"]] = batch
+    # the boundary: raw table rows become the planner's typed rows (the same dicts)
     state = ProvinceState(
         province,
-        shelters=dict(rows["shelters"]),
+        shelters=cast(dict[str, ShelterRow], dict(rows["shelters"])),
         warehouses=warehouses,
-        teams=dict(rows["teams"]),
-        shipments=dict(rows["shipments"]),
-        incidents=dict(rows["incidents"]),
-        declarations=dict(rows["declarations"]),
-        overrides=dict(rows["overrides"]),
+        teams=cast(dict[str, TeamRow], dict(rows["teams"])),
+        shipments=cast(dict[str, ShipmentRow], dict(rows["shipments"])),
+        incidents=cast(dict[str, IncidentRow], dict(rows["incidents"])),
+        declarations=cast(dict[str, DeclarationRow], dict(rows["declarations"])),
+        overrides=cast(dict[str, OverrideRow], dict(rows["overrides"])),
         national=national_view(rows["national"]),
-        kitchens=dict(rows.get("kitchens") or {}),
+        kitchens=cast(dict[str, KitchenRow], dict(rows.get("kitchens") or {})),
     )
     meta = rows["plans"].get(PLAN_ROW) or {}
-    previous: dict[str, Any] = {}
+    previous: Previous = {}
     if meta:
         proposals = [
             s["proposal"] for _, s in sorted(rows["shipments"].items())
@@ -120,22 +139,22 @@ def assemble(province: str, rows: dict[str, dict[str, Any]]) -> Loaded:
             "seq": meta["seq"],
             "planned_at": meta["planned_at"],
             "digest": meta.get("digest"),
-            "plan": {
+            "plan": cast(PlanDict, {
                 "plan_id": meta["plan_id"], "planned_at": meta["planned_at"],
                 "profile_ids": meta["profile_ids"], "rules": meta["rules"],
                 "proposals": proposals, "shortfalls": [], "remaining": [], "stats": [],
-            },
+            }),
             "teams": _teams_view(rows["tasks"]),
             "projected": {k: v["hash"] for k, v in rows["projected"].items()},
         }
     return Loaded(state, previous, rows)
 
 
-def _teams_view(tasks: dict[str, Any]) -> dict[str, Any]:
+def _teams_view(tasks: dict[str, Any]) -> PreviousTeams:
     assignments: dict[str, list[str]] = {}
     tiers: dict[str, str] = {}
     details: dict[str, Any] = {}
-    task_dicts: dict[str, Any] = {}
+    task_dicts: dict[str, TaskDict] = {}
     timed_out: dict[str, list[str]] = {}
     for task_id, row in sorted(tasks.items()):
         task_dicts[task_id] = row["task"]
@@ -198,19 +217,19 @@ class ProvinceWrites:
         return sum(len(v) for v in self.planner.values()) + len(self.shipments)
 
 
-def escalation_entities(escalation: dict[str, Any]) -> dict[str, dict[str, Any]]:
+def escalation_entities(escalation: Escalation) -> dict[str, Any]:
     """A province's escalation snapshot as entities ``{"<kind>:<id>": data}``."""
-    out: dict[str, dict[str, Any]] = {}
-    for s in escalation["shortfalls"]:
-        out[f"shortfall:{s['shelter_id']}|{s['item_id']}"] = s
-    for t in escalation["uncovered_tasks"]:
-        out[f"task:{t['task_id']}"] = t
-    for t in escalation["spare_teams"]:
-        out[f"team:{t['team_id']}"] = t
-    for w in escalation["regional_stock"]:
-        out[f"stock:{w['warehouse_id']}"] = w
-    for s in escalation["national_shipments"]:
-        out[f"shipment:{s['shipment_id']}"] = s
+    out: dict[str, Any] = {}
+    for shortfall in escalation["shortfalls"]:
+        out[f"shortfall:{shortfall['shelter_id']}|{shortfall['item_id']}"] = shortfall
+    for task in escalation["uncovered_tasks"]:
+        out[f"task:{task['task_id']}"] = task
+    for team in escalation["spare_teams"]:
+        out[f"team:{team['team_id']}"] = team
+    for stock in escalation["regional_stock"]:
+        out[f"stock:{stock['warehouse_id']}"] = stock
+    for shipment in escalation["national_shipments"]:
+        out[f"shipment:{shipment['shipment_id']}"] = shipment
     return out
 
 
@@ -234,7 +253,7 @@ def province_writes(loaded: Loaded, outcome: ProvinceOutcome) -> ProvinceWrites:
             closed.append(shipment_id)
             writes.shipments[shipment_id] = None
             continue
-        new = row
+        new: Any = row
         if row.get("status") == "proposed" and row.get("tier", "province") == "province":
             old = read.get(shipment_id)
             same = old is not None and {k: v for k, v in old.items() if k != "proposal"} == {

@@ -1,0 +1,150 @@
+"""The plan's proposals as shipments: proposed, changed in place, or withdrawn.
+
+Warehouse staff see a proposal as a shipment in status ``proposed``. A re-plan updates the
+open proposal of an (item, warehouse, shelter) in place — same shipment id, so it changes
+rather than vanishes — proposes new pairs, and withdraws what the plan no longer wants
+(unless a coordinator holds it). The province tier's proposals come from its own plan, the
+national tier's from the national results.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from logistics.explain import explain_proposal
+from streams.planning.rows import (
+    Location,
+    OutputEvent,
+    PickRow,
+    ProposalLine,
+    ShipmentRow,
+)
+from streams.planning.state import ProvinceState, short_hash
+
+Key = tuple[str, str, str]  # (item, warehouse, shelter)
+
+
+def _picks(proposal: ProposalLine) -> list[PickRow]:
+    return [{"batch_id": b["batch_id"], "quantity": b["quantity"], "expires_on": b["expiry"]}
+            for b in proposal["batches"]]
+
+
+def new_shipment(
+    proposal: ProposalLine, province: str, now: datetime, tier: str = "province",
+    origin: Location | None = None,
+) -> ShipmentRow:
+    """The proposed shipment of a plan line (its id derives from the line: deterministic)."""
+    shipment_id = "shp-" + short_hash(
+        province, proposal["proposal_id"], proposal["item_id"], proposal["warehouse_id"],
+        proposal["shelter_id"],
+    )
+    return {
+        "shipment_id": shipment_id,
+        "proposal_id": proposal["proposal_id"],
+        "warehouse_id": proposal["warehouse_id"],
+        "shelter_id": proposal["shelter_id"],
+        "item_id": proposal["item_id"],
+        "unit": proposal["unit"],
+        "quantity": proposal["quantity"],
+        "batches": _picks(proposal),
+        "status": "proposed",
+        "held": False,
+        "tier": tier,
+        "travel_hours": proposal["travel_hours"],
+        "eta": proposal["eta"],
+        "summary": proposal.get("summary", ""),
+        "why": explain_proposal(proposal),
+        "origin": origin,
+        "warehouse_province": proposal.get("warehouse_province") or province,
+        "updated_at": now.isoformat(),
+        "applied_events": [],
+    }
+
+
+def public(shipment: ShipmentRow) -> OutputEvent:
+    """A shipment's fields as an output event carries them (not the planner's own)."""
+    return {k: v for k, v in shipment.items()
+            if k not in ("applied_events", "proposal", "accepted_at")}
+
+
+def sync_proposals(
+    state: ProvinceState,
+    proposals: Sequence[ProposalLine],
+    tier: str,
+    now: datetime,
+    events: list[OutputEvent],
+) -> tuple[dict[str, ShipmentRow], list[ShipmentRow]]:
+    """Make the proposed shipments of a tier match the plan's proposals.
+
+    A proposal for a (item, warehouse, shelter) that already has an open proposed
+    shipment updates it in place (same shipment id: warehouse staff see it change, not
+    vanish); a new pair gets a new shipment; a proposed shipment the plan no longer
+    wants is withdrawn (unless a coordinator holds it). Returns the new table value and
+    the withdrawn shipments (for the read model); ``events`` receives what changed.
+    """
+    shipments = {k: v.copy() for k, v in state.shipments.items()}
+    open_by_key: dict[Key, ShipmentRow] = {
+        (s["item_id"], s["warehouse_id"], s["shelter_id"]): s
+        for s in shipments.values()
+        if s["status"] == "proposed" and s.get("tier", "province") == tier
+    }
+    wanted = set()
+    for proposal in proposals:
+        key = (proposal["item_id"], proposal["warehouse_id"], proposal["shelter_id"])
+        wanted.add(key)
+        current = open_by_key.get(key)
+        if current is None:
+            shipment = new_shipment(
+                proposal, state.province_code, now, tier, proposal.get("origin")
+            )
+            if shipment["shipment_id"] in shipments:
+                # This very proposal was already taken up (confirmed, dispatched…) and the
+                # plan that proposed it has not caught up yet: never overwrite a commitment.
+                continue
+            shipments[shipment["shipment_id"]] = shipment
+            events.append({"type": "shipment.proposed", **public(shipment)})
+            continue
+        batches = _picks(proposal)
+        if current["quantity"] != proposal["quantity"] or current["batches"] != batches:
+            current["quantity"] = proposal["quantity"]
+            current["batches"] = batches
+            current["proposal_id"] = proposal["proposal_id"]
+            current["travel_hours"] = proposal["travel_hours"]
+            current["eta"] = proposal["eta"]
+            current["summary"] = proposal.get("summary", "")
+            current["why"] = explain_proposal(proposal)
+            current["updated_at"] = now.isoformat()
+            shipments[current["shipment_id"]] = current
+            events.append({"type": "shipment.proposal_changed", **public(current)})
+        elif current["proposal_id"] != proposal["proposal_id"]:
+            current["proposal_id"] = proposal["proposal_id"]
+            shipments[current["shipment_id"]] = current
+    withdrawn: list[ShipmentRow] = []
+    for key, shipment in open_by_key.items():
+        if key in wanted or shipment.get("held"):
+            continue
+        gone = shipment.copy()
+        gone["status"] = "cancelled"
+        gone["reason"] = "withdrawn by re-plan"
+        gone["updated_at"] = now.isoformat()
+        withdrawn.append(gone)
+        del shipments[shipment["shipment_id"]]
+        events.append({"type": "shipment.proposal_withdrawn", **public(gone)})
+    return shipments, withdrawn
+
+
+def sync_tiers(
+    state: ProvinceState, proposals: Sequence[ProposalLine], now: datetime,
+    events: list[OutputEvent],
+) -> tuple[dict[str, ShipmentRow], list[ShipmentRow]]:
+    """The shipments after this plan: the province tier's proposals (``proposals``), then the
+    national tier's (from the national results). Returns the new table value and the
+    shipments withdrawn."""
+    shipments, withdrawn = sync_proposals(state, proposals, "province", now, events)
+    after = state.with_shipments(shipments)
+    national = [p.copy() for p in state.national.get("proposals", [])]
+    for line in national:
+        line["origin"] = line.get("origin")  # (None when the line has none)
+    shipments, withdrawn_n = sync_proposals(after, national, "national", now, events)
+    return shipments, withdrawn + withdrawn_n

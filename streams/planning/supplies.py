@@ -1,0 +1,313 @@
+"""The province's supply plan: needs from headcounts, stock from its own stores, allocation.
+
+Needs come from each shelter's headcount (:func:`logistics.needs.compute_needs`), net of what
+was delivered within the days of cover and of national-tier shipments on their way; a shelter
+a public kitchen cooks for gets its meals as ingredients at the kitchen
+(:mod:`streams.kitchen_planning`). Stock is what the province's provincial, kabupaten and
+Lumbung Sosial stores physically hold (:mod:`streams.planning.stock`); the re-plan keeps the
+previous plan's lines where they still hold (:func:`logistics.replan.replan`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any, cast
+
+import numpy as np
+
+import geo
+from logistics.allocation import BatchPick, Plan
+from logistics.kitchens import KitchenPlan
+from logistics.needs import Need, ShelterHeadcount, compute_needs, load_profile
+from logistics.replan import replan
+from logistics.shipment import Shipment
+from logistics.stock import ReleaseRules, StockBatch, TravelHours, Warehouse, WarehouseKind
+from streams import kitchen_planning
+from streams.planning.rows import PlanDict, Received, ShipmentRow, WarehouseRow
+from streams.planning.state import REGIONAL, PlanningOptions, ProvinceState, parse_time
+from streams.planning.stock import effective_on_hand, shipments_by_warehouse
+
+FloatMatrix = np.ndarray[Any, np.dtype[np.float64]]
+Pair = tuple[str, str]  # (shelter or kitchen id, item id)
+
+
+def severity_for(state: ProvinceState, incident_id: str | None) -> int:
+    """A shelter's severity: its incident's, else the province's worst, else 3."""
+    incident = state.incidents.get(incident_id or "")
+    if incident is not None:
+        return int(incident["severity"])
+    severities = [int(i["severity"]) for i in state.incidents.values()]
+    return max(severities) if severities else 3
+
+
+def deliveries(state: ProvinceState) -> dict[str, dict[str, Received]]:
+    """Per shelter, what was delivered to it: ``{shipment_id: {item, quantity, at}}``.
+
+    Kept on the shelter (``received``) when the delivery is recorded, so it outlives the
+    closed shipment; a delivered shipment still in the working state counts once either way.
+    """
+    out: dict[str, dict[str, Received]] = {}
+    for shelter_id, shelter in [*state.shelters.items(), *state.kitchens.items()]:
+        received = shelter.get("received") or {}
+        if received:
+            out[shelter_id] = dict(received)
+    for shipment in state.shipments.values():
+        if shipment["status"] != "delivered":
+            continue
+        out.setdefault(shipment["shelter_id"], {})[shipment["shipment_id"]] = {
+            "item": shipment["item_id"],
+            "quantity": int(shipment.get("received_quantity") or 0),
+            "at": shipment.get("delivered_at"),
+        }
+    return out
+
+
+def headcounts(state: ProvinceState, now: datetime) -> list[ShelterHeadcount]:
+    """The shelters with people and a place, as the core's headcounts (by shelter id)."""
+    out = []
+    delivered_to = deliveries(state)
+    for shelter_id, shelter in sorted(state.shelters.items()):
+        count = shelter.get("headcount")
+        if not count or shelter.get("location") is None or count["total"] <= 0:
+            continue
+        delivered = [parse_time(d.get("at")) for d in delivered_to.get(shelter_id, {}).values()]
+        since = (now - max(delivered)).total_seconds() / 3600 if delivered else None
+        # The wire counts pregnant and lactating women together; split them evenly (an
+        # assumption: the standards add different rations for each).
+        pregnant = count["pregnant_lactating"] // 2
+        out.append(
+            ShelterHeadcount(
+                shelter_id=shelter_id,
+                total=count["total"],
+                infants=count["infants"],
+                children=count["children"],
+                elderly=count["elderly"],
+                pregnant=pregnant,
+                lactating=count["pregnant_lactating"] - pregnant,
+                disabled=count["disabled"],
+                kabupaten_code=shelter.get("kabupaten_code") or "",
+                province_code=state.province_code,
+                severity=severity_for(state, shelter.get("incident_id")),
+                hours_since_delivery=None if since is None else max(0.0, since),
+                reported_at=parse_time(count.get("counted_at")),
+            )
+        )
+    return out
+
+
+def received_recently(state: ProvinceState, now: datetime, days: float) -> dict[Pair, int]:
+    """Units delivered within the days-of-cover window count as on hand at the shelter."""
+    window_start = now - timedelta(days=days)
+    out: dict[Pair, int] = {}
+    for shelter_id, received in deliveries(state).items():
+        for delivery in received.values():
+            if parse_time(delivery.get("at")) < window_start:
+                continue
+            key = (shelter_id, delivery["item"])
+            out[key] = out.get(key, 0) + int(delivery["quantity"])
+    return out
+
+
+def national_in_transit(state: ProvinceState) -> dict[Pair, int]:
+    """Units the national tier has proposed for this province's shelters."""
+    out: dict[Pair, int] = {}
+    for allocation in state.national.get("proposals", []):
+        key = (allocation["shelter_id"], allocation["item_id"])
+        out[key] = out.get(key, 0) + int(allocation["quantity"])
+    return out
+
+
+def national_shipments_in_flight(state: ProvinceState) -> dict[Pair, int]:
+    """Units of national-tier shipments confirmed or on the road, per shelter and item.
+
+    National proposals are not counted: the shortfalls sent up must stay gross of them, or
+    the national plan would shrink its own need and oscillate.
+    """
+    out: dict[Pair, int] = {}
+    for shipment in state.shipments.values():
+        if shipment.get("tier") == "national" and shipment["status"] in ("confirmed",
+                                                                         "dispatched"):
+            key = (shipment["shelter_id"], shipment["item_id"])
+            out[key] = out.get(key, 0) + int(shipment["quantity"])
+    return out
+
+
+def declared_areas(state: ProvinceState) -> frozenset[str]:
+    """The kabupaten whose emergency declaration releases their Lumbung Sosial (all of the
+    province's for a declaration without a kabupaten)."""
+    areas: set[str] = set()
+    for declaration in state.declarations.values():
+        kabupaten = declaration.get("kabupaten_code")
+        if kabupaten:
+            areas.add(kabupaten)
+        else:
+            areas.update(
+                w.get("kabupaten_code") or ""
+                for w in state.warehouses.values()
+                if (w.get("kabupaten_code") or "").startswith(state.province_code + ".")
+            )
+    return frozenset(a for a in areas if a)
+
+
+def local_warehouses(state: ProvinceState) -> list[WarehouseRow]:
+    """The province's own stores with a kind and a place (regional ones are the national
+    tier's), by id."""
+    return [
+        w
+        for _, w in sorted(state.warehouses.items())
+        if w.get("kind") and w["kind"] != REGIONAL and w.get("location") is not None
+    ]
+
+
+def shipment_of(row: ShipmentRow) -> Shipment:
+    """The logistics shipment behind a shipments-table row."""
+    return Shipment(
+        shipment_id=row["shipment_id"],
+        proposal_id=row["proposal_id"],
+        warehouse_id=row["warehouse_id"],
+        shelter_id=row["shelter_id"],
+        item_id=row["item_id"],
+        quantity=int(row["quantity"]),
+        status=row["status"],
+        batches=tuple(
+            BatchPick(b["batch_id"], int(b["quantity"]), None) for b in row.get("batches", [])
+        ),
+    )
+
+
+def committed(state: ProvinceState) -> list[Shipment]:
+    """The province tier's shipments (the re-plan does not take back what was committed)."""
+    return [shipment_of(s) for s in state.shipments.values() if s.get("tier") != "national"]
+
+
+def travel_hours(origins: list[Any], destinations: list[Any]) -> FloatMatrix:
+    """Hours from each origin row's ``location`` to each destination row's."""
+    if not origins or not destinations:
+        return np.zeros((len(origins), len(destinations)))
+    o = np.array([[x["location"]["lat"], x["location"]["lon"]] for x in origins])
+    d = np.array([[x["location"]["lat"], x["location"]["lon"]] for x in destinations])
+    return np.asarray(geo.cost_matrix(o, d).hours, dtype=np.float64)
+
+
+@dataclass
+class Supplies:
+    """A supply plan: the plan, its needs (with kitchens applied) and the kitchens' meals."""
+
+    plan: Plan
+    needs: list[Need]
+    meals: KitchenPlan
+
+
+def plan_supplies(
+    state: ProvinceState, previous: Plan | None, plan_id: str, now: datetime,
+    opts: PlanningOptions,
+) -> Supplies:
+    """The province's supply plan; served shelters' meals go to their kitchens as
+    ingredients (:class:`logistics.kitchens.KitchenPlan`)."""
+    profile = load_profile(opts.profile_id)
+    counts = headcounts(state, now)
+    on_hand = received_recently(state, now, opts.days_of_cover)
+    in_transit = national_shipments_in_flight(state)
+    needs = compute_needs(
+        counts, profile, opts.days_of_cover, on_hand=on_hand, in_transit=in_transit
+    )
+    # called through the module: bench/kitchens.py times these two steps
+    meals = kitchen_planning.plan_meals(
+        state, needs, counts, profile, opts.days_of_cover, on_hand, in_transit)
+    needs = list(meals.needs)
+    warehouses = local_warehouses(state)
+    places: list[Any] = [state.shelters[h.shelter_id] for h in counts]
+    places += kitchen_planning.destinations(state, needs)
+    travel = TravelHours(
+        tuple(w["warehouse_id"] for w in warehouses),
+        tuple(s["shelter_id"] for s in places),
+        _with_holds(state, warehouses, places, travel_hours(warehouses, places)),
+    )
+    rules = ReleaseRules(
+        plan_date=now.date(),
+        declared_areas=declared_areas(state),
+        allow_near_expiry=opts.allow_near_expiry,
+    )
+    prev = previous or Plan(plan_id, now, (profile.id,), rules, (), (), (), ())
+    result = replan(
+        prev,
+        plan_id,
+        now,
+        needs,
+        stock_batches(state, warehouses),
+        [
+            Warehouse(id=w["warehouse_id"], kind=cast(WarehouseKind, w["kind"]),
+                      area_code=w.get("kabupaten_code") or "", name=w.get("name", ""))
+            for w in warehouses
+        ],
+        travel,
+        rules,
+        committed=committed(state),
+        threshold=opts.replan_threshold,
+    )
+    return Supplies(result.plan, needs, meals)
+
+
+def _with_holds(
+    state: ProvinceState, warehouses: list[WarehouseRow], places: list[Any],
+    hours: FloatMatrix,
+) -> FloatMatrix:
+    """A coordinator's hold blocks the pair it was put on (infinite travel)."""
+    row_of = {w["warehouse_id"]: i for i, w in enumerate(warehouses)}
+    col_of = {s["shelter_id"]: j for j, s in enumerate(places)}
+    for shipment in state.shipments.values():
+        if shipment.get("held") and shipment["status"] == "proposed":
+            i = row_of.get(shipment["warehouse_id"])
+            j = col_of.get(shipment["shelter_id"])
+            if i is not None and j is not None:
+                hours[i, j] = np.inf
+    return hours
+
+
+def stock_batches(state: ProvinceState, warehouses: list[WarehouseRow]) -> list[StockBatch]:
+    """What the stores hold for the allocation: each batch's units on hand, by warehouse
+    and batch id."""
+    stock = []
+    by_warehouse = shipments_by_warehouse(state.shipments)
+    for w in warehouses:
+        units = effective_on_hand(state, w, by_warehouse.get(w["warehouse_id"], []))
+        for batch_id, batch in sorted(w.get("batches", {}).items()):
+            expires_on = batch["expires_on"]
+            stock.append(
+                StockBatch(
+                    warehouse_id=w["warehouse_id"],
+                    item_id=batch["item"],
+                    batch_id=batch_id,
+                    quantity=units[batch_id],
+                    expiry=date.fromisoformat(expires_on) if expires_on else None,
+                )
+            )
+    return stock
+
+
+# The last plan made per province in this process. The planning process makes a
+# province's plans one after the other, so the next re-plan finds its previous plan here
+# instead of parsing it back from the table row (thousands of proposals: most of a second
+# at 2,000 shelters). Plans are immutable; the mark checks it is the very plan in the row.
+_PLANS_MADE: dict[str, tuple[tuple[Any, ...], Plan]] = {}
+
+
+def _plan_mark(plan: Any) -> tuple[Any, ...]:
+    return (plan.get("plan_id"), plan.get("planned_at"), len(plan.get("proposals") or ()),
+            len(plan.get("shortfalls") or ()), len(plan.get("remaining") or ()))
+
+
+def previous_plan(province: str, row: PlanDict | None) -> Plan | None:
+    """The supply plan a re-plan starts from (None for the first)."""
+    if not row:
+        return None
+    made = _PLANS_MADE.get(province)
+    if made is not None and made[0] == _plan_mark(row):
+        return made[1]
+    return Plan.from_dict(row)
+
+
+def remember_plan(province: str, plan: Plan, row: PlanDict) -> None:
+    """Keep the plan just made (``row`` is its dict form) for the province's next re-plan."""
+    _PLANS_MADE[province] = (_plan_mark(row), plan)
