@@ -17,9 +17,10 @@ count is already in that count and changes nothing.
 
 from __future__ import annotations
 
-import math
+from datetime import UTC, datetime
 from typing import Any
 
+from logistics.stock_accounting import Departure, units_on_hand
 from siaga.events import (
     GoodsReceived,
     InvalidRecord,
@@ -59,10 +60,15 @@ def _check(event: Movement, batch: dict[str, Any] | None) -> None:
 
 
 def available(batch: dict[str, Any]) -> int:
-    """Whole units physically in the batch: its on-hand figure minus what left after it."""
-    counted_at = str(batch.get("counted_at") or "")
-    left = sum(int(d["quantity"]) for d in batch.get("departures", ()) if d["at"] > counted_at)
-    return max(0, int(math.floor(float(batch.get("on_hand") or 0))) - left)
+    """Whole units physically in the batch: its on-hand figure minus what left after it
+    (the core's rule, :func:`logistics.stock_accounting.units_on_hand`)."""
+    left = [Departure(d["shipment_id"], int(d["quantity"]), _time(d["at"]))
+            for d in batch.get("departures", ())]
+    return units_on_hand(float(batch.get("on_hand") or 0), _time(batch.get("counted_at")), left)
+
+
+def _time(text: str | None) -> datetime:
+    return datetime.fromisoformat(text) if text else datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def _already_applied(batch: dict[str, Any] | None, event: Movement) -> bool:
