@@ -6,6 +6,7 @@ compute itself."""
 
 from __future__ import annotations
 
+import sys
 from dataclasses import fields
 from datetime import date
 from typing import Any
@@ -208,7 +209,7 @@ def test_fast_constructors_build_the_lines_their_classes_build() -> None:
     fast = alloc._new_explanation(*args)
     assert fast == expl and type(fast) is alloc.Explanation and vars(fast) == vars(expl)
     assert hash(alloc._new_batch_pick("B1", 3, date(2027, 1, 1))) == hash(pick)
-    with pytest.raises(ValueError):   # every field, positionally: a missing one is an error
+    with pytest.raises(TypeError):   # every field, positionally: a missing one is an error
         alloc._new_explanation(*args[:-1])
     with pytest.raises(AssertionError):   # never for a class that validates its input
         alloc._fast_constructor(StockBatch)
@@ -227,3 +228,29 @@ def test_arcs_grouped_by_shelter_in_one_pass_equal_the_sorts(seed: int) -> None:
         keys = np.sort(key[as_ == s])
         assert cheapest[s] == (keys[0] if keys.shape[0] else np.iinfo(np.int64).max)
         assert second[s] == (keys[1] if keys.shape[0] > 1 else flow._NO_SECOND)
+
+
+def test_a_threaded_plan_shortens_the_gil_switch_interval_only_while_it_runs(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    needs, stock, whs, travel = _instance(5, 12, 100)
+    monkeypatch.setattr(alloc, "_PARALLEL_MIN_PAIRS", 0)   # threads even for this small plan
+    seen: list[float] = []
+    assemble = alloc._assemble
+
+    def spy(*args: Any, **kwargs: Any) -> alloc.Plan:
+        seen.append(sys.getswitchinterval())
+        return assemble(*args, **kwargs)
+
+    monkeypatch.setattr(alloc, "_assemble", spy)
+    before = sys.getswitchinterval()
+    threaded = alloc.allocate("p", PLANNED_AT, needs, stock, whs, travel, RULES, workers=2)
+    assert seen == [alloc._THREADED_SWITCH_INTERVAL] and sys.getswitchinterval() == before
+    alloc.allocate("p", PLANNED_AT, needs, stock, whs, travel, RULES)   # one thread: untouched
+    assert seen[1] == before
+    with alloc._short_switch_interval():   # nested or concurrent plans restore it once, last
+        with alloc._short_switch_interval():
+            pass
+        assert sys.getswitchinterval() == alloc._THREADED_SWITCH_INTERVAL
+    assert sys.getswitchinterval() == before
+    serial = alloc.allocate("p", PLANNED_AT, needs, stock, whs, travel, RULES)
+    assert threaded.to_dict() == serial.to_dict()
