@@ -6,6 +6,7 @@ compute itself."""
 
 from __future__ import annotations
 
+import gc
 import sys
 from dataclasses import fields
 from datetime import date
@@ -254,3 +255,23 @@ def test_a_threaded_plan_shortens_the_gil_switch_interval_only_while_it_runs(
     assert sys.getswitchinterval() == before
     serial = alloc.allocate("p", PLANNED_AT, needs, stock, whs, travel, RULES)
     assert threaded.to_dict() == serial.to_dict()
+
+
+def test_a_plans_lines_go_to_the_oldest_gc_generation_unless_objects_are_frozen() -> None:
+    needs, stock, whs, travel = _instance(4, 12, 100)
+    assert gc.isenabled() and gc.get_freeze_count() == 0
+    plan = alloc.allocate("p", PLANNED_AT, needs, stock, whs, travel, RULES)
+    explanation = plan.proposals[0].explanation
+    assert any(o is explanation for o in gc.get_objects(generation=2))
+    assert gc.isenabled() and gc.get_freeze_count() == 0
+    del plan, explanation
+    keep = [object() for _ in range(3)]
+    gc.freeze()   # a process that froze its warm state keeps it frozen
+    try:
+        plan = alloc.allocate("p", PLANNED_AT, needs, stock, whs, travel, RULES)
+        assert gc.get_freeze_count() > 0 and gc.isenabled()   # (unfreeze would make it 0)
+        explanation = plan.proposals[0].explanation
+        assert not any(o is explanation for o in gc.get_objects(generation=2))
+    finally:
+        gc.unfreeze()
+    assert keep
