@@ -145,6 +145,7 @@
   let frameQueued = false;
   let holdChanges = false; // while the second half of the snapshot loads
   let panelsDue = 0;
+  const versions = Object.fromEntries(ENTITIES.map((e) => [e, 0])); // changes applied per entity
   const endedTasks = new Map(); // tasks whose read model went away: their last state stays listed
   const approvedProposals = new Set();
   const prof = {}; // ms spent per step (the browser test prints it)
@@ -459,6 +460,7 @@
   // ---- changes: applied once per animation frame, panels at most once a second
   function apply(entity, key, data, deleted) {
     if (!state[entity]) return;
+    versions[entity] += 1;
     if (deleted) {
       const before = state[entity].get(key);
       if (entity === "task" && before && (before.teams || []).length) endedTasks.set(key, before);
@@ -727,8 +729,11 @@
   // capacity shortfall is a group of its own (its actions open or enlarge kitchens)
   // open shipments by "province/shelter|item" and tasks by "province/shelter": built once
   // per render (a national operation has thousands of both, and dozens of groups)
-  let byShelterItem = new Map(), tasksByTarget = new Map();
+  let byShelterItem = new Map(), tasksByTarget = new Map(), indexedAt = "";
   function indexForGroups() {
+    const now = `${versions.shipment},${versions.task}`;
+    if (now === indexedAt) return;
+    indexedAt = now;
     byShelterItem = new Map(); tasksByTarget = new Map();
     for (const x of state.shipment.values()) {
       if (!OPEN_SHIPMENTS.has(x.status)) continue;
@@ -751,8 +756,14 @@
     return [...wanted].flatMap((k) => tasksByTarget.get(k) || []);
   }
 
+  let decisionsShown = "";
   function renderDecisions(shortfalls) {
     const by = document.getElementById("group-by").value;
+    // a group shows shortfalls, their shipments, tasks, kitchens and stores: re-rendered when
+    // one of those changed (shelters change several times a second in a national operation)
+    const shown = ["shortfall", "shipment", "task", "kitchen", "kitchen_proposal", "warehouse", "team"].map((e) => versions[e]).join(",") + `|${by}|${Siaga.lang}`;
+    if (shown === decisionsShown) return;
+    decisionsShown = shown;
     const groups = new Map();
     for (const s of shortfalls) {
       const kitchen = s.item === KITCHEN_ITEM || !s.shelter_id;
@@ -768,12 +779,16 @@
       g.missing += s.missing || 0;
     }
     const manyProvinces = new Set([...groups.values()].map((g) => g.province)).size > 1;
-    if (groups.size) indexForGroups();
+    if ([...groups.keys()].some((k) => openGroups.has(k))) indexForGroups();
     const sorted = [...groups.values()].sort((a, b) => (a.kind === "kitchen") - (b.kind === "kitchen") || b.rows.length - a.rows.length || b.missing - a.missing);
     list("panel-shortfalls", sorted.slice(0, 40), (g) => {
       const details = g.kind === "kitchen" ? kitchenGroup(g, manyProvinces) : shelterGroup(g, manyProvinces);
-      if (openGroups.has(g.key)) details.open = true;
-      details.addEventListener("toggle", () => { if (details.open) openGroups.add(g.key); else openGroups.delete(g.key); });
+      // a closed group is its summary: its rows, shipments and tasks are drawn when opened
+      let filled = false;
+      const fill = () => { if (!filled) { filled = true; indexForGroups(); details.fill(); } };
+      if (openGroups.has(g.key)) { fill(); details.open = true; }
+      details.querySelector("summary").addEventListener("click", fill);
+      details.addEventListener("toggle", () => { if (details.open) { fill(); openGroups.add(g.key); } else openGroups.delete(g.key); });
       return li(details);
     });
   }
@@ -790,6 +805,13 @@
 
   function shelterGroup(g, manyProvinces) {
     const label = g.item ? itemName(g.item) : (kabupaten[g.kab] || t("none"));
+    const details = el("details", { class: "group", "data-group": g.key, "data-item": g.item || "", "data-kabupaten": g.kab || "", "data-province": g.province },
+      groupSummary(g, label, manyProvinces));
+    details.fill = () => details.append(...shelterGroupBody(g, label));
+    return details;
+  }
+
+  function shelterGroupBody(g, label) {
     const ships = shelterShipments(g.rows);
     const proposed = ships.filter((x) => x.status === "proposed");
     const toHold = proposed.filter((x) => !x.held), held = proposed.filter((x) => x.held);
@@ -802,8 +824,7 @@
       `${w("escalationSummary")}: ${escalated}/${g.rows.length} ${w("shelterCount")}`,
       national.length ? ` · ${w("nationalProposed")}: ${national.slice(0, 3).map((x) => `${qty(x.quantity, x.unit)} ${itemName(x.item)} ${t("origin").toLowerCase()} ${x.warehouse_name || nameOf("warehouse", x.province_code, x.warehouse_id)} (${x.held ? t("held") : t(x.status)})`).join("; ")}` : "",
       el("br"), w("escalationNoGate")) : null;
-    return el("details", { class: "group", "data-group": g.key, "data-item": g.item || "", "data-kabupaten": g.kab || "", "data-province": g.province },
-      groupSummary(g, label, manyProvinces),
+    return [
       escalation,
       el("div", { class: "actions" },
         decisionButton("procurement_request", "requestProcurement", g),
@@ -825,15 +846,21 @@
         ` · ${g.item ? "" : `${itemName(s.item)} `}${t("missing")} `, el("b", {}, `${qty(s.missing, s.unit)}`), " ",
         s.escalated ? el("span", { class: "pill escalated" }, w("escalatedNational")) : null,
         s.decision ? el("span", { class: "pill decided" }, w(`decision_${s.decision.decision}`)) : null,
-        (s.why || s.explanation) ? el("div", { class: "hint" }, explain(s.why || s.explanation, { shelter: shelter.name })) : null))));
+        (s.why || s.explanation) ? el("div", { class: "hint" }, explain(s.why || s.explanation, { shelter: shelter.name })) : null)))].filter(Boolean);
   }
 
   function kitchenGroup(g, manyProvinces) {
+    const details = el("details", { class: "group kitchen-group", "data-group": g.key, "data-item": KITCHEN_ITEM, "data-province": g.province },
+      groupSummary(g, w("kitchenCapacity"), manyProvinces));
+    details.fill = () => details.append(...kitchenGroupBody(g));
+    return details;
+  }
+
+  function kitchenGroupBody(g) {
     const proposals = [...state.kitchen_proposal.values()].filter((p) => p.province_code === g.province);
     const open = proposals.filter((p) => p.site);
     const blocked = proposals.find((p) => !p.site && p.blocked);
-    return el("details", { class: "group kitchen-group", "data-group": g.key, "data-item": KITCHEN_ITEM, "data-province": g.province },
-      groupSummary(g, w("kitchenCapacity"), manyProvinces),
+    return [
       el("ul", { class: "rows" }, ...g.rows.sort((a, b) => (b.s.missing || 0) - (a.s.missing || 0)).map(({ s, shelter }) => {
         const kitchen = shelter && shelter.kitchen_id ? shelter : null;
         const figures = ((s.reason || {}).figures) || {};
@@ -846,7 +873,7 @@
       })),
       el("div", { class: "sub" }, el("h4", {}, w("kitchenProposals")),
         open.length ? el("ul", {}, ...open.map((p) => proposalItem(keyOf("kitchen_proposal", p), p)))
-          : el("p", { class: "hint" }, blocked ? explain(blocked.blocked) : w("noKitchenShort"))));
+          : el("p", { class: "hint" }, blocked ? explain(blocked.blocked) : w("noKitchenShort")))];
   }
 
   function decisionButton(decision, labelKey, group) {
@@ -1026,6 +1053,7 @@
         await post(`/api/v1/kitchen-proposals/${encodeURIComponent(p.site.site_id)}/approve?province_code=${encodeURIComponent(p.province_code)}`,
           { event_id: Siaga.uuid4(), name });
         approvedProposals.add(key);
+        versions.kitchen_proposal += 1; // the groups show it approved
       },
     });
   }
@@ -1283,6 +1311,7 @@
 
   function load(snapshot, entities) {
     for (const entity of entities) {
+      versions[entity] += 1;
       state[entity].clear();
       if (markers[entity]) { layers[entity].clearLayers(); markers[entity].clear(); }
       if (entity === "shipment") layers.shipment.clear();
