@@ -395,7 +395,7 @@ def register(ctx: Any) -> None:
                 if (current or {}).get("data") != (value or {}).get("data"):
                     changed = True
                 writes.put(TABLE, NATIONAL_KEY, key, value)
-        writes.flush()
+        await writes.flush_paced()
         if not changed and not unplanned[0]:
             return
         unplanned[0] = True
@@ -407,11 +407,11 @@ def register(ctx: Any) -> None:
         futures = [await ctx.send(NATIONAL_RESULTS, p.encode(), record)
                    for p, results in sorted(by_province.items()) for record in pack(results)]
         await asyncio.gather(*futures)
+        done = Writes(ctx)
         for key, value in national.items():
-            if value is None:
-                table.remove(NATIONAL_KEY, key)
-            else:
-                table.put(NATIONAL_KEY, key, value)
+            if value is not None or table.get_row(NATIONAL_KEY, key) is not None:
+                done.put(TABLE, NATIONAL_KEY, key, value)
+        await done.flush_paced()
         unplanned[0] = False
         log.info("national tier re-planned (%d provinces, %d results sent)", provinces,
                  len(sends))

@@ -25,7 +25,14 @@ from streams.deadletter import deadletter_record, park
 from streams.entities import entity_table
 from streams.outputs import output_record, output_topic
 from streams.planning import PlanningOptions, plan_province
-from streams.plumbing import BATCH_WITHIN, Writes, request_replan, run_batch
+from streams.plumbing import (
+    BATCH_WITHIN,
+    WRITE_CHUNK,
+    Writes,
+    producer_ebb,
+    request_replan,
+    run_batch,
+)
 from streams.store import (
     INPUT_TABLES,
     Loaded,
@@ -40,15 +47,6 @@ log = logging.getLogger(__name__)
 
 COALESCE_SECONDS = 0.2
 NATIONAL_KEY = "00"
-# A re-plan writes its rows back this many at a time, each time after faust's producer
-# buffer has drained to EBB: faust holds *every* input message of the worker while that
-# buffer has more than 100 records (the conductor's wait_until_ebb), so 30,000 rows put at
-# once (a 2,000-shelter re-plan) stalled all ingest for the whole drain, and chunks of 100
-# still let each input message wait for a chunk. EBB + WRITE_CHUNK stays under 100: the
-# planner's rows never hold the input back.
-WRITE_CHUNK = 40
-EBB = 50
-
 
 def chunk_changes(changes: list[dict[str, Any]], limit: int = MAX_RECORD_BYTES) -> list[bytes]:
     """Read-model changes packed into records of at most ``limit`` bytes."""
@@ -137,6 +135,7 @@ async def write_back(
     for shipment_id, row in shipment_writes(read_shipments, writes.shipments, current).items():
         items.append(("shipments", shipment_id, row))
     for start in range(0, len(items), WRITE_CHUNK):
+        await producer_ebb(ctx)
         for table, entity_id, row in items[start : start + WRITE_CHUNK]:
             target = entity_table(ctx, table)
             if row is None:
@@ -147,16 +146,7 @@ async def write_back(
                 target.put(province, entity_id, row)
             count += 1
             inputs += table in INPUT_TABLES
-        await _producer_ebb(ctx)
     return count, inputs
-
-
-async def _producer_ebb(ctx: Any) -> None:
-    """Yield to the loop until faust's producer buffer holds at most :data:`EBB` records."""
-    buffer = ctx.app.producer.buffer
-    await asyncio.sleep(0)
-    while buffer.size > EBB:
-        await asyncio.sleep(0.002)
 
 
 def input_revision(ctx: Any, province: str) -> tuple[tuple[int, int], ...]:
@@ -300,7 +290,7 @@ def register(ctx: Any) -> None:
                 writes.put("national", province, entity_id,
                            None if data is None else {"seq": seq, "data": data})
                 provinces.add(province)
-        writes.flush()
+        await writes.flush_paced()
         if provinces:
             await request_replan(ctx, provinces, "national")
 

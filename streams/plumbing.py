@@ -240,6 +240,41 @@ class Writes:
         self._pending.clear()
         return count
 
+    async def flush_paced(self) -> int:
+        """:meth:`flush`, :data:`WRITE_CHUNK` rows at a time after faust's producer buffer
+        has drained to :data:`EBB` (see :func:`producer_ebb`)."""
+        items = list(self._pending.items())
+        self._pending.clear()
+        for start in range(0, len(items), WRITE_CHUNK):
+            await producer_ebb(self.ctx)
+            for (table, province, entity_id), value in items[start : start + WRITE_CHUNK]:
+                if value is None:
+                    entity_table(self.ctx, table).remove(province, entity_id)
+                else:
+                    entity_table(self.ctx, table).put(province, entity_id, value)
+        return len(items)
+
+
+# Rows are written this many at a time, each time after faust's producer buffer has drained
+# to EBB: faust holds *every* input message of the worker while that buffer has more than 100
+# records (the conductor's wait_until_ebb). A 2,000-shelter re-plan writes 20,000–45,000 rows
+# and the national tier thousands of escalations: put at once they stalled all ingest for the
+# whole drain (and the national tier, fed one record at a time, re-planned a dozen times per
+# province plan). EBB + WRITE_CHUNK stays under 100, so bulk writes never hold input back.
+WRITE_CHUNK = 40
+EBB = 50
+
+
+async def producer_ebb(ctx: Any) -> None:
+    """Yield to the loop until faust's producer buffer holds at most :data:`EBB` records."""
+    await asyncio.sleep(0)
+    app = getattr(ctx, "app", None)
+    if app is None:
+        return
+    buffer = app.producer.buffer
+    while buffer.size > EBB:
+        await asyncio.sleep(0.002)
+
 
 def fold(
     writes: Writes, table: str, province: str, entity_id: str, event: Any,
@@ -323,7 +358,7 @@ def register_ingest(
         if after_batch is not None and changed:
             acks += await after_batch(ctx, [(key[0], row) for key, row in changed.items()])
         await asyncio.gather(*(a for a in acks if a is not None))
-        writes.flush()
+        await writes.flush_paced()
         # Always ask, even when nothing changed: a crash between the table write and this
         # send must not lose the re-plan when the batch is redelivered.
         if replan and provinces:

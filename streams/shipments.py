@@ -164,7 +164,7 @@ def register(ctx: Any) -> None:
         ]
         acks += [await send_change(ctx, line) for line in lines]  # the stock cards
         await asyncio.gather(*acks)
-        writes.flush()
+        await writes.flush_paced()
         if provinces:
             await request_replan(ctx, provinces, "shipments")
 
@@ -192,7 +192,7 @@ def register(ctx: Any) -> None:
             lines += _departures(writes, province, row)
             provinces.add(province)
         await asyncio.gather(*[await send_change(ctx, line) for line in lines])
-        writes.flush()
+        await writes.flush_paced()
         if provinces:
             await request_replan(ctx, provinces, "stock-moves")
 
