@@ -489,8 +489,10 @@ class _HoursCut:
         lo, hi = int(s_cols[0]), int(s_cols[-1]) + 1
         if hi - lo == s_cols.shape[0] and np.array_equal(s_cols, np.arange(lo, hi)):
             # the shelters are one run of travel columns (typically all of them, in order): a
-            # row gather of a column slice is ~3x faster than np.ix_, same values
-            np.take(self.all_hours[:, lo:hi], w_rows, axis=0, out=out)
+            # row gather of a column slice is ~3x faster than np.ix_, same values. The rows
+            # are valid indices; mode="clip" keeps np.take from buffering ``out`` in a fresh
+            # temporary (mode="raise" does: 13-33 ms instead of 3 ms per national item)
+            np.take(self.all_hours[:, lo:hi], w_rows, axis=0, out=out, mode="clip")
         else:
             out[...] = self.all_hours[np.ix_(w_rows, s_cols)]
         if self.max_travel_hours is not None:

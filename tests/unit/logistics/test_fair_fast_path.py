@@ -275,3 +275,21 @@ def test_a_plans_lines_go_to_the_oldest_gc_generation_unless_objects_are_frozen(
     finally:
         gc.unfreeze()
     assert keep
+
+
+@pytest.mark.parametrize("cap", [None, 3.0])
+def test_an_items_hours_cut_into_a_reused_matrix_equal_the_travel_block(
+        cap: float | None) -> None:
+    rng = np.random.default_rng(3)
+    travel = rng.uniform(0.1, 6.0, (9, 30))
+    travel[rng.random(travel.shape) < 0.1] = np.inf
+    rows = np.array([1, 4, 5, 8], dtype=np.int64)
+    for cols in (np.arange(30, dtype=np.int64), np.arange(7, 19, dtype=np.int64),
+                 np.array([0, 3, 4, 29], dtype=np.int64)):
+        expected = travel[np.ix_(rows, cols)].copy()
+        if cap is not None:
+            expected[expected > cap] = np.inf
+        cut = alloc._HoursCut(travel, rows, cols, cap)
+        out = np.full((rows.shape[0], cols.shape[0]), -1.0)   # dirty, as a reused matrix is
+        np.testing.assert_array_equal(cut(out), expected)
+        np.testing.assert_array_equal(cut(), expected)
