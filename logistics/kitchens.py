@@ -53,12 +53,14 @@ INGREDIENTS: tuple[tuple[str, str], ...] = (
 
 @dataclass(frozen=True)
 class Figure:
-    """One figure of the kitchen standards, with its unit and source."""
+    """One figure of the kitchen standards, with its unit and source (``source`` in English,
+    ``source_id`` the same in Bahasa Indonesia, as the catalogue's ``name_id``)."""
 
     value: float
     unit: str
     sourced: bool
     source: str
+    source_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -73,13 +75,27 @@ class KitchenStandards:
         """The value of figure ``name``."""
         return self.figures[name].value
 
-    def source(self, name: str) -> str:
-        """Where figure ``name`` comes from."""
-        return self.figures[name].source
+    def source(self, name: str, language: str = "en") -> str:
+        """Where figure ``name`` comes from, in English or (``language="id"``) in Bahasa
+        Indonesia."""
+        figure = self.figures[name]
+        return (figure.source_id or figure.source) if language == "id" else figure.source
+
+
+@dataclass(frozen=True)
+class _File:
+    """The kitchen data file, checked: id, version, figures, and the Bahasa Indonesia texts
+    of the figures derived from the needs profile (templates) with the profiles' names."""
+
+    id: str
+    version: str
+    figures: dict[str, Figure]
+    derived_id: dict[str, str]
+    profile_names: dict[str, str]
 
 
 @lru_cache(maxsize=8)
-def _figures(standards_id: str) -> tuple[str, str, dict[str, Figure]]:
+def _figures(standards_id: str) -> _File:
     """The kitchen data file's id, version and figures (checked)."""
     folder = resources.files("logistics").joinpath("data/kitchens")
     path = folder.joinpath(f"{standards_id}.json")
@@ -91,12 +107,28 @@ def _figures(standards_id: str) -> tuple[str, str, dict[str, Figure]]:
         value = float(f["value"])
         if not (value > 0 and math.isfinite(value)):
             raise InvalidInput(f"kitchen standards {standards_id}: {name} must be > 0")
-        figures[name] = Figure(value, str(f["unit"]), bool(f["sourced"]), str(f["source"]))
+        source_id = str(f.get("source_id") or "").strip()
+        if not source_id:
+            # the Indonesian page shows this one: a figure without it would show no source
+            raise InvalidInput(f"kitchen standards {standards_id}: {name} needs source_id "
+                               "(its source in Bahasa Indonesia)")
+        figures[name] = Figure(value, str(f["unit"]), bool(f["sourced"]), str(f["source"]),
+                               source_id)
     for needed in ("portions_per_cooking", "cookings_per_day", "side_dish_per_portion",
                    "cooking_fuel_kg_per_portion", "clean_water_l_per_portion", "reach_hours"):
         if needed not in figures:
             raise InvalidInput(f"kitchen standards {standards_id}: missing figure {needed!r}")
-    return str(raw["id"]), str(raw["version"]), figures
+    derived_id = {str(k): str(v) for k, v in (raw.get("derived_id") or {}).items()}
+    for needed in ("rice_kg_per_portion", "meals_per_person_per_day"):
+        if not derived_id.get(needed):
+            raise InvalidInput(f"kitchen standards {standards_id}: derived_id.{needed} missing")
+    names = {str(k): str(v) for k, v in (raw.get("profile_names") or {}).items()}
+    return _File(str(raw["id"]), str(raw["version"]), figures, derived_id, names)
+
+
+def _decimal_id(value: float, digits: int = 4) -> str:
+    """A number as Bahasa Indonesia writes it: decimal comma (0,1333)."""
+    return f"{round(value, digits):g}".replace(".", ",")
 
 
 def dumlap_rhythm(standards_id: str = DEFAULT_STANDARDS_ID) -> tuple[int, int]:
@@ -105,7 +137,7 @@ def dumlap_rhythm(standards_id: str = DEFAULT_STANDARDS_ID) -> tuple[int, int]:
     Raises:
         InvalidInput: if the kitchen data file is unknown or incomplete.
     """
-    _, _, figures = _figures(standards_id)
+    figures = _figures(standards_id).figures
     return (int(figures["portions_per_cooking"].value), int(figures["cookings_per_day"].value))
 
 
@@ -119,23 +151,31 @@ def load_standards(profile: Profile, standards_id: str = DEFAULT_STANDARDS_ID) -
         InvalidInput: if the file is unknown, a figure is missing or not positive, or the
             profile has no meals per person per day or no daily rice rate for everyone.
     """
-    raw_id, version, read = _figures(standards_id)
-    figures = dict(read)
+    file = _figures(standards_id)
+    figures = dict(file.figures)
     if profile.meals is None:
         raise InvalidInput(f"profile {profile.id} has no meals_per_person_per_day")
+    # the profile's sources are English; its Indonesian texts come from the kitchen file
+    profile_name = file.profile_names.get(profile.id) or profile.title
     figures["meals_per_person_per_day"] = Figure(
         profile.meals.per_person_per_day, "portion per person per day", profile.meals.sourced,
-        f"needs profile {profile.id} {profile.version}: {profile.meals.source}")
+        f"needs profile {profile.id} {profile.version}: {profile.meals.source}",
+        file.derived_id["meals_per_person_per_day"].format(
+            profile=profile_name, meals=_decimal_id(profile.meals.per_person_per_day)))
     rice = [r for r in profile.rates
             if r.item == "rice" and r.group == "all" and r.per == "person_day"]
     if not rice:
         raise InvalidInput(f"profile {profile.id} has no daily rice rate for group 'all'")
     meals = figures["meals_per_person_per_day"]
+    per_portion = rice[0].quantity / meals.value
     figures["rice_kg_per_portion"] = Figure(
-        rice[0].quantity / meals.value, "kg raw rice per portion", rice[0].sourced,
+        per_portion, "kg raw rice per portion", rice[0].sourced,
         f"derived: {rice[0].source} / {meals.value:g} meals a day ({meals.source})",
+        file.derived_id["rice_kg_per_portion"].format(
+            rice=_decimal_id(rice[0].quantity), profile=profile_name,
+            meals=_decimal_id(meals.value), per_portion=_decimal_id(per_portion)),
     )
-    return KitchenStandards(id=raw_id, version=version, figures=figures)
+    return KitchenStandards(id=file.id, version=file.version, figures=figures)
 
 
 @dataclass(frozen=True)
@@ -268,6 +308,9 @@ class KitchenPlan:
     unfed: Mapping[str, int] = field(default_factory=dict)
     #: The needs profile's meals (portions) per person per day the portions were counted in.
     meals_per_person_per_day: float = 3.0
+    #: Where each ingredient's figure per portion comes from, in Bahasa Indonesia, by item
+    #: (the English is on the ingredient need's line).
+    ingredient_sources_id: Mapping[str, str] = field(default_factory=dict)
 
 
 def capacity_shortfall(kitchen: Kitchen, needed: int, people: int,
@@ -416,4 +459,6 @@ def apply_kitchens(
     out.sort(key=lambda n: (n.shelter_id, n.item_id))
     return KitchenPlan(needs=tuple(out), served_by=dict(served_by), loads=tuple(loads),
                        unfed=dict(sorted(unfed.items())),
-                       meals_per_person_per_day=standards.value("meals_per_person_per_day"))
+                       meals_per_person_per_day=standards.value("meals_per_person_per_day"),
+                       ingredient_sources_id={item: standards.source(figure, "id")
+                                              for item, figure in INGREDIENTS})

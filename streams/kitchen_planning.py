@@ -214,7 +214,10 @@ def views(
                 "item": need.item_id, "need": round(need.gross, 3),
                 "missing": need.quantity,
                 "planned": planned.get((need.shelter_id, need.item_id), 0),
-                "source": need.lines[0].source if need.lines else ""})
+                # the figure's source in English and in Bahasa Indonesia (as the catalogue's
+                # name / name_id): the page shows the one of its language
+                "source": need.lines[0].source if need.lines else "",
+                "source_id": meals.ingredient_sources_id.get(need.item_id, "")})
     for kitchen_id, row in sorted(state.kitchens.items()):
         load = loads.get(kitchen_id)
         served = {day: {meal: int(e["portions"]) for meal, e in sorted(meals_.items())}

@@ -49,6 +49,33 @@ def test_rice_per_portion_derives_from_the_profile_so_rice_is_kept() -> None:
     assert portions_per_day(ShelterHeadcount("e", total=0), PROFILE, STD) == 0
 
 
+def test_every_kitchen_figure_has_its_source_in_english_and_in_bahasa_indonesia() -> None:
+    import json
+    from importlib import resources
+
+    raw = json.loads(resources.files("logistics").joinpath(
+        "data/kitchens/kemensos-dumlap.json").read_text("utf-8"))
+    for name, figure in raw["figures"].items():
+        assert figure["source"].strip() and figure["source_id"].strip(), name
+        assert figure["source_id"] != figure["source"], name
+    for profile_id in ("bnpb-perka-7-2008", "sphere-2018"):
+        std = load_standards(load_profile(profile_id))
+        for name in std.figures:
+            english, indonesian = std.source(name), std.source(name, "id")
+            assert english and indonesian and indonesian != english, (profile_id, name)
+            # the Indonesian text is not an English sentence with a code in it
+            for word in ("assumption", "derived", "portion", " per day", "needs profile", "{"):
+                assert word not in indonesian, (profile_id, name, word)
+    assert STD.source("side_dish_per_portion", "id").startswith("asumsi: satu porsi nasi bungkus")
+    assert STD.source("portions_per_cooking", "id").startswith("Mensos, Palu 2018: satu Dumlap")
+    # rice per portion: derived from the profile's rice and meals, written as Indonesian writes it
+    rice = STD.source("rice_kg_per_portion", "id")
+    assert rice.startswith("turunan: beras 0,4 kg per orang per hari menurut profil kebutuhan "
+                           "Perka BNPB 7/2008 dibagi 3 kali makan sehari = 0,1333 kg"), rice
+    assert "Sphere 2018" in load_standards(load_profile("sphere-2018")).source(
+        "rice_kg_per_portion", "id")
+
+
 def test_meals_per_person_per_day_come_from_the_needs_profile_with_its_source() -> None:
     import dataclasses
     import json

@@ -112,6 +112,20 @@ def test_rice_goes_to_the_kitchen_not_to_the_shelters_it_feeds() -> None:
     assert to_kitchen and all(s["location"] == _loc(PALU) for s in to_kitchen)
 
 
+def test_a_kitchens_ingredients_carry_their_source_in_english_and_in_bahasa_indonesia() -> None:
+    outcome = plan_province(_state(), {}, PlanningOptions())
+    kitchen = _views(outcome, "kitchen")["dapur-dinsos"]
+    sources = {i["item"]: (i["source"], i["source_id"]) for i in kitchen["ingredients"]}
+    assert set(sources) == {"rice", "side_dish", "cooking_fuel", "clean_water"}
+    for item, (english, indonesian) in sources.items():
+        assert english and indonesian and english != indonesian, item
+    assert sources["side_dish"][0].startswith("side_dish_per_portion: assumption:")
+    assert sources["side_dish"][1].startswith("asumsi: satu porsi nasi bungkus berisi lauk")
+    assert sources["cooking_fuel"][1].startswith("asumsi: satu tabung LPG 12 kg")
+    assert sources["clean_water"][1].startswith("asumsi: sekitar 1,5 L air per kg beras")
+    assert sources["rice"][1].startswith("turunan: beras 0,4 kg per orang per hari")
+
+
 def test_people_beyond_reach_get_a_proposal_to_open_a_kitchen_near_them() -> None:
     outcome = plan_province(_state(), {}, PlanningOptions())
     proposals = _views(outcome, "kitchen_proposal")
