@@ -11,6 +11,13 @@ writes them here. The API reads only Redis. Layout (prefix ``siaga``):
 - ``siaga:geo:{entity}s`` — geo set of positions (lon/lat) of ``{province}/{id}``
 - ``siaga:feed`` — Redis Stream of every applied change; the stream id is the
   monotonic sequence number a live client resumes from
+- ``siaga:kitchens:team:{team id}`` — set of ``{province}/{id}`` of the kitchens whose
+  ``team_ids`` named this team (a team may run a kitchen of another province). Members are
+  added, never removed when a kitchen's teams change: :func:`kitchens_of_team` checks each
+  kitchen's current ``team_ids``
+- ``siaga:shipments:to:{province}/{destination id}`` — set of ``{province}/{id}`` of the
+  shipments in flight (confirmed or dispatched) to a shelter or public kitchen; a shipment
+  leaves it with the change that moves it on (delivered, cancelled…) or deletes it
 - ``siaga:readmodel:layout`` — the layout's version (``LAYOUT``)
 
 Ids are unique only within a province (two provinces may each have a shelter ``s-001``),
@@ -30,7 +37,9 @@ PREFIX = "siaga"
 FEED = f"{PREFIX}:feed"
 FEED_MAXLEN = 100_000
 GEO_LAT_LIMIT = 85.05112878  # the latitudes a Redis geo set can hold
-LAYOUT = "2"  # 1: keys by id alone (before ids were scoped to a province)
+# 1: keys by id alone (before ids were scoped to a province); 2: before the kitchens-by-team
+# and shipments-in-flight-by-destination sets
+LAYOUT = "3"
 LAYOUT_KEY = f"{PREFIX}:readmodel:layout"
 
 
@@ -48,9 +57,13 @@ class AmbiguousId(LookupError):
 
 # Compare-and-set so that a redelivered or out-of-order change never moves an
 # entity backwards, and the feed gets exactly one entry per applied change.
-# KEYS: 1 hash, 2 sorted index, 3 province set, 4 geo set, 5 feed, 6 where set
+# KEYS: 1 hash, 2 sorted index, 3 province set, 4 geo set, 5 feed, 6 where set,
+#       7.. the entity's member sets (see ``member_sets``)
 # ARGV: 1 version, 2 json, 3 id, 4 score, 5 lon, 6 lat, 7 entity, 8 feed maxlen, 9 deleted,
-#       10 province, 11 province/id (the member of the national indexes)
+#       10 province, 11 province/id (the member of the national indexes),
+#       12 one '+' (add the member) or '-' (remove it) per member set, in KEYS order
+# The member sets change only with an applied change (after the version check), so a
+# stale change cannot put a shipment back into a set it left.
 _APPLY_LUA = """
 local current = redis.call('HGET', KEYS[1], 'version')
 if current and current >= ARGV[1] then
@@ -62,6 +75,9 @@ if ARGV[9] == '1' then
   redis.call('SREM', KEYS[3], ARGV[3])
   redis.call('ZREM', KEYS[4], ARGV[11])
   redis.call('SREM', KEYS[6], ARGV[10])
+  for i = 7, #KEYS do
+    redis.call('SREM', KEYS[i], ARGV[11])
+  end
   redis.call('HSET', KEYS[1], 'version', ARGV[1], 'deleted', '1')
 else
   redis.call('HSET', KEYS[1], 'version', ARGV[1], 'json', ARGV[2])
@@ -70,6 +86,13 @@ else
   redis.call('SADD', KEYS[6], ARGV[10])
   if ARGV[5] ~= '' then
     redis.call('GEOADD', KEYS[4], ARGV[5], ARGV[6], ARGV[11])
+  end
+  for i = 7, #KEYS do
+    if string.sub(ARGV[12], i - 6, i - 6) == '+' then
+      redis.call('SADD', KEYS[i], ARGV[11])
+    else
+      redis.call('SREM', KEYS[i], ARGV[11])
+    end
   end
 end
 local seq = redis.call('XADD', KEYS[5], 'MAXLEN', '~', ARGV[8], '*',
@@ -111,6 +134,35 @@ def geo_key(entity: str) -> str:
     return f"{PREFIX}:geo:{entity}s"
 
 
+def kitchen_team_key(team_id: str) -> str:
+    """The set of the kitchens (``{province}/{id}``) whose teams named ``team_id``."""
+    return f"{PREFIX}:kitchens:team:{team_id}"
+
+
+def shipments_to_key(province_code: str, destination_id: str) -> str:
+    """The set of the shipments in flight to a shelter or kitchen of a province."""
+    return f"{PREFIX}:shipments:to:{member(province_code, destination_id)}"
+
+
+#: A shipment in these states is on its way to its destination (``shipments_to_key``).
+IN_FLIGHT = ("confirmed", "dispatched")
+#: At most this many teams of one kitchen are indexed (the API takes 20).
+MAX_KITCHEN_TEAMS = 50
+
+
+def member_sets(entity: str, province_code: str, data: dict[str, Any]) -> list[tuple[str, bool]]:
+    """The sets an entity's change adds it to (True) or removes it from (False), besides the
+    layout's indexes: a kitchen to its teams' sets, a shipment to its destination's set while
+    in flight (removed from it otherwise)."""
+    if entity == "kitchen":
+        teams = [str(t) for t in (data.get("team_ids") or []) if t][:MAX_KITCHEN_TEAMS]
+        return [(kitchen_team_key(t), True) for t in dict.fromkeys(teams)]
+    if entity == "shipment" and data.get("shelter_id"):
+        return [(shipments_to_key(province_code, str(data["shelter_id"])),
+                 data.get("status") in IN_FLIGHT)]
+    return []
+
+
 def _script_args(change: dict[str, Any]) -> tuple[list[str], list[str]]:
     entity = change["entity"]
     entity_id = change["id"]
@@ -124,6 +176,7 @@ def _script_args(change: dict[str, Any]) -> tuple[list[str], list[str]]:
         # refused before anything is written, so the change fails the same way every time
         raise ValueError(f"location: {entity} {entity_id} at lat {lat}, lon {lon} is not on Earth")
     province_code = str(change["province_code"])
+    sets = member_sets(entity, province_code, data)
     keys = [
         entity_key(entity, entity_id, province_code),
         index_key(entity),
@@ -131,6 +184,7 @@ def _script_args(change: dict[str, Any]) -> tuple[list[str], list[str]]:
         geo_key(entity),
         FEED,
         where_key(entity, entity_id),
+        *(key for key, _ in sets),
     ]
     args = [
         change["version"],
@@ -144,6 +198,7 @@ def _script_args(change: dict[str, Any]) -> tuple[list[str], list[str]]:
         "1" if change.get("deleted") else "0",
         province_code,
         member(province_code, entity_id),
+        "".join("+" if add else "-" for _, add in sets),
     ]
     return keys, args
 
@@ -254,6 +309,35 @@ async def get_entities(
         entity_id: json.loads(raw) if raw else None
         for entity_id, raw in zip(entity_ids, await pipe.execute(), strict=True)
     }
+
+
+async def _members(redis: Redis, key: str, entity: str, limit: int) -> list[dict[str, Any]]:
+    """The entities of a member set (``{province}/{id}``, in that order, at most ``limit``)."""
+    members = sorted(_s(m) for m in await redis.smembers(key))[:limit]
+    if not members:
+        return []
+    pipe = redis.pipeline(transaction=False)
+    for name in members:
+        pipe.hget(f"{PREFIX}:{entity}:{name}", "json")
+    return [json.loads(raw) for raw in await pipe.execute() if raw]
+
+
+async def kitchens_of_team(redis: Redis, team_id: str, limit: int = 100) -> list[dict[str, Any]]:
+    """The kitchens of any province whose ``team_ids`` include ``team_id`` now (a kitchen
+    whose teams changed since is left out). Ids are unique only within a province: which
+    team of that id a kitchen means is the caller's to decide (``province_code``)."""
+    kitchens = await _members(redis, kitchen_team_key(team_id), "kitchen", limit)
+    return [k for k in kitchens if team_id in (k.get("team_ids") or [])]
+
+
+async def shipments_to(
+    redis: Redis, province_code: str, destination_id: str, limit: int = 200
+) -> list[dict[str, Any]]:
+    """The shipments in flight (confirmed or dispatched) to one shelter or kitchen."""
+    shipments = await _members(redis, shipments_to_key(province_code, destination_id),
+                               "shipment", limit)
+    return [s for s in shipments if s.get("status") in IN_FLIGHT
+            and s.get("shelter_id") == destination_id]
 
 
 async def check_layout(redis: Redis) -> str | None:
