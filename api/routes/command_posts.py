@@ -33,6 +33,7 @@ from api.deps import (
 )
 from api.locate import locate, resolved_kabupaten
 from api.publish import fingerprint
+from api.routes.teams import team_runs_kitchen
 from api.schemas import Accepted, EventIdField, build, caller_source, id_path
 from api.shipments import check_transition, load_shipment
 from siaga import events as ev
@@ -325,7 +326,8 @@ async def confirm_delivery(
     kitchen = (await readmodel.get_entity(redis, "kitchen", shelter_id, province_code)
                if shelter_id and shelter is None else None)
     if kitchen is not None:
-        return await _confirm_kitchen_delivery(body, principal, publisher, shipment, kitchen)
+        return await _confirm_kitchen_delivery(body, principal, publisher, redis, shipment,
+                                               kitchen)
     if principal.role == "team":
         raise forbidden("shipment_id", f"shipment {shipment_id} goes to shelter {shelter_id}, "
                         "not to a kitchen: its posko confirms the delivery")
@@ -356,10 +358,12 @@ async def _confirm_kitchen_delivery(
     body: DeliveryReceipt,
     principal: Principal,
     publisher: Any,
+    redis: Any,
     shipment: dict[str, Any],
     kitchen: dict[str, Any],
 ) -> Accepted:
-    """Ingredients delivered to a public kitchen: a team running it (its own phone), a
+    """Ingredients delivered to a public kitchen: a team running it (its own phone; it may be
+    a team of another province, see :func:`api.routes.teams.team_runs_kitchen`), a
     coordinator of the kitchen's province, or an admin confirms them; the worker checks the
     event's source again (``streams/shipments.py``)."""
     shipment_id, kitchen_id = shipment["shipment_id"], kitchen["kitchen_id"]
@@ -369,10 +373,13 @@ async def _confirm_kitchen_delivery(
         raise forbidden("shipment_id", f"shipment {shipment_id} goes to kitchen {kitchen_id}: "
                         f"the team running it ({', '.join(runners) or 'none'}) confirms it")
     if principal.role == "team":
-        if principal.team_id not in runners:
-            raise forbidden("team_id", f"team {principal.team_id} does not run kitchen "
+        team_id = str(principal.team_id)
+        if team_id not in runners:
+            raise forbidden("team_id", f"team {team_id} does not run kitchen "
                             f"{kitchen_id} (run by {', '.join(runners) or 'no team'})")
-        authorize_team(principal, str(principal.team_id), province_code)
+        if not await team_runs_kitchen(redis, team_id, principal.province_code, kitchen):
+            # the kitchen's team of this id is its own province's, not this token's
+            authorize_team(principal, team_id, province_code)
     elif principal.role != "admin":
         authorize_province(principal, province_code)
     request_fp = fingerprint("receipt", shipment_id, kitchen_id, body.model_dump_json())

@@ -5,8 +5,9 @@
 - ``POST /teams/{team_id}/status`` — the team (its ``team`` token) or its coordinator:
   available, resting or off duty; where it is; members present.
 - ``GET /teams/{team_id}`` — the team with its current assignment and the task it is on
-  (shelter or incident name included), and the public kitchens it runs (their shifts and
-  the shelters each cooks for), readable with the team's own token.
+  (shelter or incident name included), and the public kitchens it runs in any province
+  (their shifts, the shelters each cooks for, and the ingredient shipments on their way to
+  it, which the team confirms on arrival), readable with the team's own token.
 - ``POST /tasks/{task_id}/progress`` — the team moves its assignment along: acknowledged →
   en_route → arrived → done, or declined with a reason (Siaga dispatches it again).
 
@@ -184,18 +185,53 @@ KITCHEN_FIELDS = (
     "portions_per_cooking", "cookings_per_day", "team_ids", "capacity_per_day",
     "portions_needed_per_day", "portions_cooked_per_day", "people_served", "shelters_served",
     "shelters", "served", "served_last_day", "shortfall", "updated_at")
+#: Fields of a shipment on its way to a kitchen that the team's page shows.
+INCOMING_FIELDS = (
+    "shipment_id", "status", "item", "unit", "quantity", "warehouse_id", "warehouse_name",
+    "eta_hours", "eta", "updated_at")
+#: Bounds: a team runs few kitchens, a kitchen has few shipments on the road at once.
+MAX_KITCHENS = 20
+MAX_INCOMING = 50
+
+
+async def team_runs_kitchen(
+    redis: Any, team_id: str, team_province: str | None, kitchen: dict[str, Any]
+) -> bool:
+    """Whether the team ``team_id`` of ``team_province`` runs ``kitchen``: the kitchen's
+    ``team_ids`` name it. A kitchen may be run by a team of another province (Palu 2018: a
+    Makassar crew), but ids are unique only within a province, so a kitchen's team id means
+    the team of the kitchen's own province when one is registered there, and another
+    province's team of that id only when none is."""
+    if team_id not in (kitchen.get("team_ids") or []):
+        return False
+    home = kitchen.get("province_code")
+    if home == team_province:
+        return True
+    return home not in await readmodel.provinces_of(redis, "team", team_id)
 
 
 async def _kitchens_run_by(
     redis: Any, team_id: str, province_code: str | None
 ) -> list[dict[str, Any]]:
-    """The kitchens of the team's province that it runs (its teams include it), by name."""
+    """The kitchens the team runs, in any province (:func:`team_runs_kitchen`), open ones
+    first by name, each with the shipments in flight to it (dispatched first)."""
     if not province_code:
         return []
-    rows = await readmodel.list_entities(redis, "kitchen", province_code, limit=5000)
-    mine = [k for k in rows if team_id in (k.get("team_ids") or [])]
-    mine.sort(key=lambda k: (k.get("status") == "closed", str(k.get("name") or "")))
-    return [{f: k.get(f) for f in KITCHEN_FIELDS} for k in mine]
+    found = await readmodel.kitchens_of_team(redis, team_id, limit=MAX_KITCHENS * 5)
+    mine = [k for k in found if await team_runs_kitchen(redis, team_id, province_code, k)]
+    mine.sort(key=lambda k: (k.get("status") == "closed", str(k.get("name") or ""),
+                             str(k.get("province_code"))))
+    out = []
+    for kitchen in mine[:MAX_KITCHENS]:
+        row = {f: kitchen.get(f) for f in KITCHEN_FIELDS}
+        shipments = await readmodel.shipments_to(
+            redis, str(kitchen["province_code"]), str(kitchen["kitchen_id"]),
+            limit=MAX_INCOMING)
+        shipments.sort(key=lambda x: (x.get("status") != "dispatched",
+                                      str(x.get("updated_at") or ""), str(x["shipment_id"])))
+        row["incoming"] = [{f: x.get(f) for f in INCOMING_FIELDS} for x in shipments]
+        out.append(row)
+    return out
 
 
 class TaskProgress(BaseModel):
