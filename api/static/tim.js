@@ -15,7 +15,10 @@
    portions per cooking, capacity), the shelters it cooks for with the portions each needs a
    day, what it served per meal, and reports the kitchen's status and the portions served
    after a meal through the same outbox (with the time of the meal, so a report sent late
-   counts on the right day). */
+   counts on the right day). It also sees the ingredients on their way to each kitchen (item,
+   quantity, from which warehouse; GET /api/v1/teams/{id} lists the shipments in flight) and
+   confirms one on arrival with *Terima*: the quantity actually received goes to
+   POST /api/v1/shipments/{id}/receipt through the same outbox, so it works with no signal. */
 "use strict";
 
 (() => {
@@ -50,6 +53,12 @@
       kitchenStatus: "Status dapur", meal: "Waktu makan", portionsServed: "Porsi tersaji", sendKitchen: "Kirim laporan dapur",
       kind_kitchen: "Laporan dapur", mealNeedsPortions: "Isi jumlah porsi tersaji untuk waktu makan ini.",
       portionsNeedMeal: "Pilih waktu makan untuk porsi tersaji.",
+      incomingTitle: "Kiriman bahan masakan", noIncoming: "Tidak ada kiriman bahan dalam perjalanan.",
+      from: "dari", in_dispatched: "Dalam perjalanan", in_confirmed: "Disiapkan gudang",
+      quantityReceived: "Jumlah diterima", note: "Catatan (mis. rusak, kurang)", doReceive: "Terima",
+      kind_receipt: "Penerimaan bahan", receiveNeedsQuantity: "Isi jumlah yang diterima.",
+      receipt_queued: "Penerimaan menunggu sinyal", receipt_sent: "Penerimaan terkirim",
+      receipt_rejected: "Penerimaan ditolak server (lihat antrean kiriman)",
     },
     en: {
       availability: "Availability", hoursOnDuty: "Hours on duty", lastSeen: "As of", teamId: "Team id",
@@ -76,6 +85,12 @@
       kitchenStatus: "Kitchen status", meal: "Meal", portionsServed: "Portions served", sendKitchen: "Send kitchen report",
       kind_kitchen: "Kitchen report", mealNeedsPortions: "Enter the portions served for this meal.",
       portionsNeedMeal: "Choose the meal the portions were for.",
+      incomingTitle: "Ingredient deliveries", noIncoming: "No ingredients on the way.",
+      from: "from", in_dispatched: "On the way", in_confirmed: "Being packed at the warehouse",
+      quantityReceived: "Quantity received", note: "Note (e.g. damaged, short)", doReceive: "Receive",
+      kind_receipt: "Ingredients received", receiveNeedsQuantity: "Enter the quantity received.",
+      receipt_queued: "Receipt waiting for signal", receipt_sent: "Receipt sent",
+      receipt_rejected: "Receipt refused by the server (see the outbox)",
     },
   };
   const tt = (key) => (T[Siaga.lang] && T[Siaga.lang][key]) || T.id[key] || Siaga.t(key);
@@ -85,6 +100,7 @@
   let flushing = false;
   let view = null; // {team, assignment, task, target, kitchens} from GET /api/v1/teams/{id}
   const kitchenForms = new Map(); // kitchen id -> its report form (kept, so typing survives a refresh)
+  const receiptForms = new Map(); // shipment id -> its receipt form (the same)
   const MEALS = ["pagi", "siang", "malam"];
   let offlineView = false;
   let loadError = null; // the API refused to show the team (e.g. not registered): said on the page
@@ -92,10 +108,10 @@
   const load = (key, fallback) => { try { return JSON.parse(localStorage.getItem(key) || "null") ?? fallback; } catch (_) { return fallback; } };
   const save = (key, value) => localStorage.setItem(key, JSON.stringify(value));
 
-  function enqueue(kind, path, body, label, taskId) {
+  function enqueue(kind, path, body, label, taskId, ref) {
     const outbox = load(KEY, []);
     body.event_id = Siaga.uuid4();
-    outbox.push({ kind, path, body, label, task_id: taskId || null, queued_at: new Date().toISOString(), tries: 0 });
+    outbox.push({ kind, path, body, label, task_id: taskId || null, ref: ref || null, queued_at: new Date().toISOString(), tries: 0 });
     save(KEY, outbox);
     render();
     flush();
@@ -135,7 +151,7 @@
         remove(post.body.event_id);
         const done = load(DONE_KEY, []);
         done.unshift({ kind: post.kind, label: post.label, event_id: post.body.event_id, at: new Date().toISOString(),
-          task_id: post.task_id, status: post.body.status || null });
+          task_id: post.task_id, ref: post.ref || null, status: post.body.status || null });
         save(DONE_KEY, done.slice(0, 30));
         sent = true;
         render();
@@ -267,6 +283,58 @@
     return form;
   }
 
+  /** Where a receipt for this shipment stands on this phone: queued, rejected, sent or null. */
+  function receiptState(shipmentId) {
+    const waiting = load(KEY, []).find((p) => p.kind === "receipt" && p.ref === shipmentId);
+    if (waiting) return waiting.rejected ? "rejected" : "queued";
+    return load(DONE_KEY, []).some((d) => d.kind === "receipt" && d.ref === shipmentId) ? "sent" : null;
+  }
+
+  /** A shipment on its way to the kitchen: what, how much, from where; Terima when it is on
+      the road (the quantity actually received, and a note). */
+  function incomingRow(k, s) {
+    const what = `${Siaga.itemName(s.item)} ${Siaga.qty(s.quantity, s.unit)}`;
+    const state = receiptState(s.shipment_id);
+    const row = el("li", { class: "incoming", dataset: { shipmentId: s.shipment_id, status: s.status } },
+      el("b", { class: "incoming-what" }, what), " ",
+      el("span", { class: "pill incoming-status" }, tt(`in_${s.status}`)),
+      el("div", { class: "hint incoming-from" }, `${tt("from")} ${s.warehouse_name || "–"}`,
+        s.status === "dispatched" && s.eta_hours != null ? ` · ${tt("eta")} ${Siaga.fmt(s.eta_hours, 1)} ${tt("hours")}` : ""));
+    if (s.status !== "dispatched") return row;
+    if (state) {
+      row.append(el("p", { class: state === "rejected" ? "error receipt-state" : "hint receipt-state", dataset: { state } }, tt(`receipt_${state}`)));
+      return row;
+    }
+    row.append(receiptForm(k, s, what));
+    return row;
+  }
+
+  function receiptForm(k, s, what) {
+    if (receiptForms.has(s.shipment_id)) return receiptForms.get(s.shipment_id);
+    const quantity = el("input", { name: "quantity_received", type: "number", min: "0", max: "1000000000", step: "any",
+      inputmode: "decimal", value: String(s.quantity ?? "") });
+    const note = el("input", { name: "note", maxlength: "1000" });
+    const msg = el("p", { class: "error" });
+    const form = el("form", { class: "receipt", dataset: { shipmentId: s.shipment_id }, onsubmit: (e) => {
+      e.preventDefault();
+      msg.textContent = "";
+      const n = quantity.value.trim();
+      if (!n || !(Number(n) >= 0)) { msg.textContent = tt("receiveNeedsQuantity"); return; }
+      const body = { quantity_received: Number(n), occurred_at: new Date().toISOString() };
+      if (note.value.trim()) body.note = note.value.trim();
+      const unit = s.unit ? ` ${Siaga.unitName(s.unit)}` : "";
+      enqueue("receipt", `/api/v1/shipments/${encodeURIComponent(s.shipment_id)}/receipt`, body,
+        `${tt("kind_receipt")} ${k.name}: ${Siaga.itemName(s.item)} ${Siaga.fmt(body.quantity_received, 3)}${unit}`, null, s.shipment_id);
+      receiptForms.delete(s.shipment_id);
+    } },
+    el("div", { class: "grid2" },
+      el("div", {}, el("label", { "data-tim": "quantityReceived" }, tt("quantityReceived")), quantity),
+      el("div", {}, el("label", { "data-tim": "note" }, tt("note")), note)),
+    el("button", { type: "submit", class: "receive", "data-tim": "doReceive", "aria-label": `${tt("doReceive")}: ${what}` }, tt("doReceive")), msg);
+    receiptForms.set(s.shipment_id, form);
+    return form;
+  }
+
   /** A local calendar day (ISO) as people write it: "7 Oktober 2018". */
   function dayName(iso) {
     const d = new Date(`${iso}T12:00:00`);
@@ -303,6 +371,10 @@
       el("p", { class: "kitchen-served" }, servedDay
         ? `${tt("servedOn")} ${dayName(last.day)}: ${MEALS.filter((m) => servedDay[m] != null).map((m) => `${tt(`meal_${m}`)} ${fmt0(servedDay[m])}`).join(" · ")}`
         : tt("nothingServed")),
+      el("h4", {}, tt("incomingTitle")),
+      (k.incoming || []).length
+        ? el("ul", { class: "kitchen-incoming" }, ...k.incoming.map((s) => incomingRow(k, s)))
+        : el("p", { class: "hint kitchen-no-incoming" }, tt("noIncoming")),
       kitchenForm(k));
   }
 
@@ -359,7 +431,7 @@
     const idInput = document.getElementById("team-id");
     idInput.value = teamId || "";
     if (me && me.role === "team") idInput.readOnly = true; // a team's phone: its own team only
-    idInput.addEventListener("change", () => { teamId = idInput.value.trim() || null; view = null; loadError = null; kitchenForms.clear(); refresh(); });
+    idInput.addEventListener("change", () => { teamId = idInput.value.trim() || null; view = null; loadError = null; kitchenForms.clear(); receiptForms.clear(); refresh(); });
     document.querySelector("button.locate").addEventListener("click", () => {
       const form = document.getElementById("form-status");
       navigator.geolocation.getCurrentPosition((pos) => {
@@ -391,6 +463,7 @@
     teamId = (me && me.scope && me.scope.team_id) || (last && last.team_id) || null;
     if (!teamId && me && me.role !== "team") teamId = window.prompt(tt("askTeam")) || null;
     document.getElementById("app").hidden = false;
+    await Siaga.loadItems(); // item and unit names (kept for offline use), never codes
     wire();
     await refresh();
     render();

@@ -8,13 +8,20 @@ Indonesia, English as a choice. Screenshots go to ``test-artifacts/``."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
 import pytest
+from redis.asyncio import Redis
 
+from siaga import readmodel
+from siaga.catalogue import TOPICS
+from siaga.kafka import ensure_topics
 from siaga.local import ManagedProcess
 from siaga.settings import Settings
 from tests.e2e.helpers import bearer, make_token
@@ -24,6 +31,7 @@ from tests.e2e.test_dashboard_browser import (  # noqa: F401 - browser is a fixt
     browser,
     sign_in,
 )
+from tests.support import consume_all
 
 pytestmark = pytest.mark.e2e
 
@@ -156,3 +164,140 @@ def test_a_kitchen_team_sees_its_shifts_and_shelters_and_reports_a_meal_from_the
         "Tim tidak ditemukan (belum terdaftar, atau salah ketik).")
     context.close()
     coordinator.close()
+
+
+def _in_thread(coro: Any) -> Any:
+    """Run a coroutine beside Playwright's sync API (which owns this thread's event loop)."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
+
+
+async def _project(redis_url: str, changes: list[dict[str, Any]]) -> None:
+    client = Redis.from_url(redis_url)
+    try:
+        for change in changes:
+            assert await readmodel.apply_change(client, change)
+    finally:
+        await client.aclose()
+
+
+def _change(entity: str, entity_id: str, province: str, **data: Any) -> dict[str, Any]:
+    return {"entity": entity, "id": entity_id, "province_code": province, "score": time.time(),
+            "version": f"{time.time_ns():020d}", "deleted": False,
+            "data": {"province_code": province, **data}}
+
+
+def test_a_kitchen_team_of_another_province_receives_ingredients_from_its_page(
+    api: str, tokens: dict[str, str], browser: Any, settings: Settings,  # noqa: F811
+) -> None:
+    """Palu 2018: the Makassar crew (a team of Sulawesi Selatan, 73) runs the field kitchen at
+    the Palu mayor's office (Sulawesi Tengah, 72). Its page shows that kitchen, the ingredients
+    on their way to it (by name, with quantity and warehouse), and confirms the rice when it
+    arrives — queued with no signal, sent when the signal returns — as the team's own receipt
+    (source ``team:<id>``) of the quantity actually received. Read models are seeded as the
+    projector writes them; the API and the broker are real."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    assert settings.redis_url
+    _in_thread(ensure_topics(settings))
+    s = uuid.uuid4().hex[:6]
+    team_id, kitchen_id = f"tagana-7371-{s}", f"dapur-walikota-{s}"
+    rice, lauk, water = f"shp-beras-{s}", f"shp-lauk-{s}", f"shp-air-{s}"
+    sent_from = {"warehouse_id": f"gudang-sulteng-{s}",
+                 "warehouse_name": "Gudang Dinas Sosial Sulawesi Tengah"}
+    rice_row = {"shipment_id": rice, "shelter_id": kitchen_id, "status": "dispatched",
+                "item": "rice", "unit": "kg", "quantity": 2400, "eta_hours": 0.4, **sent_from}
+    _in_thread(_project(settings.redis_url, [
+        _change("team", team_id, "73", team_id=team_id, name="TAGANA Kota Makassar",
+                availability="assigned", members=12, skills=["public_kitchen"]),
+        _change("kitchen", kitchen_id, "72", kitchen_id=kitchen_id, team_ids=[team_id],
+                name="Dapur Umum Lapangan Kantor Wali Kota Palu", status="open", units=1,
+                portions_per_cooking=2000, cookings_per_day=3, capacity_per_day=6000,
+                portions_needed_per_day=6000, people_served=2000, shelters_served=1,
+                shelters=[{"shelter_id": f"sh-talise-{s}", "name": "Pengungsian Talise",
+                           "portions_per_day": 6000}],
+                location={"lat": -0.899, "lon": 119.883}),
+        _change("shipment", rice, "72", **rice_row),
+        _change("shipment", lauk, "72", shipment_id=lauk, shelter_id=kitchen_id,
+                status="confirmed", item="side_dish", unit="pack", quantity=9000,
+                **sent_from),
+        _change("shipment", water, "72", shipment_id=water, shelter_id=kitchen_id,
+                status="delivered", item="clean_water", unit="L", quantity=9000,
+                **sent_from),
+    ]))
+    phone = make_token(settings.redis_url, "team", team_id=team_id, province_code="73")
+
+    context = browser.new_context(viewport={"width": 412, "height": 915}, locale="id-ID")
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    urls = sign_in(page, f"{api}/tim", phone)
+    card = page.locator(f"#kitchens article.kitchen[data-kitchen-id='{kitchen_id}']")
+    card.wait_for(timeout=30_000)
+    assert card.locator(".kitchen-name").inner_text() == "Dapur Umum Lapangan Kantor Wali Kota Palu"
+    rows = card.locator("ul.kitchen-incoming li.incoming")
+    assert rows.count() == 2  # the delivered water is no longer on its way
+    on_road = card.locator(f"li.incoming[data-shipment-id='{rice}']")
+    assert on_road.locator(".incoming-what").inner_text() == "Beras 2.400 kg"
+    assert on_road.locator(".incoming-status").inner_text() == "Dalam perjalanan"
+    assert on_road.locator(".incoming-from").inner_text() == (
+        "dari Gudang Dinas Sosial Sulawesi Tengah · Perkiraan perjalanan 0,4 jam")
+    packing = card.locator(f"li.incoming[data-shipment-id='{lauk}']")
+    assert packing.locator(".incoming-what").inner_text() == "Lauk pauk siap saji 9.000 bungkus"
+    assert packing.locator(".incoming-status").inner_text() == "Disiapkan gudang"
+    assert packing.locator("button.receive").count() == 0  # not on the road yet
+    page.screenshot(path=str(ARTIFACTS / "tim-dapur-kiriman.png"), full_page=True)
+
+    # received with no signal: 2,350 kg of the 2,400 (two sacks wet); queued, then sent
+    form = on_road.locator("form.receipt")
+    assert form.locator("[name=quantity_received]").input_value() == "2400"
+    form.locator("[name=quantity_received]").fill("")
+    form.locator("button.receive").click()
+    assert form.locator(".error").inner_text() == "Isi jumlah yang diterima."
+    assert page.locator("#queue li").count() == 0
+    context.set_offline(True)
+    form.locator("[name=quantity_received]").fill("2350")
+    form.locator("[name=note]").fill("2 karung basah")
+    form.locator("button.receive").click()
+    queued = page.locator("#queue li[data-state='queued']")
+    queued.wait_for()
+    assert "Penerimaan bahan Dapur Umum Lapangan Kantor Wali Kota Palu: Beras 2.350 kg" in \
+        queued.inner_text()
+    assert on_road.locator(".receipt-state").inner_text() == "Penerimaan menunggu sinyal"
+    assert on_road.locator("button.receive").count() == 0  # one receipt, not two
+    event_id = page.evaluate(
+        "JSON.parse(localStorage.getItem('siaga.tim.outbox'))[0].body.event_id")
+    context.set_offline(False)
+    page.evaluate("window.dispatchEvent(new Event('online'))")
+    queued.wait_for(state="detached", timeout=30_000)
+    assert on_road.locator(".receipt-state").inner_text() == "Penerimaan terkirim"
+
+    topic = next(t for t in TOPICS if t.name == "shipments")
+    records = _in_thread(consume_all(settings, settings.topic(topic.name), expected=1))
+    (value,) = [json.loads(r.value) for r in records]
+    assert (value["type"], value["event_id"], value["shipment_id"], value["status"],
+            value["quantity_received"], value["reason"], value["source"],
+            value["province_code"]) == (
+        "shipment.status_changed", event_id, rice, "delivered", 2350, "2 karung basah",
+        f"team:{team_id}", "72")
+    assert records[0].key == b"72"
+
+    # the worker records the delivery: the rice is no longer on its way
+    _in_thread(_project(settings.redis_url, [
+        _change("shipment", rice, "72", **{**rice_row, "status": "delivered",
+                                           "quantity_received": 2350})]))
+    page.evaluate("window.dispatchEvent(new Event('online'))")  # refreshes the view
+    on_road.wait_for(state="detached", timeout=30_000)
+    assert rows.count() == 1
+
+    text = page.locator("body").inner_text()
+    for code in ("side_dish", "clean_water", "dispatched", "confirmed", "undefined", "null",
+                 "NaN", "gudang-sulteng"):
+        assert code not in text, code
+    page.click("button.lang")  # English as a choice
+    assert packing.locator(".incoming-what").inner_text() == "Ready side dish 9,000 pack"
+    assert packing.locator(".incoming-status").inner_text() == "Being packed at the warehouse"
+    assert card.locator("h4", has_text="Ingredient deliveries").count() == 1
+    page.click("button.lang")
+    assert not errors, errors
+    assert_no_token_kept_or_sent(page, urls, phone)
+    context.close()
