@@ -1105,7 +1105,8 @@ def _balance_identical(demand: IntArray, seg_cap: IntArray, seg_value: FloatArra
     return out_w[order], out_s[order], out_q[order]
 
 
-#: per thread, reused W x S matrices (the fair solver's costs, the item's travel hours)
+#: per thread, reused W x S matrices (the fair solver's costs and arrival-time factors, the
+#: item's travel hours)
 _scratch = threading.local()
 
 

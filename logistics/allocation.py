@@ -432,9 +432,10 @@ class Plan:
 class ItemProblem:
     """One item's LP data after applying the release rules (arrays sorted by id).
 
-    ``hours`` (W x S, inf = unreachable) is cut out of the travel matrix on first use, which for
-    :func:`allocate` is in the thread that solves the item: on a national plan these copies are
-    hundreds of MB, and making them in parallel takes them off the serial path.
+    ``hours`` (W x S, inf = unreachable) is cut out of the travel matrix on first use.
+    :func:`allocate` never builds it: the thread that solves the item cuts the block into a
+    matrix it reuses from item to item (a national item's is 56 MB) and hands the plan only what
+    its lines need (see :class:`_Solved`).
     """
 
     item_id: str
@@ -835,10 +836,10 @@ def _short_switch_interval() -> Iterator[None]:
     it (after the last of several concurrent blocks).
 
     While solving threads run compiled code without the GIL, this thread assembles lines in
-    pure Python and holds it. Each time a solving thread comes back from compiled code it
-    must wait for the GIL, by default up to 5 ms, and it does so ~100 times per item: on a
-    national fair plan the two solving threads spent 2.4-3.2 s blocked that way (measured
-    from /proc schedstat: wall - on-CPU - run-queue time), 0.7-1.6 s with 0.5 ms.
+    pure Python and holds it. Each time a solving thread comes back from compiled code or a
+    large NumPy operation (dozens of times per item) it must wait for the GIL, by default up
+    to 5 ms: on a national fair plan the two solving threads spent 2.4-3.2 s blocked that way
+    (measured from /proc schedstat: wall - on-CPU - run-queue time), 0.7-1.6 s with 0.5 ms.
     """
     global _switch_depth, _switch_saved
     with _switch_lock:
