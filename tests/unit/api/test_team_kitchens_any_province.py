@@ -145,7 +145,7 @@ async def test_a_kitchens_team_id_means_its_own_provinces_team_when_there_is_one
 async def test_the_team_of_another_province_confirms_its_kitchens_delivery(
     redis: Redis,
 ) -> None:
-    publisher = FakePublisher()
+    publisher: Any = FakePublisher()
     body = DeliveryReceipt(quantity_received=2350, note="2 karung basah")
     accepted = await confirm_delivery(body=body, principal=phone(MAKASSAR, "73"),
                                       publisher=publisher, redis=redis, shipment_id="shp-rice")

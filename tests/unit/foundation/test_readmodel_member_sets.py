@@ -59,7 +59,7 @@ async def in_flight(redis: Redis, to: str = "dapur-a") -> list[str]:
     read also checks each shipment's status; the set must not depend on that)."""
     read = sorted(s["shipment_id"] for s in await readmodel.shipments_to(redis, "72", to))
     members = await redis.smembers(readmodel.shipments_to_key("72", to))
-    assert sorted(m.decode().removeprefix("72/") for m in members) == read
+    assert sorted(readmodel.split_member(m)[1] for m in members) == read
     return read
 
 
