@@ -5,6 +5,10 @@
     proposed | confirmed --cancel(reason)--> cancelled
     dispatched --reject(reason)--> rejected        (the receiving post refuses the delivery)
 
+A national-tier shipment also carries the approval of the receiving province
+(:mod:`logistics.approval`): while it is ``awaiting`` (or ``declined``) it cannot be
+confirmed (:data:`BLOCKED_BY_APPROVAL`), however legal the move is by :data:`TRANSITIONS`.
+
 Every transition returns the new (immutable) shipment and the event it emits; an illegal
 transition raises :class:`InvalidShipmentTransition`. A delivery records the quantity received
 and the difference from the quantity dispatched.
@@ -19,6 +23,7 @@ from typing import Any, Literal
 
 from logistics._serde import dt_from_str, dt_to_str, require_utc
 from logistics.allocation import BatchPick, ShipmentProposal
+from logistics.approval import Approval, check_approval
 from logistics.errors import InvalidInput, InvalidShipmentTransition
 
 Status = Literal["proposed", "confirmed", "dispatched", "delivered", "cancelled", "rejected"]
@@ -34,6 +39,24 @@ _ALLOWED: dict[str, frozenset[str]] = {
 #: The lifecycle: status -> the statuses it may move to (the API checks against this one copy).
 TRANSITIONS: Mapping[str, frozenset[str]] = _ALLOWED
 STATUSES: tuple[str, ...] = tuple(_ALLOWED)
+#: Moves a shipment's approval refuses: a national-tier shipment awaiting a coordinator of
+#: the receiving province (or declined by one) is not confirmed (the API checks this one too).
+BLOCKED_BY_APPROVAL: Mapping[str, frozenset[str]] = {
+    "confirmed": frozenset({"awaiting", "declined"}),
+}
+
+
+def approval_refusal(shipment_id: str, approval: str | None, target: str) -> str | None:
+    """Why ``target`` is refused for a shipment with this approval (None when it is not):
+    a sentence naming ``approval``, for a dead letter or an HTTP 409."""
+    if approval in BLOCKED_BY_APPROVAL.get(target, frozenset()):
+        if approval == "awaiting":
+            return (f"approval: shipment {shipment_id} comes from the national tier and awaits "
+                    "the approval of a coordinator of the receiving province; it can become "
+                    f"{target} once approved")
+        return (f"approval: shipment {shipment_id} was declined by a coordinator of the "
+                f"receiving province; it cannot become {target}")
+    return None
 
 
 def allowed_from(target: str) -> tuple[str, ...]:
@@ -79,6 +102,10 @@ class Shipment:
     received_quantity: int | None = None
     reason: str = ""
     updated_at: datetime | None = None
+    approval: Approval = "not_required"
+
+    def __post_init__(self) -> None:
+        check_approval(self.approval)
 
     @property
     def difference(self) -> int | None:
@@ -100,6 +127,9 @@ class Shipment:
         if to not in _ALLOWED[self.status]:
             raise InvalidShipmentTransition(
                 f"shipment {self.shipment_id}: cannot go from {self.status} to {to}")
+        refused = approval_refusal(self.shipment_id, self.approval, to)
+        if refused is not None:
+            raise InvalidShipmentTransition(refused)
         at = require_utc(at, "at")
         new = replace(self, status=to, updated_at=at, **changes)
         return new, ShipmentEvent(event_id, self.shipment_id, kind, at, data)
@@ -110,7 +140,8 @@ class Shipment:
         proposed, never more).
 
         Raises:
-            InvalidShipmentTransition: unless proposed.
+            InvalidShipmentTransition: unless proposed, or while its approval is awaited
+                (or was declined).
             InvalidInput: if the picked total is 0 or exceeds the proposed quantity.
         """
         total = sum(p.quantity for p in picked)
@@ -166,6 +197,7 @@ class Shipment:
             "batches": [b.to_dict() for b in self.batches],
             "received_quantity": self.received_quantity, "reason": self.reason,
             "updated_at": None if self.updated_at is None else dt_to_str(self.updated_at),
+            "approval": self.approval,
         }
 
     @classmethod
@@ -183,4 +215,5 @@ class Shipment:
             batches=tuple(BatchPick.from_dict(b) for b in d.get("batches", ())),
             received_quantity=None if rq is None else int(rq), reason=str(d.get("reason", "")),
             updated_at=None if ua is None else dt_from_str(ua),
+            approval=check_approval(str(d.get("approval") or "not_required")),
         )

@@ -65,8 +65,10 @@ TOPICS: tuple[TopicSpec, ...] = (
     TopicSpec(
         "shipments",
         PROVINCE_KEY,
-        "Shipment lifecycle moves by warehouse staff and receiving posts; coordinators' holds.",
-        (ev.ShipmentStatusChanged, ev.ShipmentHoldChanged),
+        "Shipment lifecycle moves by warehouse staff and receiving posts; coordinators' holds, "
+        "and their approvals (or declines) of what the national tier sends their province: "
+        "its shipments and the teams it mobilises from other provinces.",
+        (ev.ShipmentStatusChanged, ev.ShipmentHoldChanged, ev.EscalationDecisionRecorded),
     ),
     TopicSpec(
         "kitchens",
@@ -342,6 +344,15 @@ EXAMPLES: dict[type[ev.Envelope], ev.Envelope] = {
         held=True,
         reason="road to Cugenang closed by landslide",
         coordinator="coord-jabar-01",
+    ),
+    ev.EscalationDecisionRecorded: ev.EscalationDecisionRecorded(
+        **_BASE,
+        source="coordinator:Pusdalops Jawa Barat",
+        province_code="32",
+        shipment_id="shp-9b41e07c5d2a",
+        decision="approved",
+        reason="Beras dari gudang regional Bekasi diterima; jalur Puncak terbuka",
+        coordinator="Pusdalops Jawa Barat",
     ),
     ev.DispatchOverridden: ev.DispatchOverridden(
         **_BASE,

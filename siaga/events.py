@@ -429,6 +429,36 @@ class ShortfallDecisionRecorded(Envelope):
     coordinator: str = Field(min_length=1, max_length=200)
 
 
+class EscalationDecisionRecorded(Envelope):
+    """A coordinator of the receiving province approves or declines what the national tier sends it: a national-tier shipment, or a team mobilised from another province to one of its tasks. Until approved neither is confirmed or dispatched; declined, the national tier proposes nothing more for that need until it changes materially (docs/planning.md, "Tiers")."""  # noqa: E501
+
+    type: Literal["escalation.decision_recorded"] = "escalation.decision_recorded"
+    province_code: ProvinceCode = Field(description="The receiving province")
+    shipment_id: Identifier | None = Field(
+        default=None, description="A national-tier shipment to this province")
+    task_id: Identifier | None = Field(
+        default=None, description="A task of this province a team was mobilised to")
+    team_id: Identifier | None = Field(
+        default=None, description="The team mobilised to it from another province")
+    decision: Literal["approved", "declined"]
+    reason: str | None = Field(default=None, min_length=1, max_length=1000,
+                               description="Why (required to decline)")
+    coordinator: str = Field(min_length=1, max_length=200)
+
+    @model_validator(mode="after")
+    def _one_target(self) -> EscalationDecisionRecorded:
+        shipment = self.shipment_id is not None
+        team = self.task_id is not None or self.team_id is not None
+        if shipment == team:
+            raise ValueError("shipment_id: name either a shipment_id, or a task_id and a "
+                             "team_id (a mobilised team)")
+        if team and (self.task_id is None or self.team_id is None):
+            raise ValueError("team_id: a mobilised team is named by task_id and team_id")
+        if self.decision == "declined" and not self.reason:
+            raise ValueError("reason: a decline needs a reason")
+        return self
+
+
 class KitchenRegistered(Envelope):
     """A coordinator opens (or corrects) a public kitchen (dapur umum): where it cooks, how
     many field-kitchen (Dumlap) units, its rhythm, the TAGANA teams running it, and shelters
@@ -496,6 +526,7 @@ AnyEvent = Annotated[
     | ShipmentStatusChanged
     | ShipmentHoldChanged
     | ShortfallDecisionRecorded
+    | EscalationDecisionRecorded
     | KitchenRegistered
     | KitchenStatusReported,
     Field(discriminator="type"),
@@ -521,6 +552,7 @@ EVENT_TYPES: dict[str, type[Envelope]] = {
         ShipmentStatusChanged,
         ShipmentHoldChanged,
         ShortfallDecisionRecorded,
+        EscalationDecisionRecorded,
         KitchenRegistered,
         KitchenStatusReported,
     )

@@ -38,6 +38,11 @@ class Settings(BaseSettings):
     needs_profile: str = "bnpb-perka-7-2008"
     days_of_cover: float = Field(default=3.0, gt=0, le=90)
     replan_threshold: float = Field(default=0.05, ge=0, le=1)
+    # The approval gate (docs/planning.md, "Tiers"): a national-tier shipment proposed to a
+    # province and a team mobilised to it from another province wait for a coordinator of
+    # that province to approve them. false: the national tier acts at once (read by the
+    # worker that runs the national tier; restart it to change).
+    national_approval: bool = True
     # Processes a worker plans in (streams/planpool.py): 1 keeps ingest on its own core
     # while a big province is re-planned; 0 plans in a thread of the worker (one core).
     plan_processes: int = Field(default=1, ge=0, le=16)

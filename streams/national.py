@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -43,13 +44,21 @@ def _hours(origins: list[dict[str, Any]], destinations: list[dict[str, Any]]) ->
 
 
 def plan_national(
-    snapshots: dict[str, dict[str, Any]], previous: dict[str, Any]
+    snapshots: dict[str, dict[str, Any]], previous: dict[str, Any],
+    approval_required: bool = True,
 ) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
     """Plan the national tier from the provinces' latest snapshots. Pure.
 
     Returns the new national record and, per province, its results snapshot.
     Shelter and task ids are qualified with their province (``"72/shelter-x"``)
     because client ids are unique only within a province.
+
+    ``approval_required`` (the setting ``SIAGA_NATIONAL_APPROVAL``): each proposal and each
+    mobilised team waits for a coordinator of the receiving province (the approval gate,
+    :mod:`streams.planning.gate`). A province sends up, with each uncovered task, the teams
+    its coordinators approved (kept first on the task, and told to their home province as
+    approved) and declined (not sent to it again while the decline stands); a need they
+    declined comes up only as large as what they approved.
     """
     seq = int(previous.get("seq", 0)) + 1
     plan_id = f"plan-national-{seq}"
@@ -145,6 +154,7 @@ def plan_national(
         row["origin"] = warehouses[proposal.warehouse_id]["location"]
         row["warehouse_name"] = warehouses[proposal.warehouse_id].get("name")
         row["warehouse_province"] = warehouse_home[proposal.warehouse_id]
+        row["approval_required"] = approval_required
         results[province]["proposals"].append(row)
 
     # ---- teams
@@ -170,10 +180,18 @@ def plan_national(
     # the task loop: a team that declined a task, let it time out or finished it is not
     # (re)assigned to it ("refused" carries the task's id in its own province)
     refused = {(t["team_id"], task) for t in spare for task in t.get("refused", [])}
+    # the approval gate: teams the receiving province declined for a task are not sent to it
+    # while the decline stands (it sends them up only then); approved ones stay first
+    refused |= {(team, tid.split("/", 1)[1]) for tid, meta in task_meta.items()
+                for team in meta.get("declined_teams") or ()}
+    approved_of = {tid: set(meta.get("approved_teams") or ()) for tid, meta in task_meta.items()}
     for tid, team_ids in previous.get("assignments", {}).items():
         if tid in task_loc:
             plain = tid.split("/", 1)[1]
-            standing[tid] = [x for x in team_ids if x in spare_ids and (x, plain) not in refused]
+            kept = [x for x in team_ids if x in spare_ids and (x, plain) not in refused]
+            # no more teams than the task still lacks (approved ones first)
+            kept.sort(key=lambda x: (x not in approved_of.get(tid, ()), x))
+            standing[tid] = kept[: int(task_meta[tid]["missing_teams"])]
     busy = {x for ids in standing.values() for x in ids}
     open_tasks = []
     for task in tasks:
@@ -187,6 +205,10 @@ def plan_national(
     # stored as [[task_id, team_id], hours] (JSON has no tuples)
     travel_of: dict[tuple[str, str], float] = {
         (str(k[0]), str(k[1])): float(v) for k, v in previous.get("travel", [])
+    }
+    # why each team was sent (the dispatcher's team_assigned explanation), kept like travel
+    why_of: dict[tuple[str, str], dict[str, Any]] = {
+        (str(k[0]), str(k[1])): dict(v) for k, v in previous.get("why", []) if v
     }
     if open_tasks and free:
         h = np.array(_hours([t["location"] for t in free],
@@ -208,28 +230,54 @@ def plan_national(
         for a in plan_teams.assignments:
             standing.setdefault(a.task_id, []).append(a.team_id)
             travel_of[(a.task_id, a.team_id)] = a.travel_hours
+            if a.why is not None:
+                why_of[(a.task_id, a.team_id)] = local_why(a.why, a.task_id)
     home = {t["team_id"]: t["province_code"] for t in spare}
+    name_of = {t["team_id"]: t.get("name") for t in spare}
     for tid, team_ids in sorted(standing.items()):
         province, task_id = tid.split("/", 1)
         meta = task_meta[tid]
         for team_id in sorted(team_ids):
-            results[province]["tasks_covered"].append(
-                {"task_id": task_id, "team_id": team_id, "team_province": home[team_id]})
+            approval = ("not_required" if not approval_required
+                        else "approved" if team_id in approved_of.get(tid, ())
+                        else "awaiting")
+            why = why_of.get((tid, team_id))
+            results[province]["tasks_covered"].append({
+                "task_id": task_id, "team_id": team_id, "team_province": home[team_id],
+                "team_name": name_of.get(team_id),
+                "travel_hours": travel_of.get((tid, team_id)), "why": why,
+                "approval_required": approval_required,
+                "teams_needed": int(meta.get("teams_needed") or 1),
+            })
             if home[team_id] in results:
                 results[home[team_id]]["mobilised_here"].append({
                     "team_id": team_id, "task_id": task_id, "task_province": province,
                     "kind": meta["kind"], "target_id": meta["concerns_id"],
                     "location": meta["location"],
                     "travel_hours": travel_of.get((tid, team_id)),
+                    "why": why,
+                    "approval": approval,
                 })
+    on_task = {(tid, team) for tid, teams in standing.items() for team in teams}
     record = {
         "seq": seq,
         "plan": plan.to_dict(),
         "assignments": {k: sorted(v) for k, v in sorted(standing.items()) if v},
         "travel": [[list(k), v] for k, v in sorted(travel_of.items())],
+        "why": [[list(k), v] for k, v in sorted(why_of.items()) if k in on_task],
         "provinces": snapshots,
     }
     return record, results
+
+
+def local_why(why: Mapping[str, Any], qualified_task: str) -> dict[str, Any]:
+    """The dispatcher's team_assigned explanation of a national assignment, as the provinces
+    read it: the task's own id (the national tier qualifies ids with their province) and the
+    province it is in."""
+    province, task_id = qualified_task.split("/", 1)
+    figures = dict(why.get("figures") or {}, task_id=task_id, task_province=province)
+    text = str(why.get("text") or "").replace(qualified_task, task_id)
+    return {"rule": why.get("rule"), "figures": figures, "text": text}
 
 
 # ---------------------------------------------------------------- the agent, per entity
@@ -273,11 +321,13 @@ def previous_from(rows: dict[str, Any]) -> dict[str, Any]:
     proposals = [rows[k] for k in sorted(rows) if k.startswith(PROP + "|")]
     assignments: dict[str, list[str]] = {}
     travel: list[list[Any]] = []
+    why: list[list[Any]] = []
     for key in sorted(rows):
         if key.startswith(ASSIGN + "|"):
             task_id = key.split("|", 1)[1]
             assignments[task_id] = list(rows[key]["teams"])
             travel += [[[task_id, team], hours] for team, hours in rows[key]["travel"].items()]
+            why += [[[task_id, team], w] for team, w in (rows[key].get("why") or {}).items()]
     return {
         "seq": meta["seq"],
         "plan": {"plan_id": meta["plan_id"], "planned_at": meta["planned_at"],
@@ -285,6 +335,7 @@ def previous_from(rows: dict[str, Any]) -> dict[str, Any]:
                  "proposals": proposals, "shortfalls": [], "remaining": [], "stats": []},
         "assignments": assignments,
         "travel": travel,
+        "why": why,
     }
 
 
@@ -316,10 +367,15 @@ def national_writes(
     travel: dict[str, dict[str, float]] = {}
     for (task_id, team_id), hours in record["travel"]:
         travel.setdefault(task_id, {})[team_id] = hours
+    why: dict[str, dict[str, Any]] = {}
+    for (task_id, team_id), explanation in record.get("why", []):
+        why.setdefault(task_id, {})[team_id] = explanation
     new_assign = {
         f"{ASSIGN}|{task_id}": {
             "teams": teams,
             "travel": {t: travel.get(task_id, {}).get(t) for t in teams},
+            **({"why": {t: why[task_id][t] for t in teams if t in why[task_id]}}
+               if task_id in why else {}),
         }
         for task_id, teams in record["assignments"].items()
     }
@@ -364,7 +420,8 @@ def register(ctx: Any) -> None:
 
     def plan_in_thread(rows: dict[str, Any]) -> tuple[dict[str, Any], list[Any], int]:
         snapshots = snapshots_from(rows)
-        record, results = plan_national(snapshots, previous_from(rows))
+        record, results = plan_national(snapshots, previous_from(rows),
+                                        ctx.settings.national_approval)
         writes, sends = national_writes(rows, record, results)
         return writes, sends, len(snapshots)
 

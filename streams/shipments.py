@@ -10,6 +10,12 @@ their own rows at once, so a closed shipment can leave the working state:
   running it, a coordinator or an admin — anyone else's is dead-lettered
   (:func:`check_kitchen_receipt`; the API refuses it first, from a read model that may lag).
 
+A coordinator's approval or decline of what the national tier sends the province
+(``escalation.decision_recorded``) is kept in the province's ``overrides`` table, checked
+against the shipment or the national tier's result it names
+(:func:`streams.planning.gate.apply_escalation_decision`: anything outside the keyed
+province is dead-lettered with the reason); the re-plan applies it.
+
 The planner projects a closed shipment's final state, then removes it from the table (its
 history stays in Kafka and the read models).
 """
@@ -22,7 +28,12 @@ from collections.abc import Sequence
 from typing import Any
 
 from siaga.catalogue import STOCK_MOVES
-from siaga.events import InvalidRecord, ShipmentHoldChanged, ShipmentStatusChanged
+from siaga.events import (
+    EscalationDecisionRecorded,
+    InvalidRecord,
+    ShipmentHoldChanged,
+    ShipmentStatusChanged,
+)
 from streams.deadletter import park
 from streams.entities import entity_table
 from streams.ingest import (
@@ -46,6 +57,22 @@ from streams.plumbing import (
 
 STATUS = ShipmentStatusChanged.model_fields["type"].default
 HOLD = ShipmentHoldChanged.model_fields["type"].default
+DECISION = EscalationDecisionRecorded.model_fields["type"].default
+
+
+def _fold_decision(writes: Writes, event: Any, decided: EscalationDecisionRecorded) -> None:
+    """A coordinator's decision on a national-tier shipment or mobilised team, into its gate
+    row (raises InvalidRecord when it names nothing the national tier sent this province)."""
+    from streams.planning.gate import apply_escalation_decision, covered_key, decision_key
+
+    province = decided.province_code
+    if decided.shipment_id is not None:
+        target = writes.get("shipments", province, decided.shipment_id)
+    else:
+        target = writes.get("national", province,
+                            covered_key(str(decided.task_id), str(decided.team_id)))
+    fold(writes, "overrides", province, decision_key(decided), event,
+         lambda view, e: apply_escalation_decision(view, e, target), decided)
 
 
 def _departures(writes: Writes, province: str, row: dict[str, Any]) -> list[dict[str, Any]]:
@@ -104,9 +131,9 @@ def _kitchen_destination(
 
 
 def register(ctx: Any) -> None:
-    for name in ("shipments", "batches", "shelters", "kitchens"):
+    for name in ("shipments", "batches", "shelters", "kitchens", "overrides", "national"):
         entity_table(ctx, name)
-    allowed = (STATUS, HOLD)
+    allowed = (STATUS, HOLD, DECISION)
 
     async def handle(events: Sequence[Any]) -> None:
         writes = Writes(ctx)
@@ -120,6 +147,14 @@ def register(ctx: Any) -> None:
                 await park(ctx, event, exc.reason)
                 continue
             province = decoded.province_code  # type: ignore[attr-defined]
+            if isinstance(decoded, EscalationDecisionRecorded):
+                try:
+                    _fold_decision(writes, event, decoded)
+                except InvalidRecord as exc:
+                    await park(ctx, event, exc.reason)
+                    continue
+                provinces.add(province)
+                continue
             shipment_id = decoded.shipment_id  # type: ignore[attr-defined]
             reducer: Reducer = (
                 apply_shipment_status if isinstance(decoded, ShipmentStatusChanged)

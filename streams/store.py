@@ -17,7 +17,8 @@ teams          one TAGANA team
 shipments      one open shipment (closed ones leave after their last projection)
 incidents      one incident
 declarations   one emergency declaration
-overrides      one dispatch override ``<task>|<team>``
+overrides      one dispatch override ``<task>|<team>``; one decision on what the national
+               tier sends ``gate|…`` (:mod:`streams.planning.gate`)
 national       one result of the national tier ``<kind>|<id>``
 kitchens       one public kitchen (dapur umum; ``streams/kitchens.py``)
 tasks          one task of the team plan with its assigned teams

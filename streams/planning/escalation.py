@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
+from streams.planning.gate import Gates, read_gates
 from streams.planning.rows import (
     EscalatedShortfall,
     EscalatedTask,
@@ -27,21 +28,25 @@ from streams.planning.stock import effective_on_hand, shipments_by_warehouse
 from streams.planning.teams import duty_hours, task_location
 from streams.planning.views import assignment_of
 
+Pair = tuple[str, str]  # (shelter, item)
 NATIONAL_SHIPMENT_FIELDS = ("shipment_id", "proposal_id", "warehouse_id", "item_id", "quantity",
                             "status", "batches", "dispatched_at")
 
 
 def escalate(
     state: ProvinceState, seq: int, now: datetime, plan: PlanDict, teams_plan: TeamsPlan,
-    shipments: Mapping[str, ShipmentRow],
+    shipments: Mapping[str, ShipmentRow], gates: Gates | None = None,
+    need_of: Mapping[Pair, float] | None = None,
 ) -> Escalation:
-    """The province's escalation snapshot after plan ``seq``."""
+    """The province's escalation snapshot after plan ``seq`` (``gates``: its coordinators'
+    decisions on what the national tier sent; ``need_of``: each shelter's need of an item)."""
+    gates = read_gates(state) if gates is None else gates
     return {
         "province_code": state.province_code,
         "seq": seq,
         "planned_at": now.isoformat(),
-        "shortfalls": shortfalls(state, plan),
-        "uncovered_tasks": uncovered_tasks(state, teams_plan),
+        "shortfalls": shortfalls(state, plan, gates, need_of or {}, shipments),
+        "uncovered_tasks": uncovered_tasks(state, teams_plan, gates),
         "spare_teams": spare_teams(state, teams_plan, now),
         "regional_stock": regional_stock(state),
         "national_shipments": [
@@ -52,11 +57,31 @@ def escalate(
     }
 
 
-def shortfalls(state: ProvinceState, plan: PlanDict) -> list[EscalatedShortfall]:
-    """The plan's shortfalls with what the national tier weighs them by, and where."""
+def shortfalls(
+    state: ProvinceState, plan: PlanDict, gates: Gates | None = None,
+    need_of: Mapping[Pair, float] | None = None,
+    shipments: Mapping[str, ShipmentRow] | None = None,
+) -> list[EscalatedShortfall]:
+    """The plan's shortfalls with what the national tier weighs them by, and where.
+
+    Where a coordinator's decline of the national tier's help stands (the need has not grown
+    by a quarter since), only what they approved goes up: the national tier then proposes
+    nothing more for it (and withdraws what awaited approval)."""
+    gates = gates or Gates()
+    approved: dict[Pair, int] = {}
+    if gates.needs:
+        for row in (shipments or {}).values():
+            if row.get("tier") == "national" and row["status"] == "proposed" and \
+                    row.get("approval") == "approved":
+                pair = (row["shelter_id"], row["item_id"])
+                approved[pair] = approved.get(pair, 0) + int(row["quantity"])
     out: list[EscalatedShortfall] = []
     for s in plan["shortfalls"]:
-        if int(s["missing"]) <= 0:
+        missing = int(s["missing"])
+        pair = (s["shelter_id"], s["item_id"])
+        if gates.needs and gates.need_decline(pair, (need_of or {}).get(pair, 0.0)):
+            missing = min(missing, approved.get(pair, 0))
+        if missing <= 0:
             continue
         place: Mapping[str, Any] = place_of(state, s["shelter_id"]) or {}
         explanation = s["explanation"]
@@ -64,7 +89,7 @@ def shortfalls(state: ProvinceState, plan: PlanDict) -> list[EscalatedShortfall]
             "shelter_id": s["shelter_id"],
             "item_id": s["item_id"],
             "unit": s["unit"],
-            "missing": int(s["missing"]),
+            "missing": missing,
             "priority": explanation["priority"],
             "headcount": explanation["headcount"],
             "vulnerable_share": explanation["vulnerable_share"],
@@ -78,15 +103,35 @@ def shortfalls(state: ProvinceState, plan: PlanDict) -> list[EscalatedShortfall]
     return out
 
 
-def uncovered_tasks(state: ProvinceState, teams_plan: TeamsPlan) -> list[EscalatedTask]:
-    """The tasks the province's teams cannot cover, with how many teams they lack."""
+def uncovered_tasks(
+    state: ProvinceState, teams_plan: TeamsPlan, gates: Gates | None = None,
+) -> list[EscalatedTask]:
+    """The tasks the province's teams cannot cover, with how many teams they lack and the
+    mobilised teams its coordinators approved (kept first by the national tier, and
+    dispatched) or declined (not sent again while the decline stands). Where a decline
+    stands (the task needs no more teams than when declined), only the approved teams'
+    slots go up."""
+    gates = gates or Gates()
     tasks = teams_plan["tasks"]
-    return [
-        {**tasks[u["task_id"]], "missing_teams": u["teams_needed"] - u["teams_assigned"],
-         "location": task_location(state, tasks[u["task_id"]])}
-        for u in teams_plan["uncovered"]
-        if u["task_id"] in tasks
-    ]
+    out: list[EscalatedTask] = []
+    for u in teams_plan["uncovered"]:
+        task = tasks.get(u["task_id"])
+        if task is None:
+            continue
+        missing = u["teams_needed"] - u["teams_assigned"]
+        entry = cast(EscalatedTask, {**task, "missing_teams": missing,
+                                     "location": task_location(state, task)})
+        if gates.teams:
+            approved = gates.approved_teams(task["task_id"])
+            if gates.task_decline(task["task_id"], task["teams_needed"]) is not None:
+                entry["missing_teams"] = min(missing, len(approved))
+                entry["declined_teams"] = gates.declined_teams(task["task_id"])
+            if approved:
+                entry["approved_teams"] = approved
+            if entry["missing_teams"] <= 0:
+                continue
+        out.append(entry)
+    return out
 
 
 def spare_teams(state: ProvinceState, teams_plan: TeamsPlan, now: datetime) -> list[SpareTeam]:
@@ -100,6 +145,7 @@ def spare_teams(state: ProvinceState, teams_plan: TeamsPlan, now: datetime) -> l
     return [
         {
             "team_id": t["team_id"],
+            "name": t.get("name"),
             "kabupaten_code": t.get("kabupaten_code") or "",
             "province_code": state.province_code,
             "skills": t["skills"],

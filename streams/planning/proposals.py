@@ -9,10 +9,12 @@ national tier's from the national results.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
+from typing import Any
 
 from logistics.explain import explain_proposal
+from streams.planning.gate import Gates, read_gates, shipment_approval
 from streams.planning.rows import (
     Location,
     OutputEvent,
@@ -23,6 +25,13 @@ from streams.planning.rows import (
 from streams.planning.state import ProvinceState, short_hash
 
 Key = tuple[str, str, str]  # (item, warehouse, shelter)
+Pair = tuple[str, str]  # (shelter, item)
+#: What a tier adds to each of its shipments (the national tier: the receiving province's
+#: approval, the shelter's need): the line and the open shipment it updates, if any.
+Extra = Callable[[ProposalLine, "ShipmentRow | None"], Mapping[str, Any]]
+#: Of those, the fields whose change is a change of the proposal (an output event); the
+#: others (the need a decline is measured against) change the row silently.
+NOTIFIED = frozenset({"approval"})
 
 
 def _picks(proposal: ProposalLine) -> list[PickRow]:
@@ -30,15 +39,20 @@ def _picks(proposal: ProposalLine) -> list[PickRow]:
             for b in proposal["batches"]]
 
 
+def shipment_id_of(proposal: ProposalLine, province: str) -> str:
+    """The id of the shipment a plan line proposes (deterministic)."""
+    return "shp-" + short_hash(
+        province, proposal["proposal_id"], proposal["item_id"], proposal["warehouse_id"],
+        proposal["shelter_id"],
+    )
+
+
 def new_shipment(
     proposal: ProposalLine, province: str, now: datetime, tier: str = "province",
     origin: Location | None = None,
 ) -> ShipmentRow:
     """The proposed shipment of a plan line (its id derives from the line: deterministic)."""
-    shipment_id = "shp-" + short_hash(
-        province, proposal["proposal_id"], proposal["item_id"], proposal["warehouse_id"],
-        proposal["shelter_id"],
-    )
+    shipment_id = shipment_id_of(proposal, province)
     return {
         "shipment_id": shipment_id,
         "proposal_id": proposal["proposal_id"],
@@ -74,14 +88,18 @@ def sync_proposals(
     tier: str,
     now: datetime,
     events: list[OutputEvent],
+    extra: Extra | None = None,
+    withdrawal: Callable[[ShipmentRow], Mapping[str, Any]] | None = None,
 ) -> tuple[dict[str, ShipmentRow], list[ShipmentRow]]:
     """Make the proposed shipments of a tier match the plan's proposals.
 
     A proposal for a (item, warehouse, shelter) that already has an open proposed
     shipment updates it in place (same shipment id: warehouse staff see it change, not
     vanish); a new pair gets a new shipment; a proposed shipment the plan no longer
-    wants is withdrawn (unless a coordinator holds it). Returns the new table value and
-    the withdrawn shipments (for the read model); ``events`` receives what changed.
+    wants is withdrawn (unless a coordinator holds it). ``extra`` gives fields the tier
+    sets on its shipments (a change of them is a change of the proposal), ``withdrawal``
+    what a withdrawn one says instead of the re-plan's reason. Returns the new table value
+    and the withdrawn shipments (for the read model); ``events`` receives what changed.
     """
     shipments = {k: v.copy() for k, v in state.shipments.items()}
     open_by_key: dict[Key, ShipmentRow] = {
@@ -102,10 +120,15 @@ def sync_proposals(
                 # This very proposal was already taken up (confirmed, dispatched…) and the
                 # plan that proposed it has not caught up yet: never overwrite a commitment.
                 continue
+            if extra is not None:
+                shipment.update(extra(proposal, None))  # type: ignore[typeddict-item]
             shipments[shipment["shipment_id"]] = shipment
             events.append({"type": "shipment.proposed", **public(shipment)})
             continue
         batches = _picks(proposal)
+        added = {} if extra is None else extra(proposal, current)
+        noticed = [k for k, v in added.items() if current.get(k) != v]
+        current.update(added)  # type: ignore[typeddict-item]
         if current["quantity"] != proposal["quantity"] or current["batches"] != batches:
             current["quantity"] = proposal["quantity"]
             current["batches"] = batches
@@ -117,7 +140,14 @@ def sync_proposals(
             current["updated_at"] = now.isoformat()
             shipments[current["shipment_id"]] = current
             events.append({"type": "shipment.proposal_changed", **public(current)})
-        elif current["proposal_id"] != proposal["proposal_id"]:
+        elif any(k in NOTIFIED for k in noticed):
+            # the receiving province approved it (or the gate changed): a warehouse system
+            # learns it may confirm now
+            current["proposal_id"] = proposal["proposal_id"]
+            current["updated_at"] = now.isoformat()
+            shipments[current["shipment_id"]] = current
+            events.append({"type": "shipment.proposal_changed", **public(current)})
+        elif current["proposal_id"] != proposal["proposal_id"] or noticed:
             current["proposal_id"] = proposal["proposal_id"]
             shipments[current["shipment_id"]] = current
     withdrawn: list[ShipmentRow] = []
@@ -127,6 +157,8 @@ def sync_proposals(
         gone = shipment.copy()
         gone["status"] = "cancelled"
         gone["reason"] = "withdrawn by re-plan"
+        if withdrawal is not None:
+            gone.update(withdrawal(gone))  # type: ignore[typeddict-item]
         gone["updated_at"] = now.isoformat()
         withdrawn.append(gone)
         del shipments[shipment["shipment_id"]]
@@ -136,15 +168,59 @@ def sync_proposals(
 
 def sync_tiers(
     state: ProvinceState, proposals: Sequence[ProposalLine], now: datetime,
-    events: list[OutputEvent],
+    events: list[OutputEvent], gates: Gates | None = None,
+    need_of: Mapping[Pair, float] | None = None,
 ) -> tuple[dict[str, ShipmentRow], list[ShipmentRow]]:
     """The shipments after this plan: the province tier's proposals (``proposals``), then the
-    national tier's (from the national results). Returns the new table value and the
-    shipments withdrawn."""
+    national tier's (from the national results), each with the receiving province's approval
+    (:mod:`streams.planning.gate`; ``need_of``: each shelter's need of an item this plan).
+    A national line a coordinator declined — that shipment, or any for a need whose decline
+    stands, unless approved — is not proposed (its open shipment is withdrawn, saying so).
+    Returns the new table value and the shipments withdrawn."""
+    gates = read_gates(state) if gates is None else gates
+    need_of = need_of or {}
     shipments, withdrawn = sync_proposals(state, proposals, "province", now, events)
     after = state.with_shipments(shipments)
-    national = [p.copy() for p in state.national.get("proposals", [])]
-    for line in national:
+    open_national = {
+        (s["item_id"], s["warehouse_id"], s["shelter_id"]): s["shipment_id"]
+        for s in shipments.values()
+        if s["status"] == "proposed" and s.get("tier") == "national"
+    }
+    province = state.province_code
+
+    def shipment_id(line: ProposalLine) -> str:
+        key = (line["item_id"], line["warehouse_id"], line["shelter_id"])
+        return open_national.get(key) or shipment_id_of(line, province)
+
+    national: list[ProposalLine] = []
+    for raw in state.national.get("proposals", []):
+        line = raw.copy()
         line["origin"] = line.get("origin")  # (None when the line has none)
-    shipments, withdrawn_n = sync_proposals(after, national, "national", now, events)
+        decision = gates.shipment_decision(shipment_id(line))
+        pair = (line["shelter_id"], line["item_id"])
+        if decision == "declined" or (
+                decision != "approved"
+                and gates.need_decline(pair, need_of.get(pair, 0.0)) is not None):
+            continue
+        national.append(line)
+
+    def approval(line: ProposalLine, _current: ShipmentRow | None) -> dict[str, Any]:
+        pair = (line["shelter_id"], line["item_id"])
+        required = line.get("approval_required", True) is not False
+        return {"approval": shipment_approval(
+                    required, gates.shipment_decision(shipment_id(line))),
+                "need": round(float(need_of.get(pair, 0.0)), 3)}
+
+    def declined(gone: ShipmentRow) -> dict[str, Any]:
+        decided = gates.shipments.get(gone["shipment_id"])
+        pair = (gone["shelter_id"], gone["item_id"])
+        if decided is None or decided["decision"] != "declined":
+            decided = gates.need_decline(pair, need_of.get(pair, 0.0))
+        if decided is None:
+            return {}
+        return {"approval": "declined",
+                "reason": f"declined by {decided['coordinator']}: {decided['reason']}"}
+
+    shipments, withdrawn_n = sync_proposals(after, national, "national", now, events,
+                                            extra=approval, withdrawal=declined)
     return shipments, withdrawn + withdrawn_n

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import cast
 
 from streams.planning.escalation import escalate
+from streams.planning.gate import read_gates
 from streams.planning.proposals import sync_tiers
 from streams.planning.rows import OutputEvent, PlanDict, Previous
 from streams.planning.state import PlanningOptions, ProvinceOutcome, ProvinceState, plan_time
@@ -32,7 +33,11 @@ def plan_province(
                              now, opts)
     plan = cast(PlanDict, supplies.plan.to_dict())
     remember_plan(province, supplies.plan, plan)
-    shipments, withdrawn = sync_tiers(state, plan["proposals"], now, events)
+    # the province's decisions on what the national tier sends (the approval gate), and each
+    # shelter's need of an item (what a decline is measured against)
+    gates = read_gates(state)
+    need_of = {(n.shelter_id, n.item_id): n.gross for n in supplies.needs}
+    shipments, withdrawn = sync_tiers(state, plan["proposals"], now, events, gates, need_of)
     # teams (a shelter a public kitchen cooks for needs no kitchen team of its own)
     teams_before = previous.get("teams", {})
     teams = plan_teams(state, teams_before, f"dispatch-{plan_id}", now, opts,
@@ -41,13 +46,13 @@ def plan_province(
     # read models (only what changed), and what goes up to the national tier
     after = state.with_shipments(shipments)
     views = read_models(PlanViews(state, after, plan_id, now, plan, supplies.needs,
-                                  supplies.meals, teams, shipments, withdrawn, opts))
+                                  supplies.meals, teams, shipments, withdrawn, opts, gates))
     changed, projected = only_what_changed(views, previous.get("projected", {}), events)
     return ProvinceOutcome(
         plan={"plan": plan, "teams": teams, "seq": seq, "projected": projected,
               "planned_at": now.isoformat()},
         shipments=shipments,
         entities=changed,
-        escalation=escalate(state, seq, now, plan, teams, shipments),
+        escalation=escalate(state, seq, now, plan, teams, shipments, gates, need_of),
         events=events,
     )

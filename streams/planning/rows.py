@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import Any, NotRequired, TypedDict
 
+from logistics.approval import Approval
 from logistics.dispatch import Rank, Tier
 from logistics.kitchens import KitchenStatus
 from logistics.shipment import Status as ShipmentStatus
@@ -167,6 +168,10 @@ class ShipmentRow(TypedDict):
     reason: NotRequired[str | None]
     hold_reason: NotRequired[str]
     hold_version: NotRequired[str]
+    # a national-tier shipment: the receiving province's approval (logistics.approval) and
+    # the shelter's need of the item at the last plan (what a decline is measured against)
+    approval: NotRequired[Approval]
+    need: NotRequired[float]
     accepted_at: NotRequired[str]
 
 
@@ -235,6 +240,28 @@ class OverrideRow(TypedDict):
     reason: str
     coordinator: str
     version: str
+
+
+class GateRow(TypedDict):
+    """Table ``overrides``, key ``gate|shipment|<shipment>`` or ``gate|team|<task>|<team>``: a
+    coordinator's approval or decline of what the national tier sends the province
+    (:mod:`streams.planning.gate`). ``need`` is the need when decided — units of the item at
+    the shelter for a shipment, teams the task needs for a team — what a decline's "until
+    the need changes materially" compares with."""
+
+    gate: str  # "shipment" or "team"
+    decision: str  # approved or declined
+    reason: str | None
+    coordinator: str
+    at: str
+    version: str
+    need: float
+    shipment_id: NotRequired[str]
+    shelter_id: NotRequired[str]
+    item: NotRequired[str]
+    task_id: NotRequired[str]
+    team_id: NotRequired[str]
+    accepted_at: NotRequired[str]
 
 
 # ---------------------------------------------------------------- incidents, declarations
@@ -339,6 +366,8 @@ class ProposalLine(TypedDict):
     summary: NotRequired[str]
     origin: NotRequired[Location | None]
     warehouse_province: NotRequired[str]
+    warehouse_name: NotRequired[str | None]
+    approval_required: NotRequired[bool]  # a national line: the receiving province approves
 
 
 class ShortfallLine(TypedDict):
@@ -375,15 +404,23 @@ class PlanDict(TypedDict):
 
 
 class CoveredTask(TypedDict):
-    """A task of this province the national tier covers with another province's team."""
+    """A task of this province the national tier covers with another province's team: the
+    team (name, home province), its travel, why it was chosen, whether the receiving
+    province must approve it and how many teams the task needed when it was sent."""
 
     task_id: str
     team_id: str
     team_province: NotRequired[str]
+    team_name: NotRequired[str | None]
+    travel_hours: NotRequired[float | None]
+    why: NotRequired[dict[str, Any] | None]
+    approval_required: NotRequired[bool]
+    teams_needed: NotRequired[int]
 
 
 class MobilisedTeam(TypedDict):
-    """A team of this province the national tier sent to a task (here or elsewhere)."""
+    """A team of this province the national tier sent to a task (here or elsewhere), with
+    the receiving province's approval (``awaiting``: not dispatched yet)."""
 
     team_id: str
     task_id: str
@@ -392,6 +429,8 @@ class MobilisedTeam(TypedDict):
     target_id: NotRequired[str]
     location: NotRequired[Location | None]
     travel_hours: NotRequired[float | None]
+    why: NotRequired[dict[str, Any] | None]
+    approval: NotRequired[Approval]
 
 
 class NationalResults(TypedDict, total=False):
@@ -501,14 +540,18 @@ class EscalatedShortfall(TypedDict):
 
 
 class EscalatedTask(TaskDict):
-    """An uncovered task with how many teams it lacks and where it is."""
+    """An uncovered task with how many teams it lacks and where it is, and the mobilised
+    teams its coordinators approved or declined (:mod:`streams.planning.gate`)."""
 
     missing_teams: int
     location: Location | None
+    approved_teams: NotRequired[list[str]]
+    declined_teams: NotRequired[list[str]]
 
 
 class SpareTeam(TypedDict):
     team_id: str
+    name: NotRequired[str | None]
     kabupaten_code: str
     province_code: str
     skills: list[str]

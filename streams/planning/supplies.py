@@ -10,6 +10,7 @@ previous plan's lines where they still hold (:func:`logistics.replan.replan`).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, cast
@@ -18,6 +19,7 @@ import numpy as np
 
 import geo
 from logistics.allocation import BatchPick, Plan
+from logistics.approval import CLEARED
 from logistics.kitchens import KitchenPlan
 from logistics.needs import Need, ShelterHeadcount, compute_needs, load_profile
 from logistics.replan import replan
@@ -109,12 +111,16 @@ def received_recently(state: ProvinceState, now: datetime, days: float) -> dict[
     return out
 
 
-def national_in_transit(state: ProvinceState) -> dict[Pair, int]:
-    """Units the national tier has proposed for this province's shelters."""
+def national_cover(shipments: Iterable[ShipmentRow]) -> dict[Pair, int]:
+    """Units the national tier proposed for this province's shelters that may go: approved
+    by a coordinator of the province, or needing no approval. A proposal awaiting approval
+    covers nothing yet — its shortfall stays in view, where a coordinator decides on it."""
     out: dict[Pair, int] = {}
-    for allocation in state.national.get("proposals", []):
-        key = (allocation["shelter_id"], allocation["item_id"])
-        out[key] = out.get(key, 0) + int(allocation["quantity"])
+    for shipment in shipments:
+        if shipment.get("tier") == "national" and shipment["status"] == "proposed" and \
+                str(shipment.get("approval") or "not_required") in CLEARED:
+            key = (shipment["shelter_id"], shipment["item_id"])
+            out[key] = out.get(key, 0) + int(shipment["quantity"])
     return out
 
 
@@ -161,7 +167,8 @@ def local_warehouses(state: ProvinceState) -> list[WarehouseRow]:
 
 
 def shipment_of(row: ShipmentRow) -> Shipment:
-    """The logistics shipment behind a shipments-table row."""
+    """The logistics shipment behind a shipments-table row (with the receiving province's
+    approval of a national-tier one: the lifecycle refuses to confirm one awaiting it)."""
     return Shipment(
         shipment_id=row["shipment_id"],
         proposal_id=row["proposal_id"],
@@ -173,6 +180,7 @@ def shipment_of(row: ShipmentRow) -> Shipment:
         batches=tuple(
             BatchPick(b["batch_id"], int(b["quantity"]), None) for b in row.get("batches", [])
         ),
+        approval=row.get("approval") or "not_required",
     )
 
 

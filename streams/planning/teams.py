@@ -22,6 +22,7 @@ from logistics.dispatch import (
     hours_on_duty,
 )
 from logistics.tasks import incident_tasks, shelter_tasks
+from streams.planning.gate import dispatch_overrides, mobilised
 from streams.planning.rows import (
     AssignmentDetail,
     Location,
@@ -126,9 +127,9 @@ def plan_teams(
         tid: t for tid, t in sorted(state.teams.items()) if t["availability"] in (
             "available", "assigned") and tid not in cooks
     }
-    national_pins = {
-        a["team_id"]: a["task_id"] for a in state.national.get("mobilised_here", [])
-    }
+    # teams the national tier mobilised elsewhere, once the receiving province approved them
+    # (one awaiting approval stays free for this province's own tasks meanwhile)
+    national_pins = {team_id: a["task_id"] for team_id, a in mobilised(state)[0].items()}
     # Standing assignments stay while task and team are still valid.
     standing: dict[str, list[str]] = {}
     for task_id, team_ids in previous.get("assignments", {}).items():
@@ -136,9 +137,8 @@ def plan_teams(
             continue
         keep = [tid for tid in team_ids if tid in teams and tid not in national_pins]
         standing[task_id] = keep
-    released = {
-        (o["task_id"], o["team_id"]) for o in state.overrides.values() if o["action"] == "release"
-    }
+    overrides = dispatch_overrides(state.overrides)
+    released = {(o["task_id"], o["team_id"]) for o in overrides if o["action"] == "release"}
     # The task loop: a declined, timed-out or done assignment leaves the task (and that team
     # is not sent to it again); a done one fills its slot.
     progress = assignment_progress(state, previous.get("details", {}), now,
@@ -149,7 +149,7 @@ def plan_teams(
             done[task_id] = done.get(task_id, 0) + 1
     released |= {pair for pair, status in progress.items()
                  if status in ("done", "declined", "timed_out")}
-    for o in sorted(state.overrides.values(), key=lambda o: o["version"]):
+    for o in sorted(overrides, key=lambda o: o["version"]):
         if o["action"] == "assign" and o["task_id"] in task_by_id and o["team_id"] in teams:
             for ids in standing.values():
                 if o["team_id"] in ids:

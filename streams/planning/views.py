@@ -9,16 +9,19 @@ it changed, a removal when the entity is gone.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from logistics.approval import CLEARED
 from logistics.explain import explain_shortfall
 from logistics.kitchens import KitchenPlan
 from logistics.needs import Need, load_profile
 from streams import kitchen_planning
 from streams.changes import content_hash
+from streams.planning.gate import Gates, mobilised, team_approval
 from streams.planning.rows import (
+    CoveredTask,
     EntityChange,
     OutputEvent,
     PlanDict,
@@ -32,7 +35,7 @@ from streams.planning.rows import (
 )
 from streams.planning.state import PlanningOptions, ProvinceState, place_of
 from streams.planning.stock import effective_on_hand, shipments_by_warehouse, stock_view
-from streams.planning.supplies import declared_areas, national_in_transit
+from streams.planning.supplies import declared_areas, national_cover
 from streams.planning.teams import duty_hours, task_location
 
 Key = tuple[str, str]  # (entity, id)
@@ -69,6 +72,7 @@ class PlanViews:
     shipments: dict[str, ShipmentRow]
     withdrawn: list[ShipmentRow]
     opts: PlanningOptions
+    gates: Gates = field(default_factory=Gates)  # the province's decisions on the national tier
 
 
 def planned_units(shipments: Iterable[ShipmentRow]) -> dict[Pair, int]:
@@ -87,15 +91,15 @@ def read_models(p: PlanViews) -> dict[Key, View | None]:
     views: dict[Key, View | None] = {}
     planned = planned_units(p.shipments.values())
     shortfall_by = {(s["shelter_id"], s["item_id"]): s for s in p.plan["shortfalls"]}
-    national_cover = national_in_transit(state)
-    views.update(shelter_views(p, planned, shortfall_by, national_cover))
+    cover = national_cover(p.shipments.values())
+    views.update(shelter_views(p, planned, shortfall_by, cover))
     views.update(kitchen_views(p, planned))
     views.update(warehouse_views(p))
     views.update(team_views(p))
     views.update(task_views(p))
     for shipment in [*p.shipments.values(), *p.withdrawn]:
         views[("shipment", shipment["shipment_id"])] = shipment_view(p.after, shipment)
-    views.update(shortfall_views(state, shortfall_by, national_cover))
+    views.update(shortfall_views(state, shortfall_by, cover, p))
     views[("plan", state.province_code)] = plan_view(p)
     return views
 
@@ -206,7 +210,7 @@ def team_views(p: PlanViews) -> dict[Key, View]:
     state, teams_plan = p.state, p.teams
     on_task = assignment_of(teams_plan)
     tasks = teams_plan["tasks"]
-    pinned = {a["team_id"]: a for a in state.national.get("mobilised_here", [])}
+    pinned, awaiting = mobilised(state)
     out: dict[Key, View] = {}
     for team_id, team in state.teams.items():
         data: View = {k: team.get(k) for k in TEAM_FIELDS}
@@ -234,11 +238,21 @@ def team_views(p: PlanViews) -> dict[Key, View]:
                 "location": pin.get("location"),
                 "tier": "national",
                 "eta_hours": pin.get("travel_hours"),
+                "why": pin.get("why"),  # team_assigned, as for the province's own dispatch
                 **loop_view(team, pin["task_id"], {}),
             }
             data["availability"] = "assigned"
         else:
             data["assignment"] = None
+        if data["assignment"] is None and team_id in awaiting:
+            # proposed by the national tier, awaiting the receiving province's approval: not
+            # an assignment yet (the team's phone shows none)
+            pin = awaiting[team_id]
+            data["mobilisation"] = {
+                "task_id": pin["task_id"], "task_province": pin.get("task_province"),
+                "kind": pin.get("kind"), "target_id": pin.get("target_id"),
+                "location": pin.get("location"), "eta_hours": pin.get("travel_hours"),
+                "why": pin.get("why"), "approval": "awaiting"}
         if team.get("registration_version"):  # a team on the phone loop
             data.update({k: team.get(k) for k in LOOP_TEAM_FIELDS})
             data["hours_on_duty"] = round(duty_hours(team, p.now), 2)
@@ -289,20 +303,31 @@ def task_loop_view(
     return {"status": overall, "teams": teams}
 
 
+def national_team(c: CoveredTask, gates: Gates) -> View:
+    """A team the national tier mobilised to a task here, with this province's approval."""
+    required = c.get("approval_required", True) is not False
+    return {"team_id": c["team_id"], "name": c.get("team_name"),
+            "province_code": c.get("team_province"), "eta_hours": c.get("travel_hours"),
+            "why": c.get("why"),
+            "approval": team_approval(required, gates.team_decision(c["task_id"],
+                                                                    c["team_id"]))}
+
+
 def task_views(p: PlanViews) -> dict[Key, View]:
-    """Each task with the teams on it (the province's and the national tier's), its tier,
-    how many teams it still lacks and its place in the task loop."""
+    """Each task with the teams on it (the province's and the national tier's: those the
+    province approved, or that need no approval, count; the others are listed awaiting),
+    its tier, how many teams it still lacks and its place in the task loop."""
     state, teams_plan = p.state, p.teams
-    covered_nationally = {c["task_id"]: c for c in state.national.get("tasks_covered", [])}
-    national_teams_of: dict[str, list[str]] = {}
+    national_of: dict[str, list[View]] = {}
     progress_of = progress_by_task(teams_plan)
     for c in state.national.get("tasks_covered", []):
-        national_teams_of.setdefault(c["task_id"], []).append(c["team_id"])
+        national_of.setdefault(c["task_id"], []).append(national_team(c, p.gates))
     out: dict[Key, View] = {}
     for task_id, task in teams_plan["tasks"].items():
         assigned = teams_plan["assignments"].get(task_id, [])
-        national_teams = national_teams_of.get(task_id, [])
-        out[("task", task_id)] = {
+        national = national_of.get(task_id, [])
+        national_teams = [t["team_id"] for t in national if t["approval"] in CLEARED]
+        view: View = {
             "task_id": task_id,
             "kind": task["kind"],
             "target_id": task["concerns_id"],
@@ -310,12 +335,21 @@ def task_views(p: PlanViews) -> dict[Key, View]:
             "province_code": state.province_code,
             "teams_required": task["teams_needed"],
             "assigned_team_ids": sorted(assigned + national_teams),
-            "tier": "national" if task_id in covered_nationally and not assigned
+            "tier": "national" if national_teams and not assigned
             else teams_plan["tiers"].get(task_id),
             "uncovered": max(0, task["teams_needed"] - len(assigned) - len(national_teams)),
             **task_loop_view(state, teams_plan, task_id, assigned,
                              progress_of.get(task_id, {})),
         }
+        if national:
+            view["national_teams"] = sorted(national, key=lambda t: str(t["team_id"]))
+        declined = p.gates.task_decline(task_id, task["teams_needed"]) if p.gates.tasks \
+            else None
+        if declined is not None:
+            view["national_decline"] = {
+                "reason": declined["reason"], "coordinator": declined["coordinator"],
+                "at": declined["at"], "need": declined["need"]}
+        out[("task", task_id)] = view
     return out
 
 
@@ -325,7 +359,7 @@ def shipment_view(state: ProvinceState, shipment: ShipmentRow) -> View:
     warehouse: Mapping[str, Any] = state.warehouses.get(shipment["warehouse_id"]) or {}
     shelter: Mapping[str, Any] = place_of(state, shipment["shelter_id"]) or {}
     origin = shipment.get("origin") or warehouse.get("location")
-    return {
+    view: View = {
         "shipment_id": shipment["shipment_id"],
         "status": shipment["status"],
         "held": bool(shipment.get("held")),
@@ -350,15 +384,23 @@ def shipment_view(state: ProvinceState, shipment: ShipmentRow) -> View:
         "reason": shipment.get("reason"),
         "updated_at": shipment.get("updated_at"),
     }
+    if shipment.get("tier") == "national" and shipment.get("approval"):
+        # awaiting, approved or declined by the receiving province, or not_required
+        view["approval"] = shipment["approval"]
+    return view
 
 
 def shortfall_views(
     state: ProvinceState, shortfall_by: Mapping[Pair, ShortfallLine],
-    national_cover: Mapping[Pair, int],
+    national_cover: Mapping[Pair, int], p: PlanViews | None = None,
 ) -> dict[Key, View]:
-    """Each shelter's shortfall of an item, net of what the national tier proposed for it,
-    with the coordinator's decision on it."""
+    """Each shelter's shortfall of an item, net of what the national tier proposed for it
+    (and the province approved), with the coordinator's decision on it and, while it stands,
+    their decline of the national tier's help (``national_decline``)."""
     out: dict[Key, View] = {}
+    gates = p.gates if p is not None else Gates()
+    need_of = {(n.shelter_id, n.item_id): n.gross for n in p.needs} if p and gates.needs \
+        else {}
     for (shelter_id, item), shortfall in shortfall_by.items():
         missing = int(shortfall["missing"]) - national_cover.get((shelter_id, item), 0)
         shortfall_id = f"{shelter_id}:{item}"
@@ -380,6 +422,12 @@ def shortfall_views(
             "why": explain_shortfall(shortfall),
             "decision": (shelter.get("decisions") or {}).get(item),
         }
+        declined = gates.need_decline((shelter_id, item), need_of.get((shelter_id, item), 0.0)) \
+            if gates.needs else None
+        if declined is not None:
+            out[("shortfall", shortfall_id)]["national_decline"] = {
+                "reason": declined["reason"], "coordinator": declined["coordinator"],
+                "at": declined["at"], "need": declined["need"]}
     return out
 
 

@@ -138,6 +138,27 @@ class Province:
                     self.rows[name][row["shelter_id"]] = ingest.record_delivery(place, row)
                     break
 
+    def decide(self, event: ev.EscalationDecisionRecorded) -> None:
+        """The shipments agent's fold of a coordinator's decision on what the national tier
+        sent (:func:`streams.planning.gate.apply_escalation_decision`)."""
+        from streams.planning.gate import apply_escalation_decision, covered_key, decision_key
+
+        if event.shipment_id is not None:
+            target = self.rows["shipments"].get(event.shipment_id)
+        else:
+            target = self.rows["national"].get(covered_key(str(event.task_id),
+                                                           str(event.team_id)))
+        key = decision_key(event)
+        current = self.rows["overrides"].get(key)
+        view = {} if current is None else {key: current}
+        try:
+            if apply_escalation_decision(view, event, target) is None:
+                return
+        except InvalidRecord as exc:
+            self.parked.append(f"{event.type}: {exc.reason}")
+            return
+        self.rows["overrides"][key] = stamp_accepted(dict(view[key]), event.occurred_at)
+
     def plan(self, opts: PlanningOptions) -> dict[str, str]:
         """Assemble, plan, write back (the planner's loop); the hashes of what it returned."""
         loaded = assemble_with_memory(self.code, self.rows, dict(self.memory))
@@ -283,13 +304,52 @@ def move_on(p: Province, routes: dict[str, Route], at: datetime) -> None:
                 coordinator="coord-golden"))
 
 
-def _move_national(p: Province) -> bool:
-    """A national-tier shipment confirmed and dispatched, another confirmed (in transit for
-    the province's needs, sent up again as national shipments); False when there is none."""
-    national = [s for _, s in sorted(p.rows["shipments"].items())
-                if s["status"] == "proposed" and s.get("tier") == "national"]
+def _national_proposed(p: Province) -> list[dict[str, Any]]:
+    return [s for _, s in sorted(p.rows["shipments"].items())
+            if s["status"] == "proposed" and s.get("tier") == "national"]
+
+
+def _decide_national(p: Province) -> bool:
+    """The approval gate: a confirmation of a national-tier shipment before its approval is
+    refused (parked); the receiving province's coordinator approves two and declines a
+    third, approves one mobilised team and declines another. False when the national tier
+    sent nothing."""
+    national = _national_proposed(p)
     if not national:
         return False
+    at = datetime.fromisoformat(p.outcomes[-1].plan["planned_at"]) + timedelta(hours=2)
+    first = national[0]
+    p.move_shipment(ev.ShipmentStatusChanged(
+        **_env(at - timedelta(minutes=30), p.code, first["shipment_id"], "early",
+               source=f"warehouse:{first['warehouse_id']}"),
+        shipment_id=first["shipment_id"], province_code=p.code,
+        warehouse_id=first["warehouse_id"], status="confirmed",
+        batches=[{"batch_id": b["batch_id"], "quantity": b["quantity"]}
+                 for b in first["batches"]]))
+    for n, shipment in enumerate(national[:3]):
+        p.decide(ev.EscalationDecisionRecorded(
+            **_env(at - timedelta(minutes=20 - n), p.code, shipment["shipment_id"], "gate",
+                   source="coordinator:coord-golden"),
+            province_code=p.code, shipment_id=shipment["shipment_id"],
+            decision="declined" if n == 2 else "approved",
+            reason="stok datang dari donatur" if n == 2 else None,
+            coordinator="coord-golden"))
+    covered = sorted(k for k, v in p.rows["national"].items() if k.startswith("c|") and v)
+    for n, key in enumerate(covered[:2]):
+        _, task_id, team_id = key.split("|", 2)
+        p.decide(ev.EscalationDecisionRecorded(
+            **_env(at - timedelta(minutes=10 - n), p.code, key, "gate",
+                   source="coordinator:coord-golden"),
+            province_code=p.code, task_id=task_id, team_id=team_id,
+            decision="declined" if n == 1 else "approved",
+            reason="tim lokal cukup" if n == 1 else None, coordinator="coord-golden"))
+    return True
+
+
+def _move_national(p: Province) -> None:
+    """The approved national-tier shipments: one confirmed and dispatched, another confirmed
+    (in transit for the province's needs, sent up again as national shipments)."""
+    national = [s for s in _national_proposed(p) if s.get("approval") == "approved"]
     at = datetime.fromisoformat(p.outcomes[-1].plan["planned_at"]) + timedelta(hours=2)
     for n, shipment in enumerate(national[:2]):
         sid, wh = shipment["shipment_id"], shipment["warehouse_id"]
@@ -302,7 +362,6 @@ def _move_national(p: Province) -> bool:
                 **_env(at + timedelta(minutes=n * 2 + k), p.code, sid, state,
                        source=f"warehouse:{wh}"),
                 shipment_id=sid, province_code=p.code, warehouse_id=wh, status=state, **kw))
-    return True
 
 
 # ---------------------------------------------------------------- the cases
@@ -327,8 +386,10 @@ def run_events(name: str, events: Iterable[Any], opts: PlanningOptions | None = 
         move_on(p, routes, at)
         out[f"{name}/{code}/2"] = p.plan(opts)
     for code, p in planned.items():
-        if _move_national(p):
+        if _decide_national(p):
             out[f"{name}/{code}/3"] = p.plan(opts)
+            _move_national(p)
+            out[f"{name}/{code}/4"] = p.plan(opts)
     for code, p in planned.items():
         out[f"{name}/{code}/inputs"] = {"parked": digest(p.parked),
                                         "rows": digest(p.rows)}

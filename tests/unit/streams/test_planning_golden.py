@@ -20,35 +20,48 @@ from tests.unit.streams.golden_planning import CASES, run_events, scenario_event
 # when a kitchen's ingredients began to carry their source in Bahasa Indonesia
 # (``source_id``): the kitchen views changed, and with them the plan row (which keeps the hash
 # of every view it projected), the writes and the folded rows; shipments, events and
-# escalation are the same.
+# escalation are the same. Re-recorded for the approval gate on the national tier: national
+# shipments carry the receiving province's approval (and await it), awaiting ones cover no
+# shortfall, mobilised teams are dispatched only once approved and carry why they were sent,
+# the national tier trims a task's standing teams to what it lacks, spare teams go up with
+# their names; the harness now approves, declines and confirms national shipments (plans
+# 3 and 4).
 EXPECTED: dict[str, dict[str, str]] = {
     "cianjur-2022/32/1": {
         "entities": "12e6119687430dd8",
-        "escalation": "091a3acd422f309d",
+        "escalation": "3bdf2d18cdfd931a",
         "events": "e0ced8af88181b12",
         "plan": "a069f14b00ca3609",
         "shipments": "862de650e94413b3",
-        "writes": "1e496907243f796a"
+        "writes": "f68dc0c8badbecb8",
     },
     "cianjur-2022/32/2": {
-        "entities": "f785a21662b9e7bd",
-        "escalation": "522fafc4f911891c",
-        "events": "c85a08c5aa620202",
-        "plan": "461de3b996d6719e",
-        "shipments": "4a79591427a8d523",
-        "writes": "908d0c81103ab862"
+        "entities": "6e617239c2b53cb5",
+        "escalation": "c4a1b5bd83e78f63",
+        "events": "a184ae9908611ccd",
+        "plan": "af7252db0f583efb",
+        "shipments": "daf50eedeca90592",
+        "writes": "2564c1195f02265c",
     },
     "cianjur-2022/32/3": {
-        "entities": "a930b4b115f3e043",
-        "escalation": "77a9b217b9bfd368",
-        "events": "1b8bdf47a57f5a13",
-        "plan": "d694d14cbd793bbe",
-        "shipments": "1b532fa963113aef",
-        "writes": "c83267f430f1cb66"
+        "entities": "7ffca247767a967c",
+        "escalation": "93a0259e08c5f142",
+        "events": "30cad60b228aee6b",
+        "plan": "a36fbab1a2390c14",
+        "shipments": "583a7491ba8fd5bb",
+        "writes": "53679503b6eb3d75",
+    },
+    "cianjur-2022/32/4": {
+        "entities": "e0eb786c820678fb",
+        "escalation": "1ec57e63ab600107",
+        "events": "4f53cda18c2baa0c",
+        "plan": "a7cbfbfd54954e11",
+        "shipments": "0f09d86842ec5c82",
+        "writes": "7e14e779060a917b",
     },
     "cianjur-2022/32/inputs": {
-        "parked": "4f53cda18c2baa0c",
-        "rows": "112bbd73cb8cfa8f"
+        "parked": "6d284156f5d3979f",
+        "rows": "564cdcbf644a646b",
     },
     "palu-2018/32/1": {
         "entities": "438b502e917e748e",
@@ -56,7 +69,7 @@ EXPECTED: dict[str, dict[str, str]] = {
         "events": "4f53cda18c2baa0c",
         "plan": "ededbd0a131cc8be",
         "shipments": "44136fa355b3678a",
-        "writes": "6144ba0fc8d0f6a0"
+        "writes": "6144ba0fc8d0f6a0",
     },
     "palu-2018/32/2": {
         "entities": "86fb0cd57097fe62",
@@ -64,59 +77,67 @@ EXPECTED: dict[str, dict[str, str]] = {
         "events": "4f53cda18c2baa0c",
         "plan": "407c2a5906d7ac55",
         "shipments": "44136fa355b3678a",
-        "writes": "ea2c2f51f2ec7c0a"
+        "writes": "ea2c2f51f2ec7c0a",
     },
     "palu-2018/32/inputs": {
         "parked": "4f53cda18c2baa0c",
-        "rows": "5516176b04a4c646"
+        "rows": "5516176b04a4c646",
     },
     "palu-2018/72/1": {
         "entities": "0de8e4c2b3185de5",
-        "escalation": "d2ef6e57f6e207ba",
+        "escalation": "516166b0da3a1507",
         "events": "642119ef824a328b",
         "plan": "5eaad17d58032c9a",
         "shipments": "9d667f78fb7a8d36",
-        "writes": "7365df5e5408b338"
+        "writes": "ce963d2b8ffa64b7",
     },
     "palu-2018/72/2": {
-        "entities": "d393ea3d6d1c8a6e",
-        "escalation": "7ef310036986208e",
-        "events": "7371c90b95d89b6c",
-        "plan": "984a9ed47aa45315",
-        "shipments": "a27512b3a0ff855a",
-        "writes": "f1b08aeb6e3fc454"
+        "entities": "0b23f9ae5fe4b889",
+        "escalation": "9c353944887f2e27",
+        "events": "d7fca46ac4620d7f",
+        "plan": "2de7a1f3ae6dadde",
+        "shipments": "ebaa079ab0422088",
+        "writes": "c4bb767dc365d777",
     },
     "palu-2018/72/3": {
-        "entities": "492437742e20efdf",
-        "escalation": "3473531141444411",
-        "events": "920366359afa970a",
-        "plan": "b1475647610f74dc",
-        "shipments": "22f55f62d6464c85",
-        "writes": "63495a84eebfa893"
+        "entities": "26aefdec476e7882",
+        "escalation": "e0c0832cb599c784",
+        "events": "b8b6416026b51e31",
+        "plan": "10a650790a1a03dc",
+        "shipments": "316bf05944790150",
+        "writes": "b5303e9e3681aa5b",
+    },
+    "palu-2018/72/4": {
+        "entities": "7a061257282c4e5b",
+        "escalation": "0411876976c4b6d2",
+        "events": "4f53cda18c2baa0c",
+        "plan": "48f321a2d7f02b00",
+        "shipments": "11200ccd27c6996f",
+        "writes": "695dcf95ba961e4f",
     },
     "palu-2018/72/inputs": {
-        "parked": "4f53cda18c2baa0c",
-        "rows": "afdb7661eafe8912"
+        "parked": "cfd301d533c3fd28",
+        "rows": "b29aba5c0f19732d",
     },
     "palu-2018/73/1": {
         "entities": "a0b0513fd493c54f",
-        "escalation": "00d283074cd941a6",
+        "escalation": "3c85d3a3abc92682",
         "events": "4f53cda18c2baa0c",
         "plan": "2b86315617ce0ec0",
         "shipments": "44136fa355b3678a",
-        "writes": "52b61c65d8a44cff"
+        "writes": "81ccd25abb0de5e1",
     },
     "palu-2018/73/2": {
         "entities": "49fcd4dc0c8af0ae",
-        "escalation": "d9af36f53c2034d9",
+        "escalation": "ee9dde604011daff",
         "events": "4f53cda18c2baa0c",
         "plan": "acdcaab5d1d7b697",
         "shipments": "44136fa355b3678a",
-        "writes": "9d36e0809ba3b952"
+        "writes": "9d36e0809ba3b952",
     },
     "palu-2018/73/inputs": {
         "parked": "4f53cda18c2baa0c",
-        "rows": "83f623c5a5f01d61"
+        "rows": "b510568066fa76a9",
     },
     "semeru-2021/32/1": {
         "entities": "454ae8cfbae48dcc",
@@ -124,7 +145,7 @@ EXPECTED: dict[str, dict[str, str]] = {
         "events": "4f53cda18c2baa0c",
         "plan": "de5111426f0e6fd3",
         "shipments": "44136fa355b3678a",
-        "writes": "c18f1439fb6f7000"
+        "writes": "c18f1439fb6f7000",
     },
     "semeru-2021/32/2": {
         "entities": "8bb5b8dad821c645",
@@ -132,11 +153,11 @@ EXPECTED: dict[str, dict[str, str]] = {
         "events": "4f53cda18c2baa0c",
         "plan": "c82e459ce9a1ec46",
         "shipments": "44136fa355b3678a",
-        "writes": "6ca3915859cb01ff"
+        "writes": "6ca3915859cb01ff",
     },
     "semeru-2021/32/inputs": {
         "parked": "4f53cda18c2baa0c",
-        "rows": "bffc69cccd2e1ce2"
+        "rows": "bffc69cccd2e1ce2",
     },
     "semeru-2021/35/1": {
         "entities": "a13e77359e909d24",
@@ -144,56 +165,72 @@ EXPECTED: dict[str, dict[str, str]] = {
         "events": "932d03345950c82e",
         "plan": "2204ce38dd7aae9e",
         "shipments": "29554dcbd003fb49",
-        "writes": "3e2dc2f1ccc4432c"
+        "writes": "3e2dc2f1ccc4432c",
     },
     "semeru-2021/35/2": {
-        "entities": "4464a6bb78c930d7",
+        "entities": "70c41ce7d0c0b6f7",
         "escalation": "442796061c1dace4",
-        "events": "5d9fef8dc495e61d",
-        "plan": "748c2d456e09bbbd",
-        "shipments": "ee71906adf44e194",
-        "writes": "0073e708c0a79c6e"
+        "events": "78e4b6cc66a7bab8",
+        "plan": "5bd4352dcebfb4b4",
+        "shipments": "f13fcfdd8c53becb",
+        "writes": "8bd42dbde03afd68",
     },
     "semeru-2021/35/3": {
-        "entities": "659549f243280cd0",
-        "escalation": "74bcb1c14bcafe88",
+        "entities": "332c4901033dbadc",
+        "escalation": "806fcf37575e0aa4",
+        "events": "0db34382a0dc157c",
+        "plan": "45a8b4af1cc714d8",
+        "shipments": "c651142aff32fdc5",
+        "writes": "b3acb4803c16019c",
+    },
+    "semeru-2021/35/4": {
+        "entities": "5dc686303aee853c",
+        "escalation": "ace513a5dab5e1fa",
         "events": "477cba97bccaeff1",
-        "plan": "6109150004f2a006",
-        "shipments": "1aa2174f27a06c57",
-        "writes": "40cfc1ee167d488c"
+        "plan": "3659a0b47a9176c0",
+        "shipments": "b01a4bd6b14d690d",
+        "writes": "75033b6f11ff40e5",
     },
     "semeru-2021/35/inputs": {
-        "parked": "4f53cda18c2baa0c",
-        "rows": "39e3bc145e7f94fc"
+        "parked": "70e0676b46c5c392",
+        "rows": "2f7486856e918fa8",
     },
     "synthetic/33/1": {
         "entities": "b91b6a1fd1d3c9fd",
-        "escalation": "fc9cbe3e125612d3",
+        "escalation": "563ddbbc941b4b09",
         "events": "21045aa416e04bcf",
         "plan": "d1dc0d2e47af24de",
         "shipments": "5cdcb041b350cc3a",
-        "writes": "c3c54ee3034aab2c"
+        "writes": "b8b061f6b8e31b6c",
     },
     "synthetic/33/2": {
-        "entities": "a523f7adc1e04a28",
-        "escalation": "ad6acd15843e8350",
-        "events": "28abc24333c88c06",
-        "plan": "6214ac5bf4ccb01a",
-        "shipments": "da21a489ea747fa5",
-        "writes": "71cb1722235cfa9b"
+        "entities": "e36b969865087c34",
+        "escalation": "55af6bdf0beaa2ae",
+        "events": "ee2dbdadb4c4c4fd",
+        "plan": "1af91a803b188f79",
+        "shipments": "a4900285f958afdf",
+        "writes": "d78d5c4cffbf97ae",
     },
     "synthetic/33/3": {
-        "entities": "ca4e6172ec008b7b",
-        "escalation": "0c3e0aedb18fcd88",
+        "entities": "7b087dafd2e40ee0",
+        "escalation": "4ab8e021790546df",
+        "events": "f542ca9cd8cc0dc8",
+        "plan": "d51bcf0bb71c9ba4",
+        "shipments": "5fa4f8f6e5b608e5",
+        "writes": "4115668926bbcf52",
+    },
+    "synthetic/33/4": {
+        "entities": "5e49dc36ece84dd4",
+        "escalation": "54f550337dba4634",
         "events": "68330de6e3a27d22",
-        "plan": "cfb84f64087b947c",
-        "shipments": "a521b09279a3ca91",
-        "writes": "129cb82993d7a95f"
+        "plan": "98b6ee691c34d477",
+        "shipments": "9b3a76744c6ff25b",
+        "writes": "da88616d26cb6bf9",
     },
     "synthetic/33/inputs": {
-        "parked": "4f53cda18c2baa0c",
-        "rows": "d9c8b92bc993849c"
-    }
+        "parked": "1fca123b30f63f2a",
+        "rows": "3e843a9c78ba8f9f",
+    },
 }
 
 

@@ -271,5 +271,6 @@ def test_the_national_tier_does_not_send_a_team_back_to_the_task_it_declined(
                               "refused": []}], "shortfalls": [], "regional_stock": [],
              "national_shipments": []}
     _, results = plan_national({"32": second.escalation, "36": other}, {})
-    assert results["32"]["tasks_covered"] == [
+    assert [{k: c[k] for k in ("task_id", "team_id", "team_province")}
+            for c in results["32"]["tasks_covered"]] == [
         {"task_id": KITCHEN, "team_id": "banten-1", "team_province": "36"}]
