@@ -1070,9 +1070,9 @@ class _LineBuilder:
                 eta = eta_at[h] = planned_at + timedelta(hours=h + loading)
             s_id = shelter_ids[si]
             expl = new_expl(*_need_part(positive[si]), rules, w_id, kind, picks_t, h, h * q,
-                               reach[si], blocked, objective, t_off)
+                            reach[si], blocked, objective, t_off)
             out.append(new_proposal(f"{id_prefix}{s_id}", plan_id, w_id, s_id, item_id,
-                                        unit, q, picks_t, h, eta, expl))
+                                    unit, q, picks_t, h, eta, expl))
         return out
 
     @staticmethod
@@ -1105,9 +1105,9 @@ class _LineBuilder:
             n, s_id, miss = positive[si], shelter_ids[si], unmet_l[si]
             # no warehouse, batches or travel: those fields get their default values
             expl = new_expl(*_need_part(n), rules, "", "", (), 0.0, 0.0, reach[si], blocked,
-                               objective, t_off)
+                            objective, t_off)
             out.append(new_shortfall(f"{id_prefix}{s_id}", plan_id, s_id, item_id, unit,
-                                 n.quantity, n.quantity - miss, miss, expl))
+                                     n.quantity, n.quantity - miss, miss, expl))
         return out
 
 
