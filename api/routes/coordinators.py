@@ -2,9 +2,10 @@
 
 Reads need any valid token of a person's role (the picture is shared by every role;
 lists paginate with ``limit`` and ``cursor``; the situation snapshot of a provincial
-coordinator covers its province); holds, dispatch overrides, emergency declarations and
-transfers of a shelter or incident to another posko need a coordinator token for the
-province (or national), or an admin's.
+coordinator covers its province); holds, dispatch overrides, decisions on shortfalls and on
+what the national tier sends (the approval gate), emergency declarations and transfers of a
+shelter or incident to another posko need a coordinator token for the province (or
+national), or an admin's.
 """
 
 from __future__ import annotations
@@ -410,6 +411,123 @@ async def decide_shortfalls(
             decision=body.decision,
             note=body.note,
             coordinator=name[:200],
+        )
+        await publisher.publish(event, request_fp)
+    # the request's own id marks it accepted (a retry answers 202 without publishing again)
+    await redis.set(f"{ACCEPTED_PREFIX}{body.event_id}", request_fp, ex=ACCEPTED_TTL_SECONDS)
+    return Accepted(event_id=body.event_id)
+
+
+class Mobilisation(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    task_id: ev.Identifier = Field(description="A task of the province")
+    team_id: ev.Identifier = Field(description="The team mobilised to it from another province")
+
+
+class EscalationDecision(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    event_id: uuid.UUID = EventIdField
+    province_code: ev.ProvinceCode = Field(description="The receiving province")
+    decision: Literal["approved", "declined"] = Field(
+        description="approved: may be confirmed (a shipment) or dispatched (a team); declined: "
+        "withdrawn, and the national tier proposes nothing more for that need until it "
+        "grows by a quarter")
+    reason: str | None = Field(default=None, min_length=1, max_length=1000,
+                               description="Why (required to decline)")
+    shipment_ids: list[ev.Identifier] = Field(
+        default_factory=list, max_length=500,
+        description="National-tier shipments proposed to the province")
+    mobilisations: list[Mobilisation] = Field(
+        default_factory=list, max_length=500,
+        description="Teams the national tier mobilised to the province's tasks")
+
+
+def _unprocessable(loc: list[Any], msg: str) -> HTTPException:
+    return HTTPException(status_code=422, detail=[
+        {"loc": ["body", *loc], "msg": msg, "type": "value_error"}])
+
+
+def _conflict(loc: list[Any], msg: str) -> HTTPException:
+    return HTTPException(status_code=409, detail=[
+        {"loc": ["body", *loc], "msg": msg, "type": "conflict"}])
+
+
+def _not_found(loc: list[Any], msg: str) -> HTTPException:
+    return HTTPException(status_code=404, detail=[
+        {"loc": ["body", *loc], "msg": msg, "type": "not_found"}])
+
+
+@router.post("/escalations/decisions", status_code=202, response_model=Accepted)
+async def decide_escalations(
+    body: EscalationDecision, principal: CoordinatorDep, publisher: PublisherDep,
+    redis: RedisDep,
+) -> Accepted:
+    """Approve or decline what the national tier sends a province — its shipments and the
+    teams it mobilised from other provinces (per shortfall group, per item or one by one):
+    one ``escalation.decision_recorded`` event per shipment or team (event ids derived from
+    ``event_id``, so a retried request publishes the same events). A coordinator of the
+    province (or a national one, or an admin) decides (403 naming ``province_code``); each
+    shipment must be a national-tier shipment proposed to that province and each team one
+    mobilised to one of its tasks (404), whose approval is required (409), both naming the
+    entry. The worker checks the same again."""
+    authorize_province(principal, body.province_code)
+    total = len(body.shipment_ids) + len(body.mobilisations)
+    if total == 0:
+        raise _unprocessable(["shipment_ids"], "name at least one shipment or mobilised team")
+    if total > 500:
+        raise _unprocessable(["shipment_ids"], f"at most 500 shipments and teams, got {total}")
+    if body.decision == "declined" and not body.reason:
+        raise _unprocessable(["reason"], "a decline needs a reason")
+    request_fp = fingerprint("escalation-decision", body.model_dump_json())
+    if await publisher.already_accepted(body.event_id, request_fp):
+        return Accepted(event_id=body.event_id)
+    province = body.province_code
+    shipments = await readmodel.get_entities(
+        redis, "shipment", list(dict.fromkeys(body.shipment_ids)), province)
+    for n, shipment_id in enumerate(body.shipment_ids):
+        shipment = shipments.get(shipment_id)
+        if shipment is None or shipment.get("tier") != "national":
+            raise _not_found(["shipment_ids", n], f"no national-tier shipment {shipment_id} "
+                             f"to province {province}")
+        if shipment.get("status") != "proposed":
+            raise _conflict(["shipment_ids", n], f"shipment {shipment_id} is "
+                            f"{shipment.get('status')}; only a proposed one is decided on")
+        if shipment.get("approval") not in ("awaiting", "approved"):
+            raise _conflict(["shipment_ids", n], f"shipment {shipment_id} needs no approval "
+                            "(the approval gate is off, or it was declined)")
+    for n, pair in enumerate(body.mobilisations):
+        task = await readmodel.get_entity(redis, "task", pair.task_id, province)
+        if task is None:
+            raise _not_found(["mobilisations", n, "task_id"],
+                             f"no task {pair.task_id} in province {province}")
+        team = next((t for t in task.get("national_teams") or ()
+                     if t.get("team_id") == pair.team_id), None)
+        if team is None:
+            raise _not_found(["mobilisations", n, "team_id"], f"the national tier mobilised "
+                             f"no team {pair.team_id} to task {pair.task_id}")
+        if team.get("approval") not in ("awaiting", "approved"):
+            raise _conflict(["mobilisations", n, "team_id"], f"team {pair.team_id} needs no "
+                            "approval (the approval gate is off, or it was declined)")
+    name = _coordinator_name(principal)
+    # the worker accepts a coordinator's or an admin's (a national coordinator is one too)
+    source = f"{'admin' if principal.role == 'admin' else 'coordinator'}:{name}"[:200]
+    targets: list[dict[str, Any]] = [{"shipment_id": s} for s in dict.fromkeys(body.shipment_ids)]
+    targets += [{"task_id": m.task_id, "team_id": m.team_id}
+                for m in {(m.task_id, m.team_id): m for m in body.mobilisations}.values()]
+    for target in targets:
+        event = build(
+            ev.EscalationDecisionRecorded,
+            event_id=uuid.uuid5(body.event_id, "|".join(target.values())),
+            occurred_at=ev.utcnow(),
+            source=source,
+            schema_version=ev.SCHEMA_VERSION,
+            province_code=province,
+            decision=body.decision,
+            reason=body.reason,
+            coordinator=name[:200],
+            **target,
         )
         await publisher.publish(event, request_fp)
     # the request's own id marks it accepted (a retry answers 202 without publishing again)

@@ -27,7 +27,7 @@ from api.schemas import Accepted, EventIdField, build, id_path
 from api.shipments import check_transition, load_shipment
 from geo.errors import GeoError
 from logistics.catalogue import default_catalogue
-from logistics.shipment import STATUSES
+from logistics.shipment import STATUSES, approval_refusal
 from siaga import events as ev
 from siaga import readmodel
 from siaga.stockcard import RECEIPT_ENTITY, stock_card_entity
@@ -280,9 +280,14 @@ async def confirm_shipment(
     redis: RedisDep,
     shipment_id: str = ShipmentIdPath,
 ) -> Accepted:
-    """Confirm a proposed shipment with the batches picked (see pick-suggestion)."""
+    """Confirm a proposed shipment with the batches picked (see pick-suggestion). A
+    national-tier shipment awaiting the receiving province's approval (or declined) is
+    refused: 409 naming ``approval``."""
     shipment = await load_shipment(redis, shipment_id)
     authorize_warehouse(principal, shipment["warehouse_id"])
+    refused = approval_refusal(shipment_id, shipment.get("approval"), "confirmed")
+    if refused is not None and shipment.get("status", "proposed") == "proposed":
+        raise HTTPException(status_code=409, detail=refused)
     picked = sum(b.quantity for b in body.batches)
     wanted = float(shipment.get("quantity") or 0)
     if wanted and picked > wanted * (1 + 1e-9):

@@ -34,6 +34,7 @@ CAP = (Path(__file__).resolve().parent / "cap" / "bmkg-cianjur-2022-11-21.xml").
 S = uuid.uuid4().hex[:6]
 SHELTER, INCIDENT, TASK, TEAM = f"sh-mx-{S}", f"inc-mx-{S}", f"task-mx-{S}", f"team-mx-{S}"
 SHIPMENT, DISPATCHED = f"shp-mx-{S}", f"shp-mx-disp-{S}"
+NATIONAL = f"shp-mx-nat-{S}"  # from the national tier, awaiting Jawa Barat's approval
 TO_KITCHEN = f"shp-mx-dapur-{S}"  # dispatched to the kitchen, which has no posko
 KITCHEN = f"dapur-mx-{S}"
 WAREHOUSE = "wh-bekasi-regional"
@@ -187,6 +188,10 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/api/v1/shortfalls/decisions"): Rule(COORDINATORS, _body(
         province_code="32", item="rice", shelter_ids=[SHELTER], decision="risk_accepted",
         note="uji")),
+    # the approval gate on what the national tier sends: coordinators of the receiving
+    # province (another province's coordinator: 403 naming province_code)
+    ("POST", "/api/v1/escalations/decisions"): Rule(COORDINATORS, _body(
+        province_code="32", decision="approved", shipment_ids=[NATIONAL])),
     # the people who run Siaga: metrics from the trusted network (tests call from loopback),
     # parked records for admins
     ("GET", "/metrics"): Rule(PUBLIC),
@@ -277,6 +282,8 @@ def _seed(redis_url: str) -> None:
         change("shipment", SHIPMENT, {"shipment_id": SHIPMENT, **shipment}),
         change("shipment", DISPATCHED, {"shipment_id": DISPATCHED, **shipment,
                                         "status": "dispatched"}),
+        change("shipment", NATIONAL, {"shipment_id": NATIONAL, **shipment,
+                                      "tier": "national", "approval": "awaiting"}),
         change("shipment", TO_KITCHEN, {"shipment_id": TO_KITCHEN, **shipment,
                                         "shelter_id": KITCHEN, "status": "dispatched"}),
         change("task", TASK, {"task_id": TASK, "kind": "evacuation", "target_id": SHELTER}),
