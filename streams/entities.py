@@ -26,6 +26,7 @@ from typing import Any
 
 import faust
 from aiokafka.partitioner import murmur2
+from faust.stores.memory import Store as MemoryStore
 
 from siaga.kafka import changelog_topic_configs
 
@@ -49,6 +50,62 @@ def split_key(key: bytes | str) -> tuple[str, str]:
 def partition_of(province_code: str, partitions: int) -> int:
     """The partition Kafka's default partitioner gives a record keyed by this province."""
     return int((murmur2(province_code.encode()) & 0x7FFFFFFF) % partitions)
+
+
+class KeepingStore(MemoryStore):  # type: ignore[type-arg]
+    """faust's memory store, keeping what it holds for standby partitions and knowing up to
+    which changelog offset it holds each partition.
+
+    faust's memory store deletes, after every recovery, the rows of every partition that is
+    not active here — the standby copies included — and reports no persisted offset, so a
+    worker taking over a partition it kept a standby copy of read that changelog again from
+    offset 0 (a takeover cost the full re-read; docs/local-broker.md). This store keeps the
+    rows of active *and* standby partitions, and the offset it holds each partition up to:
+    the last changelog record applied (recovery, standby) or acknowledged after this
+    worker's own write. A partition taken over from a standby copy, or kept across a
+    rebalance, then resumes right after that offset. A partition this worker no longer
+    holds at all loses its rows and its offset together (it is read in full if it comes
+    back)."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self._held_up_to: dict[Any, int] = {}
+        self._active: set[Any] = set()  # as of the last completed recovery
+
+    def apply_changelog_batch(self, batch: Any, to_key: Any, to_value: Any) -> None:
+        events = list(batch)
+        super().apply_changelog_batch(events, to_key, to_value)
+        for event in events:
+            tp = event.message.tp
+            offset = int(event.message.offset)
+            if offset > self._held_up_to.get(tp, -1):
+                self._held_up_to[tp] = offset
+
+    def note_local_key(self, key: Any, partition: int) -> None:
+        """A row this worker wrote: forgotten with its partition, like the applied ones."""
+        self._key_partition[key] = partition
+
+    def persisted_offset(self, tp: Any) -> int | None:
+        return self._held_up_to.get(tp)
+
+    def set_persisted_offset(self, tp: Any, offset: int) -> None:
+        # called when this worker's own changelog write is acknowledged: it holds the
+        # partition up to there only if the partition is its own (recovered in full)
+        if tp in self._active and offset > self._held_up_to.get(tp, -1):
+            self._held_up_to[tp] = offset
+
+    async def on_recovery_completed(self, active_tps: Any, standby_tps: Any) -> None:
+        held = set(active_tps) | set(standby_tps)
+        partitions = {tp.partition for tp in held}
+        for key in [k for k, p in self._key_partition.items() if p not in partitions]:
+            self.data.pop(key, None)
+            self._key_partition.pop(key, None)
+        for tp in [tp for tp in self._held_up_to if tp not in held]:
+            del self._held_up_to[tp]
+        # an active partition is recovered in full: one with no record applied had none
+        self._active = set(active_tps)
+        for tp in self._active:
+            self._held_up_to.setdefault(tp, -1)
 
 
 class EntityTable(faust.Table):  # type: ignore[type-arg]
@@ -90,6 +147,14 @@ class EntityTable(faust.Table):  # type: ignore[type-arg]
             if isinstance(result, BaseException):
                 raise result
 
+    def _new_store_by_url(self, url: Any) -> Any:
+        if str(url).startswith("memory:"):
+            return KeepingStore(
+                url, self.app, self, table_name=self.name, key_type=self.key_type,
+                key_serializer=self.key_serializer, value_serializer=self.value_serializer,
+                value_type=self.value_type, loop=self.loop, options=self.options)
+        return super()._new_store_by_url(url)
+
     # ---- placement
     def partition_for_key(self, key: Any) -> int:
         province, _ = split_key(key)
@@ -111,6 +176,9 @@ class EntityTable(faust.Table):  # type: ignore[type-arg]
 
     def on_key_set(self, key: Any, value: Any) -> None:
         super().on_key_set(key, value)
+        store = self.data
+        if isinstance(store, KeepingStore):
+            store.note_local_key(key, self.partition_for_key(key))
         province, entity_id = split_key(key)
         self._revisions[province] = self._revisions.get(province, 0) + 1
         if self._index is not None:

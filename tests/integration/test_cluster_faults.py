@@ -439,6 +439,25 @@ async def test_a_node_sigkilled_mid_stream_loses_no_accepted_report(
           f"in Redis {time.monotonic() - started:.1f} s after the last was accepted")
 
 
+def _recovery_start_offsets(log_text: str, changelog: str) -> dict[int, int]:
+    """From faust's last "active offsets at start of reading" table in a worker's log: the
+    offset each partition of ``changelog`` was read from (-1: from the beginning)."""
+    marker = "active offsets at start of reading"
+    table = log_text[log_text.rindex(marker):].split("standby offsets at start", 1)[0]
+    offsets: dict[int, int] = {}
+    current = None
+    for line in table.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) != 3 or not cells[1].lstrip("-").isdigit():
+            continue
+        name = cells[0]
+        if name != "〃":
+            current = name
+        if current == changelog:
+            offsets[int(cells[1])] = int(cells[2])
+    return offsets
+
+
 async def _produce_through_faults(settings: Settings, events: list[Any], rate: float) -> None:
     """Produce ``events`` at ``rate``/s with acks=all as a field client would: a send the
     cluster cannot acknowledge is retried until it is (the same event, so at most a
@@ -569,10 +588,11 @@ async def test_two_workers_one_sigkilled_the_survivor_takes_over_with_the_right_
     headcounts to shelters A registered, and ignores stale ones (which it can tell only from
     the versions in the taken-over state).
 
-    Found here: with faust's memory store a standby copy does not shorten the takeover —
-    faust starts the promoted partitions' recovery at offset 0 (the memory store has no
-    persisted offset, and the standby's read position is not carried over), so B reads those
-    changelogs in full; see docs/local-broker.md. The takeover time is printed."""
+    Found here: with faust's memory store a standby copy did not shorten the takeover —
+    that store deletes standby rows after each recovery and reports no offset, so B read the
+    promoted changelogs from offset 0. Siaga's store (streams/entities.py KeepingStore)
+    keeps them and the offset it holds: B must resume every partition from there. The
+    takeover time is printed."""
     settings = on_cluster
     await ensure_topics(settings)
     provinces = _provinces_on_every_partition(settings.partitions, 2)
@@ -626,5 +646,11 @@ async def test_two_workers_one_sigkilled_the_survivor_takes_over_with_the_right_
                 proc.stop()
     log_text = second.log_path.read_text(errors="replace") if second.log_path else ""
     assert "Starting standby partitions" in log_text  # standbys were on (production profile)
+    # B took A's partitions over from its standby copies: the recovery after the kill
+    # started every shelters-changelog partition after the offset B already held, none
+    # from the beginning (-1), which faust's own memory store did (streams/entities.py)
+    resumed = _recovery_start_offsets(log_text, settings.app_id + "-shelters-changelog")
+    assert sorted(resumed) == list(range(settings.partitions)), resumed
+    assert all(offset >= 0 for offset in resumed.values()), resumed
     print(f"\nworker A SIGKILLed: every partition's new headcounts in Redis after "
           f"{takeover:.1f} s (B alone and ready after {takeover + alone:.1f} s)")
