@@ -75,12 +75,26 @@ def topic_configs(settings: Settings, short_name: str) -> dict[str, str]:
     return configs
 
 
+# Changelog segments: Kafka compacts only closed segments, 1 GB by default, so a changelog
+# kept every version a re-plan ever wrote and a restart read them all (tens of MB per large
+# province in minutes of re-plans; 241 s to recover 20,000 shelters). Smaller segments, rolled
+# at least every 15 minutes, and a lower dirty ratio let the cleaner keep a changelog near the
+# size of the state it holds.
+CHANGELOG_SEGMENT_BYTES = 16 * 1024 * 1024
+CHANGELOG_SEGMENT_MS = 15 * 60 * 1000
+CHANGELOG_DIRTY_RATIO = "0.2"
+
+
 def changelog_topic_configs(settings: Settings) -> dict[str, str]:
-    """Extra configuration of faust's table changelog topics (faust makes them compacted
-    already; said again here so no broker default can change it)."""
+    """Extra configuration of faust's table changelog topics: compacted (faust makes them so
+    already; said again here so no broker default can change it), in segments small and
+    young enough for the log cleaner to compact them during an operation."""
     return {
         "cleanup.policy": "compact",
         "min.insync.replicas": min_insync_replicas(settings),
+        "segment.bytes": str(CHANGELOG_SEGMENT_BYTES),
+        "segment.ms": str(CHANGELOG_SEGMENT_MS),
+        "min.cleanable.dirty.ratio": CHANGELOG_DIRTY_RATIO,
     }
 
 

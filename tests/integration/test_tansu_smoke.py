@@ -32,7 +32,7 @@ async def test_on_tansu_a_province_plans_and_a_bad_record_is_parked(
         want = {e.shelter_id: e.total for e in disaster.headcounts}
         deadline = time.monotonic() + 60
         while True:
-            shown = await shelter_totals(redis, sorted(want))
+            shown = await shelter_totals(redis, sorted(want), planned=True)
             if all(shown[k] == v for k, v in want.items()):
                 break
             assert time.monotonic() < deadline, "shelters not settled on Tansu"

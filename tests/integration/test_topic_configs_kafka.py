@@ -21,7 +21,7 @@ from siaga.settings import Settings
 pytestmark = pytest.mark.integration
 
 WATCHED = ("cleanup.policy", "retention.ms", "retention.bytes", "min.insync.replicas",
-           "max.message.bytes")
+           "max.message.bytes", "segment.bytes", "segment.ms", "min.cleanable.dirty.ratio")
 
 
 @pytest.fixture(scope="module")
@@ -144,9 +144,10 @@ async def test_faust_changelogs_of_the_worker_tables_are_compacted(
     assert set(described) == set(names)
     for name, got in described.items():
         assert got["cleanup.policy"] == "compact", (name, got)
-        assert got["min.insync.replicas"] == changelog_topic_configs(settings)[
-            "min.insync.replicas"
-        ]
+        wanted = changelog_topic_configs(settings)
+        for key in ("min.insync.replicas", "segment.bytes", "segment.ms",
+                    "min.cleanable.dirty.ratio"):
+            assert got[key] == wanted[key], (name, key, got)
 
 
 async def test_on_tansu_ensure_topics_still_creates_every_topic_once(tmp_path: Path) -> None:

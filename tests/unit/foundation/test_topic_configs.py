@@ -68,7 +68,10 @@ def test_min_insync_replicas_is_two_wherever_replication_is_three(
 def test_changelogs_are_compacted() -> None:
     assert changelog_topic_configs(_settings(1))["cleanup.policy"] == "compact"
     assert changelog_topic_configs(_settings(3)) == {
-        "cleanup.policy": "compact", "min.insync.replicas": "2"
+        "cleanup.policy": "compact", "min.insync.replicas": "2",
+        # closed segments only are compacted: small ones, rolled every 15 minutes
+        "segment.bytes": str(16 * 1024 * 1024), "segment.ms": str(15 * 60 * 1000),
+        "min.cleanable.dirty.ratio": "0.2",
     }
 
 
@@ -84,7 +87,8 @@ def test_entity_tables_are_created_with_the_changelog_configuration() -> None:
     ctx = SimpleNamespace(app=app, settings=settings, tables={})
     table = entity_table(ctx, "shelters")
     changelog = table.changelog_topic
-    assert changelog.config == {"cleanup.policy": "compact", "min.insync.replicas": "2"}
+    assert changelog.config == changelog_topic_configs(settings)
+    assert changelog.config["min.insync.replicas"] == "2"
     assert changelog.compacting is True
 
 
