@@ -25,7 +25,7 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.auth import authorize_province, authorize_team
+from api.auth import authorize_province, authorize_team, forbidden
 from api.deps import CoordinatorDep, PublisherDep, ReaderDep, RedisDep, TeamWriterDep
 from api.locate import locate
 from api.pagination import CursorQuery, listing, page
@@ -158,9 +158,19 @@ async def report_kitchen(
         redis, "kitchen", kitchen_id, prefer=principal.province_code)
     if kitchen is None:
         raise HTTPException(status_code=404, detail=f"kitchen_id: no kitchen {kitchen_id!r}")
-    authorize_team(principal, body.team_id, kitchen["province_code"])
+    if principal.role != "team":
+        authorize_team(principal, body.team_id, kitchen["province_code"])
     if body.team_id not in (kitchen.get("team_ids") or []):
         raise unprocessable("team_id", f"team {body.team_id} does not run kitchen {kitchen_id}")
+    if principal.role == "team":
+        # a team may run a kitchen of another province (Palu 2018: a Makassar crew); ids are
+        # unique per province, so the kitchen's own province's team of that id comes first
+        from api.routes.teams import team_runs_kitchen
+
+        if not await team_runs_kitchen(redis, body.team_id, principal.province_code, kitchen):
+            raise forbidden("province_code", f"kitchen {kitchen_id} is run by the team "
+                            f"{body.team_id} of its own province {kitchen['province_code']}, "
+                            f"not by this token's (province {principal.province_code})")
     request_fp = fingerprint("kitchen-report", kitchen_id, body.model_dump_json())
     if await publisher.already_accepted(body.event_id, request_fp):
         return Accepted(event_id=body.event_id)

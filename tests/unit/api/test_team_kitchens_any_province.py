@@ -175,3 +175,32 @@ async def test_the_team_of_another_province_confirms_its_kitchens_delivery(
                            principal=phone(AMBIGUOUS, "72"), publisher=publisher, redis=redis,
                            shipment_id="shp-dinsos")
     assert publisher.events[-1].source == f"team:{AMBIGUOUS}"
+
+
+async def test_the_team_of_another_province_reports_its_kitchens_meals(redis: Redis) -> None:
+    from api.routes.kitchens import KitchenReport, report_kitchen
+
+    publisher: Any = FakePublisher()
+    body = KitchenReport(event_id=uuid.uuid4(), team_id=MAKASSAR, status="open", meal="siang",
+                         portions_served=1900)
+    await report_kitchen(body=body, principal=phone(MAKASSAR, "73"), publisher=publisher,
+                         redis=redis, kitchen_id="dapur-walikota")
+    [event] = publisher.events
+    assert (event.province_code, event.kitchen_id, event.team_id, event.source) == (
+        "72", "dapur-walikota", MAKASSAR, f"team:{MAKASSAR}")
+    # the Makassar team of a twin id does not run the Palu kitchen that names the Palu twin
+    with pytest.raises(HTTPException) as refused:
+        await report_kitchen(
+            body=KitchenReport(event_id=uuid.uuid4(), team_id=AMBIGUOUS, status="open"),
+            principal=phone(AMBIGUOUS, "73"), publisher=publisher, redis=redis,
+            kitchen_id="dapur-dinsos")
+    assert refused.value.status_code == 403
+    assert "province_code" in str(refused.value.detail)
+    # and a team the kitchen does not name at all is told so, naming team_id
+    with pytest.raises(HTTPException) as unknown:
+        await report_kitchen(
+            body=KitchenReport(event_id=uuid.uuid4(), team_id=PALU, status="open"),
+            principal=phone(PALU, "72"), publisher=publisher, redis=redis,
+            kitchen_id="dapur-walikota")
+    assert unknown.value.status_code == 422
+    assert len(publisher.events) == 1
