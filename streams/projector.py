@@ -18,6 +18,7 @@ from siaga.readmodel import apply_changes, check_layout
 from streams.changes import decode_changes
 from streams.deadletter import park
 from streams.plumbing import run_batch
+from streams.shelters import merge_outranked_plan_views
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +40,8 @@ def register(ctx: Any) -> None:
                 changes.extend(decode_changes(event.value))
             except (ValueError, json.JSONDecodeError) as exc:
                 await park(ctx, event, f"undecodable state change: {exc}")
+        # a plan's shelter view older than the report shown merges into its quick view
+        changes = await merge_outranked_plan_views(ctx.redis, changes)
         await apply_changes(ctx.redis, changes)
         from siaga.status import note_projected
 

@@ -84,6 +84,71 @@ async def send_quick_views(ctx: Any, changed: list[tuple[str, dict[str, Any]]]) 
     return futures
 
 
+def _version_parts(version: str) -> tuple[str, str, str | None] | None:
+    """(accepted, plan, report or None) of a shelter view's version; None for a version
+    written before shelter views had two writers."""
+    accepted, colon, rest = version.partition(":")
+    if not colon:
+        return None
+    plan, quick, report = rest.partition(".q")
+    return accepted, plan, (report if quick else None)
+
+
+async def merge_outranked_plan_views(redis: Any, changes: list[dict[str, Any]]
+                                     ) -> list[dict[str, Any]]:
+    """The projector's step for shelter views: a plan's view made before the newest report
+    was accepted loses against that report's quick view — but its plan figures (needs,
+    planned, shortfalls) are newer than the quick view's. Such a view is merged into the quick
+    view instead of refused: the report's fields stay, the plan's figures are the new plan's,
+    ``plan_pending`` stays (the report's own plan is still to come), and the version keeps
+    the report's accepted time with the newer plan part. Without this, a shelter whose reports
+    came faster than its province's plans showed one plan's figures until the reports paused.
+    Changes are kept in order; the same batch's earlier changes count."""
+    from siaga.readmodel import entity_key
+
+    keys = {entity_key("shelter", c["id"], c["province_code"])
+            for c in changes if c.get("entity") == "shelter"}
+    if not any(c.get("entity") == "shelter" and ".q" not in str(c.get("version"))
+               for c in changes):
+        return changes
+    ordered = sorted(keys)
+    pipe = redis.pipeline(transaction=False)
+    for key in ordered:
+        pipe.hmget(key, "version", "json", "deleted")
+    latest: dict[str, tuple[str, Any]] = {}
+    for key, (version, raw, deleted) in zip(ordered, await pipe.execute(), strict=True):
+        if version is not None:
+            text = version.decode() if isinstance(version, bytes) else str(version)
+            latest[key] = (text, None if deleted == b"1" or raw is None else raw)
+    out: list[dict[str, Any]] = []
+    for change in changes:
+        if change.get("entity") != "shelter":
+            out.append(change)
+            continue
+        key = entity_key("shelter", change["id"], change["province_code"])
+        version = str(change["version"])
+        stored = latest.get(key)
+        if stored is None or version > stored[0]:
+            out.append(change)
+            latest[key] = (version, None if change.get("deleted") else change.get("data"))
+            continue
+        mine, theirs = _version_parts(version), _version_parts(stored[0])
+        data = stored[1]
+        if (change.get("deleted") or data is None or mine is None or theirs is None
+                or mine[2] is not None or theirs[2] is None or mine[1] <= theirs[1]):
+            out.append(change)  # refused by the projector's script, as any older change
+            continue
+        shown = json.loads(data) if isinstance(data, bytes | str) else data
+        merged = dict(change.get("data") or {})
+        for field in REPORTED_FIELDS:
+            merged[field] = shown.get(field)
+        merged["plan_pending"] = True
+        merged_version = f"{theirs[0]}:{mine[1]}.q{theirs[2]}"
+        out.append(dict(change, version=merged_version, data=merged))
+        latest[key] = (merged_version, merged)
+    return out
+
+
 def register(ctx: Any) -> None:
     register_ingest(
         ctx,
