@@ -70,7 +70,15 @@
       proposalShelters: "Pengungsian yang akan dilayani", teams: "Tim TAGANA", kitchenLabel: "Dapur umum",
       needNoShipment: "belum ada pengiriman yang direncanakan", plannedFrom: "direncanakan dari",
       area_kab: "Kabupaten/kota", timedOutReason: "tidak menjawab dalam 15 menit; ditugaskan ulang",
-      removedTask: "tugas ditutup", mobilised: "dimobilisasi dari provinsi lain", decisionsSplit: "permintaan" },
+      removedTask: "tugas ditutup", mobilised: "dimobilisasi dari provinsi lain", decisionsSplit: "permintaan",
+      awaitingApproval: "menunggu persetujuan", awaitingTitle: "Menunggu persetujuan", approveAll: "Setujui semua", declineAll: "Tolak semua", decline: "Tolak",
+      gate_approved: "disetujui", gate_declined: "ditolak", gate_awaiting: "menunggu persetujuan",
+      gateHint: "Tingkat nasional mengusulkan kiriman dari gudang regional dan tim dari provinsi lain; keduanya baru berjalan setelah disetujui koordinator provinsi ini.",
+      approveGate: "Setujui kiriman tingkat nasional", declineGate: "Tolak kiriman tingkat nasional",
+      gateNote: "Catatan (tidak wajib)", gateReason: "Alasan menolak (tingkat nasional tidak mengusulkannya lagi sampai kebutuhan naik seperempat)",
+      gateReasonRequired: "Tulis alasan menolak.", decidedPending: "terkirim, menunggu rencana berikutnya",
+      nationalDeclined: "Bantuan tingkat nasional ditolak", nationalTeams: "Tim dimobilisasi tingkat nasional",
+      shipmentsWord: "pengiriman", teamsWord: "tim", mobilisationAwaiting: "Diusulkan tingkat nasional untuk", awaitsProvince: "menunggu persetujuan provinsi tujuan" },
     en: { byUnmet: "(colour: unmet need)", fitOperation: "Go to the operation", close: "Close",
       groupBy: "Group by", kabupaten: "Kabupaten/kota", timeline: "Timeline of changes", all: "All",
       shortfallsShort: "Shortfalls", decisions: "Decisions", search: "Search name", mapCredit: "Base map from Siaga's own data (Natural Earth, geografis); map library Leaflet.",
@@ -111,7 +119,15 @@
       proposalShelters: "Shelters it would serve", teams: "TAGANA teams", kitchenLabel: "Public kitchen",
       needNoShipment: "no shipment planned yet", plannedFrom: "planned from",
       area_kab: "Kabupaten/city", timedOutReason: "no answer within 15 minutes; dispatched again",
-      removedTask: "task closed", mobilised: "mobilised from another province", decisionsSplit: "requests" },
+      removedTask: "task closed", mobilised: "mobilised from another province", decisionsSplit: "requests",
+      awaitingApproval: "awaiting approval", awaitingTitle: "Awaiting approval", approveAll: "Approve all", declineAll: "Decline all", decline: "Decline",
+      gate_approved: "approved", gate_declined: "declined", gate_awaiting: "awaiting approval",
+      gateHint: "The national tier proposes shipments from regional warehouses and teams from other provinces; they go only once a coordinator of this province approves them.",
+      approveGate: "Approve what the national tier sends", declineGate: "Decline what the national tier sends",
+      gateNote: "Note (optional)", gateReason: "Why you decline (the national tier does not propose it again until the need grows by a quarter)",
+      gateReasonRequired: "Write why you decline.", decidedPending: "sent, awaiting the next plan",
+      nationalDeclined: "National help declined", nationalTeams: "Teams mobilised by the national tier",
+      shipmentsWord: "shipments", teamsWord: "teams", mobilisationAwaiting: "Proposed by the national tier for", awaitsProvince: "awaiting the receiving province's approval" },
   };
   const w = (key) => (WORDS[Siaga.lang] || WORDS.id)[key] ?? WORDS.id[key] ?? t(key);
   const nm = (table, code) => Siaga.nameOf(table, code);
@@ -148,6 +164,7 @@
   const versions = Object.fromEntries(ENTITIES.map((e) => [e, 0])); // changes applied per entity
   const endedTasks = new Map(); // tasks whose read model went away: their last state stays listed
   const approvedProposals = new Set();
+  const gateSent = new Map(); // "province/shipment" or "province/task|team" -> decision sent, until the read model says so
   const prof = {}; // ms spent per step (the browser test prints it)
   const took = (name, t0) => { const p = prof[name] || (prof[name] = { n: 0, ms: 0, max: 0 }); const d = performance.now() - t0; p.n += 1; p.ms = Math.round(p.ms + d); p.max = Math.max(p.max, Math.round(d)); };
   const timings = {}; // ms since navigation: when the base map, the first picture, everything and the live feed were up
@@ -761,7 +778,7 @@
     const by = document.getElementById("group-by").value;
     // a group shows shortfalls, their shipments, tasks, kitchens and stores: re-rendered when
     // one of those changed (shelters change several times a second in a national operation)
-    const shown = ["shortfall", "shipment", "task", "kitchen", "kitchen_proposal", "warehouse", "team"].map((e) => versions[e]).join(",") + `|${by}|${Siaga.lang}`;
+    const shown = ["shortfall", "shipment", "task", "kitchen", "kitchen_proposal", "warehouse", "team"].map((e) => versions[e]).join(",") + `|${by}|${Siaga.lang}|${gateSent.size}`;
     if (shown === decisionsShown) return;
     decisionsShown = shown;
     const groups = new Map();
@@ -780,6 +797,7 @@
     }
     const manyProvinces = new Set([...groups.values()].map((g) => g.province)).size > 1;
     if ([...groups.keys()].some((k) => openGroups.has(k))) indexForGroups();
+    indexAwaiting();
     const sorted = [...groups.values()].sort((a, b) => (a.kind === "kitchen") - (b.kind === "kitchen") || b.rows.length - a.rows.length || b.missing - a.missing);
     list("panel-shortfalls", sorted.slice(0, 40), (g) => {
       const details = g.kind === "kitchen" ? kitchenGroup(g, manyProvinces) : shelterGroup(g, manyProvinces);
@@ -798,9 +816,74 @@
     const units = new Set(g.rows.map((r) => r.s.unit));
     const total = units.size === 1 ? ` · ${t("missing")} ${qty(g.missing, [...units][0])}` : "";
     const decided = g.rows.filter((r) => r.s.decision).length;
+    const awaiting = g.kind === "kitchen" ? 0 : groupAwaiting(g);
     return el("summary", {}, el("b", {}, label), manyProvinces && provinceName(g.province) ? el("span", { class: "hint" }, ` · ${provinceName(g.province)}`) : null,
       ` · ${g.rows.length} ${g.kind === "kitchen" ? w("kitchens").toLowerCase() : w("shelterCount")}${total}`,
-      decided ? el("span", { class: "pill decided" }, `${decided}/${g.rows.length} ${w("decisions").toLowerCase()}`) : null);
+      decided ? el("span", { class: "pill decided" }, `${decided}/${g.rows.length} ${w("decisions").toLowerCase()}`) : null,
+      awaiting ? [" ", el("span", { class: "pill gate-awaiting", "data-awaiting": String(awaiting) }, `${w("awaitingApproval")} (${fmt(awaiting, 0)})`)] : null);
+  }
+
+  // ---- the approval gate: what the national tier sends (shipments from regional warehouses,
+  // teams from other provinces) waits for a coordinator of the receiving province
+  let awaitingByPair = new Map(), awaitingByTarget = new Map(), awaitingAt = "";
+  const teamKey = (task, teamId) => `${task.province_code}/${task.task_id}|${teamId}`;
+  const awaitingShipment = (x) => x.tier === "national" && x.status === "proposed" && x.approval === "awaiting" && !gateSent.has(keyOf("shipment", x));
+  const awaitingTeams = (task) => (task.national_teams || []).filter((m) => m.approval === "awaiting" && !gateSent.has(teamKey(task, m.team_id)));
+  function indexAwaiting() {
+    const now = `${versions.shipment},${versions.task},${gateSent.size}`;
+    if (now === awaitingAt) return;
+    awaitingAt = now;
+    awaitingByPair = new Map(); awaitingByTarget = new Map();
+    for (const x of state.shipment.values()) {
+      if (!awaitingShipment(x)) continue;
+      const k = `${x.province_code}/${x.shelter_id}|${x.item}`;
+      awaitingByPair.set(k, (awaitingByPair.get(k) || 0) + 1);
+    }
+    for (const x of state.task.values()) {
+      const n = awaitingTeams(x).length;
+      if (n) awaitingByTarget.set(`${x.province_code}/${x.target_id}`, (awaitingByTarget.get(`${x.province_code}/${x.target_id}`) || 0) + n);
+    }
+  }
+  function groupAwaiting(g) {
+    let n = 0;
+    const targets = new Set();
+    for (const { s } of g.rows) {
+      n += awaitingByPair.get(`${s.province_code}/${s.shelter_id}|${s.item}`) || 0;
+      targets.add(`${s.province_code}/${s.shelter_id}`);
+    }
+    for (const k of targets) n += awaitingByTarget.get(k) || 0;
+    return n;
+  }
+  function gatePill(approval, sent) {
+    if (!approval || approval === "not_required") return null;
+    return el("span", { class: `pill gate-${approval}`, "data-approval": approval }, sent && approval === "awaiting" ? w("decidedPending") : w(`gate_${approval}`));
+  }
+  /** Approve / Decline buttons for some shipments and mobilised teams ({task, team}) of one province. */
+  function gateButtons(province, shipments, teams, what, all) {
+    const n = shipments.length + teams.length;
+    const count = all ? ` (${fmt(n, 0)})` : "";
+    return el("span", { class: "gate-actions" },
+      el("button", { type: "button", "data-action": all ? "gate-approve-all" : "gate-approve", onclick: () => gateDecide("approved", province, shipments, teams, what) }, `${w(all ? "approveAll" : "approve")}${count}`), " ",
+      el("button", { type: "button", class: "danger", "data-action": all ? "gate-decline-all" : "gate-decline", onclick: () => gateDecide("declined", province, shipments, teams, what) }, `${w(all ? "declineAll" : "decline")}${count}`));
+  }
+  function gateDecide(decision, province, shipments, teams, what) {
+    const approve = decision === "approved";
+    ask({
+      title: w(approve ? "approveGate" : "declineGate"),
+      what: `${what} · ${fmt(shipments.length, 0)} ${w("shipmentsWord")}, ${fmt(teams.length, 0)} ${w("teamsWord")}`,
+      fields: [{ name: "reason", label: w(approve ? "gateNote" : "gateReason"), type: "textarea", required: !approve, message: w("gateReasonRequired") }],
+      submit: async ({ reason }) => {
+        const all = [...shipments.map((x) => ({ shipment: x })), ...teams.map((p) => ({ team: p }))];
+        for (let i = 0; i < all.length; i += DECISION_BATCH) {
+          const part = all.slice(i, i + DECISION_BATCH);
+          await post("/api/v1/escalations/decisions", { event_id: Siaga.uuid4(), province_code: province, decision, ...(reason ? { reason } : {}),
+            shipment_ids: part.filter((p) => p.shipment).map((p) => p.shipment.shipment_id),
+            mobilisations: part.filter((p) => p.team).map((p) => ({ task_id: p.team.task.task_id, team_id: p.team.team.team_id })) });
+        }
+        for (const x of shipments) gateSent.set(keyOf("shipment", x), decision);
+        for (const p of teams) gateSent.set(teamKey(p.task, p.team.team_id), decision);
+      },
+    });
   }
 
   function shelterGroup(g, manyProvinces) {
@@ -820,12 +903,32 @@
     const locked = g.rows.some((r) => ((((r.s.why || {}).figures || {}).blocked) || {}).lumbung_not_released > 0)
       || [...state.warehouse.values()].some((x) => x.province_code === g.province && x.released === false);
     const tasks = shelterTasks(g.rows);
+    // the gate: on when what the national tier sent asks for an approval (off: not_required)
+    const gated = national.some((x) => x.approval && x.approval !== "not_required")
+      || tasks.some((x) => (x.national_teams || []).some((m) => m.approval && m.approval !== "not_required"));
+    const ungated = national.some((x) => !x.approval || x.approval === "not_required");
+    const stateOf = (x) => (x.held ? t("held") : x.approval === "awaiting" ? w("gate_awaiting") : t(x.status));
     const escalation = escalated ? el("p", { class: "hint escalation" },
       `${w("escalationSummary")}: ${escalated}/${g.rows.length} ${w("shelterCount")}`,
-      national.length ? ` · ${w("nationalProposed")}: ${national.slice(0, 3).map((x) => `${qty(x.quantity, x.unit)} ${itemName(x.item)} ${t("origin").toLowerCase()} ${x.warehouse_name || nameOf("warehouse", x.province_code, x.warehouse_id)} (${x.held ? t("held") : t(x.status)})`).join("; ")}` : "",
-      el("br"), w("escalationNoGate")) : null;
+      national.length ? ` · ${w("nationalProposed")}: ${national.slice(0, 3).map((x) => `${qty(x.quantity, x.unit)} ${itemName(x.item)} ${t("origin").toLowerCase()} ${x.warehouse_name || nameOf("warehouse", x.province_code, x.warehouse_id)} (${stateOf(x)})`).join("; ")}` : "",
+      gated || ungated ? [el("br"), w(gated ? "gateHint" : "escalationNoGate")] : null) : null;
+    // awaiting approval: for the whole group, per item (a group by kabupaten holds several), one by one below
+    const gateShips = ships.filter(awaitingShipment);
+    const gateTeams = tasks.flatMap((x) => awaitingTeams(x).map((m) => ({ task: x, team: m })));
+    const perItem = new Map();
+    for (const x of gateShips) { if (!perItem.has(x.item)) perItem.set(x.item, []); perItem.get(x.item).push(x); }
+    const gate = gateShips.length || gateTeams.length ? el("div", { class: "gate", "data-awaiting": String(gateShips.length + gateTeams.length) },
+      el("b", {}, `${w("awaitingTitle")}: `), `${fmt(gateShips.length, 0)} ${w("shipmentsWord")}, ${fmt(gateTeams.length, 0)} ${w("teamsWord")} `,
+      gateButtons(g.province, gateShips, gateTeams, label, true),
+      !g.item && perItem.size ? el("ul", { class: "gate-items" }, ...[...perItem].map(([item, list]) => el("li", { "data-item": item },
+        `${itemName(item)}: ${fmt(list.length, 0)} ${w("shipmentsWord")} `, gateButtons(g.province, list, [], `${label} · ${itemName(item)}`, false)))) : null) : null;
+    const declined = g.rows.filter((r) => r.s.national_decline);
+    const declines = declined.length ? el("p", { class: "hint declined" }, `${w("nationalDeclined")}: `,
+      [...new Set(declined.map((r) => r.s.national_decline.reason))].slice(0, 3).join("; "), ` (${fmt(declined.length, 0)} ${w("shelterCount")})`) : null;
     return [
       escalation,
+      gate,
+      declines,
       el("div", { class: "actions" },
         decisionButton("procurement_request", "requestProcurement", g),
         decisionButton("donor_request", "requestDonors", g),
@@ -838,7 +941,9 @@
           `${itemName(x.item)} ${qty(x.quantity, x.unit)} · ${x.warehouse_name || nameOf("warehouse", x.province_code, x.warehouse_id)} → ${x.shelter_name || nameOf("shelter", x.province_code, x.shelter_id)} `,
           x.tier === "national" ? el("span", { class: "pill tier-national" }, w("tierNational")) : null, " ",
           el("span", { class: "pill" }, x.held ? t("held") : t(x.status)), " ",
-          x.status === "proposed" ? holdButton(x) : null)))) : null,
+          x.tier === "national" && x.status === "proposed" ? [gatePill(x.approval, gateSent.has(keyOf("shipment", x))), " "] : null,
+          x.status === "proposed" ? holdButton(x) : null,
+          awaitingShipment(x) ? [" ", gateButtons(x.province_code, [x], [], `${itemName(x.item)} ${qty(x.quantity, x.unit)} → ${x.shelter_name || nameOf("shelter", x.province_code, x.shelter_id)}`, false)] : null)))) : null,
       tasks.length ? el("div", { class: "sub" }, el("h4", {}, w("tasksHere")),
         el("ul", { class: "tasks" }, ...tasks.slice(0, 12).map((x) => taskItem(keyOf("task", x), x, true)))) : null,
       el("ul", { class: "rows" }, ...g.rows.sort((a, b) => (b.s.missing || 0) - (a.s.missing || 0)).slice(0, 30).map(({ s, shelter }) => li(
@@ -846,6 +951,7 @@
         ` · ${g.item ? "" : `${itemName(s.item)} `}${t("missing")} `, el("b", {}, `${qty(s.missing, s.unit)}`), " ",
         s.escalated ? el("span", { class: "pill escalated" }, w("escalatedNational")) : null,
         s.decision ? el("span", { class: "pill decided" }, w(`decision_${s.decision.decision}`)) : null,
+        s.national_decline ? el("span", { class: "pill gate-declined" }, w("nationalDeclined")) : null,
         (s.why || s.explanation) ? el("div", { class: "hint" }, explain(s.why || s.explanation, { shelter: shelter.name })) : null)))].filter(Boolean);
   }
 
@@ -1023,7 +1129,25 @@
         m.status === "declined" && m.reason ? el("span", { class: "reason" }, ` ${w("reason").toLowerCase()}: ${m.reason}`) : null,
         m.status === "timed_out" ? el("span", { class: "reason" }, ` ${w("timedOutReason")}`) : null,
         compact ? null : el("div", { class: "hint" }, stepTrail(m))))) : null,
+      nationalTeams(key, x, ended, compact),
+      x.national_decline ? el("div", { class: "hint declined" }, `${w("nationalDeclined")}: ${x.national_decline.reason || ""}`) : null,
       ended ? null : el("div", { class: "actions" }, el("button", { type: "button", class: "secondary", "data-action": "override", onclick: () => override(x) }, w("override"))));
+  }
+
+  /** The teams the national tier mobilised to a task here: their home province, whether the
+   * coordinators here approved them (Approve / Decline while awaiting) and why each was chosen. */
+  function nationalTeams(key, x, ended, compact) {
+    const teams = x.national_teams || [];
+    if (!teams.length) return null;
+    const what = `${taskKind(x.kind)} · ${targetOf(x.province_code, x.target_id).name}`;
+    return el("ul", { class: "national-teams" }, ...teams.map((m) => {
+      const sent = gateSent.has(teamKey(x, m.team_id));
+      return el("li", { "data-team": m.team_id, "data-approval": m.approval || "" },
+        `${m.name || "–"}${provinceName(m.province_code) ? ` · ${provinceName(m.province_code)}` : ""} `,
+        el("span", { class: "pill tier-national" }, w("mobilised")), " ", gatePill(m.approval, sent),
+        m.approval === "awaiting" && !sent && !ended ? [" ", gateButtons(x.province_code, [], [{ task: x, team: m }], `${what} · ${m.name || "–"}`, false)] : null,
+        !compact && m.why ? el("div", { class: "hint why" }, explain(m.why, { team: m.name, task: what })) : null);
+    }));
   }
 
   const TASK_ORDER = { arrived: 0, en_route: 1, acknowledged: 2, dispatched: 3, unassigned: 4, done: 5 };
@@ -1155,7 +1279,10 @@
     }
     parts.push(el("h3", {}, t("shipments")));
     parts.push(mine.length ? el("ul", {}, ...mine.slice(0, 40).map((s) => li(`${itemName(s.item)} ${qty(s.quantity, s.unit)} · ${s.warehouse_name || nameOf("warehouse", s.province_code, s.warehouse_id)} `,
-      el("span", { class: "pill" }, s.held ? t("held") : t(s.status)), s.status === "proposed" ? [" ", holdButton(s)] : null))) : el("p", { class: "hint" }, t("none")));
+      el("span", { class: "pill" }, s.held ? t("held") : t(s.status)),
+      s.tier === "national" && s.status === "proposed" ? [" ", gatePill(s.approval, gateSent.has(keyOf("shipment", s)))] : null,
+      s.status === "proposed" ? [" ", holdButton(s)] : null,
+      awaitingShipment(s) ? [" ", gateButtons(s.province_code, [s], [], `${itemName(s.item)} ${qty(s.quantity, s.unit)} → ${item.name || "–"}`, false)] : null))) : el("p", { class: "hint" }, t("none")));
     const tasks = [...state.task.entries(), ...endedTasks.entries()].filter(([, x]) => x.target_id === id && x.province_code === item.province_code);
     parts.push(el("h3", {}, w("tasksHere")));
     parts.push(tasks.length ? el("ul", { class: "tasks" }, ...tasks.map(([k, x]) => taskItem(k, x, false))) : el("p", { class: "hint" }, w("noTasks")));
@@ -1195,6 +1322,14 @@
       parts.push(el("p", { class: "assignment" }, `${w("assignment")}: ${taskKind(a.kind)} → `, targetLabel(item.province_code, a.target_id), " ", loop(a.status),
         el("div", { class: "hint" }, `${w("tier")}: ${nm("tier", a.tier)}${a.eta_hours != null ? ` · ${w("eta")} ${fmt(a.eta_hours)} ${w("hours")}` : ""}`, " · ", stepTrail(a)),
         a.why ? el("div", { class: "hint why" }, explain(a.why, { team: item.name, task: `${taskKind(a.kind)} · ${targetOf(item.province_code, a.target_id).name}` })) : null));
+    }
+    const m = !a && item.mobilisation;
+    if (m) {
+      parts.push(el("p", { class: "assignment mobilisation", "data-approval": m.approval || "" },
+        `${w("mobilisationAwaiting")}: ${taskKind(m.kind)}${provinceName(m.task_province) ? ` · ${provinceName(m.task_province)}` : ""} `,
+        gatePill(m.approval, false), el("div", { class: "hint" }, w("awaitsProvince"),
+          m.eta_hours != null ? ` · ${w("eta")} ${fmt(m.eta_hours)} ${w("hours")}` : ""),
+        m.why ? el("div", { class: "hint why" }, explain(m.why, { team: item.name, task: taskKind(m.kind) })) : null));
     }
     const mine = [...state.task.entries(), ...endedTasks.entries()].filter(([, x]) => (x.teams || []).some((m) => m.team_id === item.team_id) && x.province_code === item.province_code);
     parts.push(el("h3", {}, w("history")));
