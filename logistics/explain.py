@@ -3,18 +3,22 @@
 Pages render these in the reader's language (``Siaga.explain`` in ``api/static/common.js``
 has the Indonesian and English sentences); ``text`` keeps the planner's English sentence
 for logs and older clients. Input is the plain-dict form of a proposal or shortfall
-(:meth:`logistics.allocation.ShipmentProposal.to_dict`, :meth:`Shortfall.to_dict`), or the
+(:meth:`logistics.allocation.ShipmentProposal.to_dict`, :meth:`Shortfall.to_dict`), the
 figures of a team's assignment (:func:`explain_assignment`, used by
-:func:`logistics.dispatch.dispatch`).
+:func:`logistics.dispatch.dispatch`), or a shelter's need (:func:`explain_need`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # (logistics.needs does not import this module; only types are needed)
+    from logistics.needs import Need, Profile
 
 SHIPMENT_PLANNED = "shipment_planned"
 TEAM_ASSIGNED = "team_assigned"
+NEED_FROM_HEADCOUNT = "need_from_headcount"
 SHORTFALL_RULES = (
     "no_eligible_stock_reachable",
     "reachable_stock_shared_to_least_deprivation",
@@ -126,3 +130,42 @@ def explain_assignment(
             f"{target_id}: {travel_hours:.1f} h travel, {hours_on_duty:.1f} h on duty + "
             f"{task_hours:.1f} h task <= {fatigue_limit_hours:g} h limit; {tier} tier")
     return {"rule": TEAM_ASSIGNED, "figures": figures, "text": text}
+
+
+def need_sources(profile: Profile) -> dict[tuple[str, str], bool]:
+    """Whether each (item, group) rate of a profile is sourced (True) or an assumption or
+    derivation (False): what :func:`explain_need` marks each line with."""
+    return {(r.item, r.group): r.sourced for r in profile.rates}
+
+
+def explain_need(
+    need: Need, unit: str | None = None, profile: Profile | None = None,
+    sourced: Mapping[tuple[str, str], bool] | None = None,
+) -> dict[str, Any]:
+    """``{"rule": "need_from_headcount", "figures"}`` of a shelter's need of an item: each
+    line of it (``lines``: the people of a group × the profile's rate, × ``days`` of cover
+    for a ``person_day`` rate, once for a ``person_once`` one, = ``amount``; with the rate's
+    ``source`` and whether it is ``sourced`` or an assumption), the need in all (``need``;
+    whole units ``quantity`` still to cover after ``on_hand`` and ``in_transit``), and the
+    profile (``profile_id``: pages name it). ``unit``: the item's catalogue unit;
+    ``sourced``: from :func:`need_sources` (computed once per profile).
+
+    No English sentence (``text``) like the other explanations: a shelter's view holds one
+    per item, every view is hashed on every plan and the dashboard loads every shelter's at
+    once — the lines say it all.
+    """
+    marks = sourced if sourced is not None else (need_sources(profile) if profile else {})
+    return {"rule": NEED_FROM_HEADCOUNT, "figures": {
+        "item": need.item_id,
+        "unit": unit,
+        "need": round(need.gross, 3),
+        "quantity": need.quantity,
+        "days": need.days,
+        "on_hand": need.on_hand,
+        "in_transit": need.in_transit,
+        "lines": [{"group": ln.group, "people": ln.people, "rate": ln.rate, "per": ln.per,
+                   "amount": round(ln.amount, 3),
+                   "sourced": marks.get((need.item_id, ln.group), False), "source": ln.source}
+                  for ln in need.lines],
+        "profile_id": need.profile_id,
+    }}

@@ -321,6 +321,31 @@ const Siaga = (() => {
     },
   };
   const fmtIn = (x, d, L) => fmt(x, d, L);
+  // a need's lines: who (the profile's groups), and the standards profiles by name
+  const NEED_GROUP = {
+    id: { all: "orang", infants: "bayi", children: "anak", elderly: "lansia", pregnant: "ibu hamil", lactating: "ibu menyusui", disabled: "penyandang disabilitas" },
+    en: { all: "people", infants: "infants", children: "children", elderly: "elderly people", pregnant: "pregnant women", lactating: "lactating women", disabled: "people with disabilities" },
+  };
+  const PROFILE_NAME = { "bnpb-perka-7-2008": "Perka BNPB 7/2008", "sphere-2018": "Sphere 2018" };
+
+  function needText(f, L) {
+    const fmt = (x, d) => fmtIn(x, d, L);
+    const u = unitName(f.unit, L);
+    const item = itemName(f.item, L);
+    const terms = (f.lines || []).map((ln) => {
+      const who = (NEED_GROUP[L] || NEED_GROUP.id)[ln.group] || NEED_GROUP[L].all;
+      const daily = ln.per === "person_day";
+      const rate = L === "en" ? `${fmt(ln.rate, 3)} ${u} per person${daily ? " a day" : ""}` : `${fmt(ln.rate, 3)} ${u}/orang${daily ? "/hari" : ""}`;
+      const days = daily ? (L === "en" ? ` × ${fmt(f.days)} day(s)` : ` × ${fmt(f.days)} hari`) : "";
+      return `${fmt(ln.people, 0)} ${who} × ${rate}${days} = ${fmt(ln.amount, 2)}${ln.sourced ? "" : "*"}`;
+    });
+    const profile = PROFILE_NAME[f.profile_id] || "";
+    const assumed = (f.lines || []).some((ln) => !ln.sourced);
+    const sources = L === "en" ? (f.lines || []).map((ln) => ln.source).filter(Boolean) : [];
+    return L === "en"
+      ? `Need ${fmt(f.need, 2)} ${u} of ${item}: ${terms.join(" + ") || "no rate applies"}${profile ? ` (${profile})` : ""}; ${fmt(f.on_hand, 0)} already there, ${fmt(f.in_transit, 0)} on the way: ${fmt(f.quantity, 0)} still to cover.${assumed ? " * an assumption, not a sourced figure." : ""}${sources.length ? ` Sources: ${[...new Set(sources)].join("; ")}.` : ""}`
+      : `Kebutuhan ${fmt(f.need, 2)} ${u} ${item}: ${terms.join(" + ") || "tidak ada takaran"}${profile ? ` (${profile})` : ""}; ${fmt(f.on_hand, 0)} sudah ada, ${fmt(f.in_transit, 0)} dalam perjalanan: masih perlu ${fmt(f.quantity, 0)}.${assumed ? " * angka asumsi, belum bersumber." : ""}`;
+  }
 
   function needPart(f, L) {
     const fmt = (x, d) => fmtIn(x, d, L);
@@ -355,6 +380,7 @@ const Siaga = (() => {
         ? `${fmt(f.missing, 0)} ${u} of ${item} missing at ${shelter}: ${SHORT_RULE.en[explanation.rule]}; ${needPart(f, L)}, ${fmt(f.covered, 0)} planned, ${fmt(f.eligible_reachable_stock, 0)} eligible within reach${blocked ? `; held back by rules: ${blocked}` : ""}.`
         : `Kurang ${fmt(f.missing, 0)} ${u} ${item} di ${shelter}: ${SHORT_RULE.id[explanation.rule]}; ${needPart(f, L)}, ${fmt(f.covered, 0)} direncanakan, ${fmt(f.eligible_reachable_stock, 0)} tersedia dalam jangkauan${blocked ? `; tertahan aturan: ${blocked}` : ""}.`;
     }
+    if (explanation.rule === "need_from_headcount") return needText(f, L);
     if (explanation.rule === "team_assigned") {
       const team = n.team || f.team_name || f.team_id || "";
       const task = n.task || f.task_name || f.task_id || "";

@@ -1269,6 +1269,9 @@
     for (const n of item.needs || []) {
       rows.push(el("tr", { "data-item": n.item }, ...[itemName(n.item), qty(n.need, n.unit), fmt(n.planned), fmt(n.in_transit), fmt(n.delivered),
         n.shortfall ? el("b", { class: "short" }, fmt(n.shortfall)) : "0"].map((c) => el("td", {}, c))));
+      // how the need was worked out (rate × people × days, the profile), then why it is
+      // short or where it comes from
+      if (n.why) rows.push(el("tr", { class: "why need-why" }, el("td", { colspan: "6", class: "hint" }, explain(n.why, { shelter: item.name }))));
       const why = needWhy(item, n, lacks, mine);
       if (why) rows.push(el("tr", { class: "why" }, el("td", { colspan: "6", class: "hint" }, why)));
     }

@@ -14,7 +14,8 @@ from datetime import datetime
 from typing import Any
 
 from logistics.approval import CLEARED
-from logistics.explain import explain_shortfall
+from logistics.catalogue import Catalogue, default_catalogue
+from logistics.explain import explain_need, explain_shortfall, need_sources
 from logistics.kitchens import KitchenPlan
 from logistics.needs import Need, load_profile
 from streams import kitchen_planning
@@ -113,6 +114,10 @@ def shelter_views(
     state = p.state
     has_national = bool(state.national)
     catalogue_units = {line["item_id"]: line["unit"] for line in p.plan["proposals"]}
+    # how each need was worked out (rate x people x days, the profile's source), as data
+    profile = load_profile(p.opts.profile_id)
+    sourced = need_sources(profile)
+    catalogue = default_catalogue()
     needs_of: dict[str, list[Need]] = {}
     for need in p.needs:
         needs_of.setdefault(need.shelter_id, []).append(need)
@@ -129,14 +134,17 @@ def shelter_views(
             missing = max(0, int(shortfall["missing"])) if shortfall else 0
             if shortfall and has_national:
                 missing = max(0, missing - national_cover.get(pair, 0))
+            unit = shortfall["unit"] if shortfall else catalogue_units.get(need.item_id)
             rows.append({
                 "item": need.item_id,
-                "unit": shortfall["unit"] if shortfall else catalogue_units.get(need.item_id),
+                "unit": unit,
                 "need": round(gross, 3),
                 "planned": planned.get(pair, 0),
                 "in_transit": need.in_transit,
                 "delivered": need.on_hand,
                 "shortfall": missing,
+                "why": explain_need(need, unit or _unit(catalogue, need.item_id), profile,
+                                    sourced),
             })
             if gross > 0:
                 total_need += 1.0
@@ -148,6 +156,10 @@ def shelter_views(
             data["kitchen_id"] = served_by[shelter_id]
         out[("shelter", shelter_id)] = data
     return out
+
+
+def _unit(catalogue: Catalogue, item: str) -> str | None:
+    return catalogue.get(item).unit if item in catalogue else None
 
 
 def kitchen_views(p: PlanViews, planned: Mapping[Pair, int]) -> dict[Key, View]:

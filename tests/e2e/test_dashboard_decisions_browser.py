@@ -51,6 +51,18 @@ def _why_shipment(quantity: int, warehouse: str) -> dict[str, Any]:
         "travel_hours": 2.5, "priority": 1.4, "vulnerable_share": 0.2, "severity": 5}}
 
 
+def _why_need() -> dict[str, Any]:
+    """A need row's own explanation (``need_from_headcount``), as the planner writes it."""
+    return {"rule": "need_from_headcount", "figures": {
+        "item": "rice", "unit": "kg", "need": 770.4, "quantity": 771, "days": 3, "on_hand": 0,
+        "in_transit": 0, "profile_id": "bnpb-perka-7-2008", "lines": [
+            {"group": "all", "people": 640, "rate": 0.4, "per": "person_day", "amount": 768,
+             "sourced": True, "source": "Perka BNPB 7/2008 via InaSAFE: rice 0.4 kg/day"},
+            {"group": "pregnant", "people": 10, "rate": 0.079, "per": "person_day",
+             "amount": 2.37, "sourced": False,
+             "source": "derived: Sphere 2018 +285 kcal/day for pregnant women"}]}}
+
+
 def _seed(run: str) -> dict[str, str]:
     shelter = f"sh-cug-{run}"
     team, other_team, kitchen = f"tagana-a-{run}", f"tagana-b-{run}", f"dapur-{run}"
@@ -62,7 +74,7 @@ def _seed(run: str) -> dict[str, str]:
             "kabupaten_code": "32.03", "location": CUGENANG, "unmet_share": 0.6,
             "headcount": {"total": 640, "infants": 20, "elderly": 60},
             "needs": [{"item": "rice", "unit": "kg", "need": 768, "planned": 400,
-                       "in_transit": 0, "delivered": 0, "shortfall": 368},
+                       "in_transit": 0, "delivered": 0, "shortfall": 368, "why": _why_need()},
                       {"item": "drinking_water", "unit": "L", "need": 5760, "planned": 5760,
                        "in_transit": 0, "delivered": 0, "shortfall": 0}]}),
         change("shortfall", f"{shelter}:rice", {
@@ -363,6 +375,22 @@ def test_a_coordinator_acts_on_shortfalls_and_reads_the_panels(
     detail = page.locator("#detail-body").inner_text()
     assert "Kurang 368 kg Beras di Lapangan Desa Cugenang" in detail
     assert "dari Gudang Regional Kemensos Bekasi (batch AIR-01" in detail
+    # … and how the need itself was worked out: rate × people × days, the profile, the
+    # assumption marked (its English source note only on the English page)
+    assert ("Kebutuhan 770,4 kg Beras: 640 orang × 0,4 kg/orang/hari × 3 hari = 768 + "
+            "10 ibu hamil × 0,079 kg/orang/hari × 3 hari = 2,37* (Perka BNPB 7/2008); 0 sudah "
+            "ada, 0 dalam perjalanan: masih perlu 771. * angka asumsi, belum bersumber.") in detail
+    assert "InaSAFE" not in detail
+    page.locator("button.lang").click()
+    page.wait_for_function("() => document.querySelector('#detail-body').innerText"
+                           ".includes('Need 770.4 kg of Rice')")
+    detail = page.locator("#detail-body").inner_text()
+    assert ("640 people × 0.4 kg per person a day × 3 day(s) = 768 + 10 pregnant women × "
+            "0.079 kg per person a day × 3 day(s) = 2.37*") in detail
+    assert "Sources: Perka BNPB 7/2008 via InaSAFE: rice 0.4 kg/day; derived: Sphere" in detail
+    page.locator("button.lang").click()
+    page.wait_for_function("() => document.querySelector('#detail-body').innerText"
+                           ".includes('Kebutuhan 770,4 kg Beras')")
     assert "dilayani" not in detail or "Dapur" in detail
     page.screenshot(path=str(ARTIFACTS / "search-found-shelter.png"))
     page.evaluate("void window.siagaDashboard.map.setView([-2.5, 118], 5, {animate: false})")

@@ -46,3 +46,34 @@ def test_every_shipment_and_shortfall_names_its_rule_and_the_plans_figures() -> 
                                "reachable_stock_shared_to_least_deprivation",
                                "stock_used_for_higher_priority_or_cheaper_needs")
         assert why["figures"]["missing"] >= shortfall["missing"]
+
+
+def test_every_need_row_says_how_it_was_worked_out() -> None:
+    """rate × people × days of cover, line by line, with the profile's source: the need's own
+    lines reach the shelter's view (they were dropped there)."""
+    from logistics.needs import load_profile
+
+    outcome = _planned()
+    shelters = [d for e, _, d in outcome.entities if e == "shelter" and d]
+    rates = {(r.item, r.group): r for r in load_profile("bnpb-perka-7-2008").rates}
+    rows = [(s, n) for s in shelters for n in s["needs"]]
+    assert rows, "the scenario's shelters have needs"
+    for shelter, row in rows:
+        why = row["why"]
+        assert why["rule"] == "need_from_headcount"
+        f = why["figures"]
+        assert f["item"] == row["item"] and f["need"] == row["need"]
+        assert f["in_transit"] == row["in_transit"] and f["on_hand"] == row["delivered"]
+        assert f["unit"] and f["profile_id"] == "bnpb-perka-7-2008" and f["days"] == 3.0
+        assert abs(sum(ln["amount"] for ln in f["lines"]) - f["need"]) < 1e-6 * max(1, f["need"])
+        for ln in f["lines"]:
+            rate = rates[(row["item"], ln["group"])]
+            days = f["days"] if ln["per"] == "person_day" else 1
+            assert ln["rate"] == rate.quantity and ln["per"] == rate.per
+            assert abs(ln["amount"] - ln["people"] * ln["rate"] * days) < 1e-3
+            assert ln["source"] == rate.source and ln["sourced"] is rate.sourced
+            if ln["group"] == "all":
+                assert ln["people"] == shelter["headcount"]["total"]
+    rice = [n for _, n in rows if n["item"] == "rice"]
+    assert rice and all(any(ln["group"] == "all" and ln["rate"] == 0.4
+                            for ln in n["why"]["figures"]["lines"]) for n in rice)
