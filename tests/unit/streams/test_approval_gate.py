@@ -360,3 +360,23 @@ def test_the_wire_model_names_one_target_and_a_reason_to_decline() -> None:
     with pytest.raises(ValueError, match="reason"):
         ev.EscalationDecisionRecorded(**base, decision="declined", shipment_id="s")
     assert covered_key("t", "u") == "c|t|u"
+
+
+def test_a_standing_mobilisation_keeps_its_why_through_the_national_table() -> None:
+    """The national tier's next plan starts from its table rows (previous_from): the team it
+    keeps on the task keeps the dispatcher's explanation, in the task's own ids."""
+    from streams.national import national_writes, previous_from
+
+    op = Operation()
+    snapshots = {"32": op.jabar_plan.escalation, "36": op.banten_plan.escalation}
+    record, results = plan_national(snapshots, {})
+    rows = {k: v for k, v in national_writes({}, record, results)[0].items() if v is not None}
+    again, results = plan_national(snapshots, previous_from(rows))
+    assert again["assignments"] == record["assignments"]  # standing: not dispatched again
+    [covered] = results["32"]["tasks_covered"]
+    [here] = results["36"]["mobilised_here"]
+    for why in (covered["why"], here["why"]):
+        assert why["rule"] == "team_assigned"
+        assert why["figures"]["task_id"] == SETUP and why["figures"]["team_id"] == TEAM
+        assert why["figures"]["tier"] == "national" and why["figures"]["travel_hours"] > 0
+    assert covered["team_name"] == "TAGANA Serang Satu" and here["approval"] == "awaiting"
