@@ -969,11 +969,13 @@
     return [
       el("ul", { class: "rows" }, ...g.rows.sort((a, b) => (b.s.missing || 0) - (a.s.missing || 0)).map(({ s, shelter }) => {
         const kitchen = shelter && shelter.kitchen_id ? shelter : null;
-        const figures = ((s.reason || {}).figures) || {};
+        // its rule and figures: ``why``, like every shortfall (``reason`` in read models of before)
+        const rule = s.why || s.reason;
+        const figures = ((rule || {}).figures) || {};
         return el("li", { "data-kitchen": kitchen ? keyOf("kitchen", kitchen) : "" },
           kitchen ? linkTo("kitchen", kitchen, kitchen.name || s.shelter_name || "–") : (s.shelter_name || "–"),
           ` · ${t("missing")} `, el("b", {}, qty(s.missing, s.unit)), " ",
-          el("div", { class: "hint" }, explain(s.reason, { kitchen: (kitchen && kitchen.name) || s.shelter_name })),
+          el("div", { class: "hint" }, explain(rule, { kitchen: (kitchen && kitchen.name) || s.shelter_name })),
           kitchen && figures.units_missing ? el("div", { class: "actions" }, el("button", { type: "button", class: "secondary", "data-action": "add-units",
             onclick: () => addUnits(kitchen, figures.units_missing) }, `${w("addUnits")} (+${fmt(figures.units_missing, 0)})`)) : null);
       })),

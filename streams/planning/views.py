@@ -176,8 +176,15 @@ def kitchen_views(p: PlanViews, planned: Mapping[Pair, int]) -> dict[Key, View]:
 
     # called through the module: bench/kitchens.py times this step
     proposals, blocked = kitchen_planning.propose(state, p.meals, profile, units)
-    return kitchen_planning.views(state, p.meals, proposals, blocked, planned, p.needs,
-                                  p.now.isoformat())
+    views = kitchen_planning.views(state, p.meals, proposals, blocked, planned, p.needs,
+                                   p.now.isoformat())
+    for (entity, _), view in views.items():
+        # a kitchen's capacity shortfall names its rule under ``why`` like every other
+        # shortfall (streams.kitchen_planning writes it as ``reason``; read models written
+        # before say ``reason``, which the dashboard still reads)
+        if entity == "shortfall" and view is not None and "reason" in view:
+            view["why"] = view.pop("reason")
+    return views
 
 
 def warehouse_views(p: PlanViews) -> dict[Key, View]:

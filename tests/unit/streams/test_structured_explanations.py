@@ -77,3 +77,18 @@ def test_every_need_row_says_how_it_was_worked_out() -> None:
     rice = [n for _, n in rows if n["item"] == "rice"]
     assert rice and all(any(ln["group"] == "all" and ln["rate"] == 0.4
                             for ln in n["why"]["figures"]["lines"]) for n in rice)
+
+
+def test_a_kitchens_capacity_shortfall_names_its_rule_under_why_like_every_shortfall() -> None:
+    from streams.kitchens import apply_kitchen_registered
+    from tests.unit.streams.test_kitchen_planning import _kitchen, _state
+
+    state = _state()
+    apply_kitchen_registered(state.kitchens, _kitchen(60, assigned_shelter_ids=["sh-poso-1"]))
+    outcome = plan_province(state, {}, PlanningOptions())
+    shortfalls = {i: d for e, i, d in outcome.entities if e == "shortfall" and d}
+    short = shortfalls["dapur-dinsos:portions"]
+    assert "reason" not in short
+    assert short["why"]["rule"] == "kitchen_capacity_below_portions_needed"
+    assert short["why"]["figures"]["portions_missing_per_day"] == short["missing"] == 7500
+    assert all("why" in s and "rule" in s["why"] for s in shortfalls.values())
