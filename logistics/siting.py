@@ -212,6 +212,8 @@ def propose_kitchens(
     team_ids: Sequence[str],
     team_hours: NDArray[np.float64],
     proposal_prefix: str = "kitchen-proposal",
+    *,
+    meals_per_person_per_day: float,
 ) -> list[KitchenProposal]:
     """Which kitchens to open next, exactly, with a Dumlap unit and a team for each.
 
@@ -227,11 +229,20 @@ def propose_kitchens(
         warehouse_hours: (warehouses x candidates) travel hours for the unit.
         team_ids: teams with the public_kitchen skill free now, rows of ``team_hours``.
         team_hours: (teams x candidates) travel hours.
+        meals_per_person_per_day: portions a person eats a day (the needs profile's
+            ``meals``, :attr:`logistics.needs.Profile.meals`): how many people the portions
+            a proposal covers feed (``people_covered_about`` in its explanation).
 
     Returns one proposal per opened site, best coverage first; none when nobody is unfed,
     no site reaches them, or no Dumlap unit or team is free (the explanation of
     :func:`siting_blocked` says which).
+
+    Raises:
+        InvalidInput: on mismatched shapes, or meals per person per day not > 0.
     """
+    if not (meals_per_person_per_day > 0 and math.isfinite(meals_per_person_per_day)):
+        raise InvalidInput(f"meals_per_person_per_day must be > 0, got "
+                           f"{meals_per_person_per_day!r}")
     n_c = len(candidates)
     if site_hours.shape != (n_c, len(shelter_ids)):
         raise InvalidInput(f"site_hours shape {site_hours.shape} != ({n_c}, {len(shelter_ids)})")
@@ -270,7 +281,8 @@ def propose_kitchens(
                 "portions_unfed_per_day": int(demand.sum()),
                 "portions_covered_per_day": per_site[j],
                 "portions_covered_by_all_proposals": cov.covered,
-                "people_covered_about": math.floor(per_site[j] / 3),
+                "people_covered_about": math.floor(per_site[j] / meals_per_person_per_day),
+                "meals_per_person_per_day": meals_per_person_per_day,
                 "capacity_per_day": capacity_per_kitchen,
                 "reach_hours": reach_hours,
                 "sites_considered": n_c,

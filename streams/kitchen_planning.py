@@ -171,6 +171,7 @@ def propose(
         unfed, shelter_ids, candidates, site_hours, standards.value("reach_hours"), per_unit,
         MAX_PROPOSALS, [(w["warehouse_id"], u) for w, u in stores], warehouse_hours,
         [t["team_id"] for t in teams], team_hours, proposal_prefix="open-kitchen",
+        meals_per_person_per_day=standards.value("meals_per_person_per_day"),
     )
     return proposals, None
 

@@ -114,7 +114,7 @@ def test_proposal_picks_site_nearest_dumlap_unit_and_team_and_explains() -> None
     teams = ["tagana-1", "tagana-2"]
     th = np.array([[0.5, 0.4], [0.2, 3.0]])
     (prop,) = propose_kitchens(unfed, shelters, cands, site_hours, 1.0, 6000, 1, units, wh,
-                               teams, th)
+                               teams, th, meals_per_person_per_day=3)
     # posko-1 reaches all three (5,100 portions); s0 reaches two (4,500)
     assert prop.site.site_id == "posko-1"
     assert prop.portions_covered_per_day == 5100
@@ -132,9 +132,9 @@ def test_no_proposal_without_a_unit_or_a_team_and_it_says_why() -> None:
     cands = [Candidate("s0", "A", "shelter", 0, 0)]
     args = ({"s0": 100}, ["s0"], cands, np.array([[0.1]]), 1.0, 6000, 3)
     assert propose_kitchens(*args, [("w", 0)], np.array([[1.0]]), ["t"],
-                            np.array([[1.0]])) == []
+                            np.array([[1.0]]), meals_per_person_per_day=3) == []
     assert propose_kitchens(*args, [("w", 1)], np.array([[1.0]]), [],
-                            np.zeros((0, 1))) == []
+                            np.zeros((0, 1)), meals_per_person_per_day=3) == []
     assert siting_blocked(100, 0, 2) == {
         "rule": "no_kitchen_can_open",
         "figures": {"portions_unfed_per_day": 100, "dumlap_units_in_stock": 0,
@@ -149,3 +149,19 @@ def test_bad_siting_input_is_refused() -> None:
         max_coverage(np.array([1, 2]), np.array([[0.1]]), 1.0, 10, 1)
     with pytest.raises(InvalidInput, match="demand"):
         max_coverage(np.array([-1]), np.array([[0.1]]), 1.0, 10, 1)
+
+
+def test_people_covered_come_from_the_profiles_meals_a_day_not_a_constant() -> None:
+    """``people_covered_about`` = portions a day covered / the needs profile's meals per
+    person per day (it divided by 3 whatever the profile said)."""
+    shelters = ["s0", "s1"]
+    cands = [Candidate("s0", "Lapangan A", "shelter", -0.9, 119.8)]
+    args = ({"s0": 2000, "s1": 1000}, shelters, cands, np.array([[0.1, 0.2]]), 1.0, 6000, 1,
+            [("w", 1)], np.array([[1.0]]), ["t"], np.array([[1.0]]))
+    for meals, people in ((3, 1000), (2.5, 1200), (2, 1500)):
+        (prop,) = propose_kitchens(*args, meals_per_person_per_day=meals)
+        assert prop.portions_covered_per_day == 3000
+        f = prop.explanation["figures"]
+        assert f["people_covered_about"] == people and f["meals_per_person_per_day"] == meals
+    with pytest.raises(InvalidInput, match="meals_per_person_per_day"):
+        propose_kitchens(*args, meals_per_person_per_day=0)
