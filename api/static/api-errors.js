@@ -18,7 +18,7 @@ const SiagaErrors = (() => {
       expires_on: "Tanggal kedaluwarsa", counted: "Jumlah terhitung", reason: "Alasan",
       reason_code: "Sebab", donor: "Donatur", document_number: "Nomor dokumen",
       received_by: "Diterima oleh", counted_by: "Dihitung oleh", written_off_by: "Dihapus oleh",
-      source: "Asal barang", status: "Status", held: "Penahanan", meal: "Waktu makan",
+      source: "Asal barang", status: "Status", held: "Penahanan", approval: "Persetujuan", meal: "Waktu makan",
       portions_served: "Porsi tersaji", members_present: "Anggota yang hadir",
       availability: "Ketersediaan", location: "Lokasi", lat: "Lintang", lon: "Bujur",
       total: "Total pengungsi", infants: "Bayi", children: "Anak", elderly: "Lansia",
@@ -61,6 +61,7 @@ const SiagaErrors = (() => {
   const CONFLICT = {
     status: "statusnya sudah berubah, langkah ini tidak bisa lagi (muat ulang halaman)",
     held: "pengiriman ini ditahan koordinator",
+    approval: "pengiriman tingkat nasional ini menunggu persetujuan koordinator provinsi tujuan (atau ditolak olehnya)",
     task_id: "tim tidak sedang mengerjakan tugas ini",
   };
 

@@ -119,6 +119,14 @@ def test_a_coordinator_approves_and_declines_what_the_national_tier_sends_from_t
     refused = _confirm(desk, rice)
     assert refused.status_code == 409, refused.text
     assert refused.json()["detail"].startswith(f"approval: shipment {rice['shipment_id']}")
+    # … and the desk's page says why in Bahasa Indonesia
+    desk_page = browser.new_page()
+    sign_in(desk_page, f"{api}/gudang", tokens["warehouse_staff"])
+    said = desk_page.evaluate("(d) => SiagaErrors.describe({status: 409, detail: d})",
+                              refused.json()["detail"])
+    assert said == ("Tidak dapat diproses (Persetujuan): pengiriman tingkat nasional ini "
+                    "menunggu persetujuan koordinator provinsi tujuan (atau ditolak olehnya).")
+    desk_page.close()
     # nor is the Banten team dispatched: its phone shows no assignment
     banten = admin.get(f"/api/v1/teams/{TEAM}").json()
     assert banten["assignment"] is None
