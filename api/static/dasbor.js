@@ -1371,7 +1371,8 @@
         rows.push(el("tr", { "data-item": g.item }, ...[itemName(g.item), fmt(g.need, 0), fmt(g.planned, 0), g.missing ? el("b", { class: "short" }, fmt(g.missing, 0)) : "0"].map((c) => el("td", {}, c))));
         // the figures' sources are written in English (logistics/data/kitchens): shown
         // in the English page only
-        if (g.source && Siaga.lang === "en") rows.push(el("tr", { class: "why" }, el("td", { colspan: "4", class: "hint" }, `${w("source")}: ${g.source}`)));
+        const source = Siaga.lang === "en" ? g.source : g.source_id;
+        if (source) rows.push(el("tr", { class: "why" }, el("td", { colspan: "4", class: "hint" }, `${w("source")}: ${source}`)));
       }
       parts.push(table([t("item"), w("need"), w("planned"), w("missingShort")], rows));
     }

@@ -122,6 +122,9 @@ def test_kitchens_and_a_proposal_show_and_the_proposal_is_approved_from_the_page
     assert "Dijalankan oleh" in detail and "Porsi tersaji" in detail
     assert "kurang 2.100 porsi sehari, perlu 1 unit Dumlap lagi" in detail
     assert "Bahan masakan" in detail and "Beras" in detail
+    # each ingredient's figure with its source, in Bahasa Indonesia (never the English note)
+    assert "Sumber angka:" in detail and "asumsi" in detail
+    assert "assumption" not in detail
     page.screenshot(path=str(ARTIFACTS / "kitchen-panel.png"))
 
     # the capacity shortfall: a kitchen group, explained, never the code as a label
