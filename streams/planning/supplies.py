@@ -11,14 +11,14 @@ previous plan's lines where they still hold (:func:`logistics.replan.replan`).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any, cast
 
 import numpy as np
 
 import geo
-from logistics.allocation import BatchPick, Plan
+from logistics.allocation import BatchPick, Plan, ShipmentProposal
 from logistics.approval import CLEARED
 from logistics.kitchens import KitchenPlan
 from logistics.needs import Need, ShelterHeadcount, compute_needs, load_profile
@@ -294,28 +294,36 @@ def stock_batches(state: ProvinceState, warehouses: list[WarehouseRow]) -> list[
     return stock
 
 
-# The last plan made per province in this process. The planning process makes a
-# province's plans one after the other, so the next re-plan finds its previous plan here
-# instead of parsing it back from the table row (thousands of proposals: most of a second
-# at 2,000 shelters). Plans are immutable; the mark checks it is the very plan in the row.
-_PLANS_MADE: dict[str, tuple[tuple[Any, ...], Plan]] = {}
-
-
-def _plan_mark(plan: Any) -> tuple[Any, ...]:
-    return (plan.get("plan_id"), plan.get("planned_at"), len(plan.get("proposals") or ()),
-            len(plan.get("shortfalls") or ()), len(plan.get("remaining") or ()))
+# The plan lines this process made or read, per province and proposal id, with the dict form
+# they were stored in. A previous plan is rebuilt from its table row (the proposed shipments'
+# lines, each from the plan that last changed it); a line whose stored dict is the very one
+# kept here is taken as it is instead of parsed back (thousands of lines at 2,000 shelters:
+# most of a second per re-plan). The result is the plan ``Plan.from_dict(row)`` would give.
+_LINES: dict[str, dict[str, tuple[Any, ShipmentProposal]]] = {}
 
 
 def previous_plan(province: str, row: PlanDict | None) -> Plan | None:
     """The supply plan a re-plan starts from (None for the first)."""
     if not row:
         return None
-    made = _PLANS_MADE.get(province)
-    if made is not None and made[0] == _plan_mark(row):
-        return made[1]
-    return Plan.from_dict(row)
+    known = _LINES.get(province, {})
+    lines: list[ShipmentProposal] = []
+    kept: dict[str, tuple[Any, ShipmentProposal]] = {}
+    for stored in row.get("proposals") or ():
+        pid = str(stored.get("proposal_id"))
+        hit = known.get(pid)
+        line = hit[1] if hit is not None and hit[0] == stored else \
+            ShipmentProposal.from_dict(stored)
+        lines.append(line)
+        kept[pid] = (stored, line)
+    _LINES[province] = kept
+    empty = cast(Any, {**row, "proposals": []})
+    return replace(Plan.from_dict(empty), proposals=tuple(lines))
 
 
 def remember_plan(province: str, plan: Plan, row: PlanDict) -> None:
-    """Keep the plan just made (``row`` is its dict form) for the province's next re-plan."""
-    _PLANS_MADE[province] = (_plan_mark(row), plan)
+    """Keep the lines of the plan just made (``row`` is its dict form) for the province's
+    next re-plan."""
+    known = _LINES.setdefault(province, {})
+    for stored, line in zip(row.get("proposals") or (), plan.proposals, strict=True):
+        known[str(stored["proposal_id"])] = (stored, line)
