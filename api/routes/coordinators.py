@@ -228,11 +228,22 @@ async def timeline(
         province_code = principal.province_code
     if since is not None and until is not None and since > until:
         raise _query_error("since", "since is after until")
+    if cursor is not None:
+        ms, _, seq = cursor.partition("-")
+        if int(ms) >= 2**64 or int(seq) >= 2**64:
+            raise _query_error("cursor", f"{cursor} is not a feed id")
+        if int(ms) == 0 and int(seq) == 0:  # nothing is older than the first id
+            return {"count": 0, "items": [], "next_cursor": None, "scanned": 0,
+                    "reaches_back_to": None}
+    since_ms = None if since is None else max(0, _ms(since))  # the feed begins at 1970
+    until_ms = None if until is None else _ms(until)
+    if until_ms is not None and until_ms < 0:
+        return {"count": 0, "items": [], "next_cursor": None, "scanned": 0,
+                "reaches_back_to": None}
     return await read_timeline(
         redis, kinds=set(kind) if kind else None, province_code=province_code,
-        kabupaten_code=kabupaten_code,
-        since_ms=None if since is None else _ms(since),
-        until_ms=None if until is None else _ms(until), limit=limit, cursor=cursor)
+        kabupaten_code=kabupaten_code, since_ms=since_ms, until_ms=until_ms, limit=limit,
+        cursor=cursor)
 
 
 @router.get("/shortfalls", summary="Shortfalls that need a decision (largest first)")

@@ -165,6 +165,15 @@ def test_timeline_is_served_filtered_paginated_and_scoped(
     assert bad.status_code == 422 and "kind" in bad.text
     bad = national.get("/api/v1/timeline", params={"cursor": "x"})
     assert bad.status_code == 422
+    bad = national.get("/api/v1/timeline", params={"cursor": "99999999999999999999-0"})
+    assert bad.status_code == 422 and "cursor" in bad.text
+    # edges the fuzzer found (500s before): nothing is older than the feed's first id, and
+    # a time before 1970 is the feed's beginning (since) or before it (until)
+    assert national.get("/api/v1/timeline", params={"cursor": "0-0"}).json()["count"] == 0
+    early = national.get("/api/v1/timeline", params={"since": "0910-08-22T17:56:29-20:49"})
+    assert early.status_code == 200 and early.json()["count"] > 0
+    assert national.get("/api/v1/timeline",
+                        params={"until": "1900-01-01T00:00:00Z"}).json()["count"] == 0
     assert httpx.get(f"{api}/api/v1/timeline", timeout=10).status_code == 401
     national.close()
     other.close()
