@@ -405,6 +405,13 @@ def test_after_a_power_cut_the_same_command_brings_everything_back_on_apache_kaf
             _stop_and_check(proc, signal.SIGTERM, tmp_path, out="run2.out")
 
 
+def _cmdline(process: psutil.Process) -> str:
+    try:
+        return " ".join(process.cmdline())
+    except psutil.Error:
+        return ""
+
+
 def test_ctrl_c_while_apache_kafka_starts_leaves_no_broker_behind(tmp_path: Path) -> None:
     _require_kafka()
     env = {k: v for k, v in os.environ.items() if not k.startswith("SIAGA_")}
@@ -418,7 +425,9 @@ def test_ctrl_c_while_apache_kafka_starts_leaves_no_broker_behind(tmp_path: Path
         deadline = time.monotonic() + 60
         java = None
         while time.monotonic() < deadline and java is None:  # the JVM is up, not yet ready
-            java = next((p for p in _descendants(proc.pid) if p.name() == "java"), None)
+            # the broker's JVM (kafka.Kafka), not the short `java -version` of the set-up
+            java = next((p for p in _descendants(proc.pid) if p.name() == "java"
+                         and "kafka.Kafka" in _cmdline(p)), None)
             time.sleep(0.05)
         assert java is not None, output.read_text()
         assert "ready on" not in output.read_text()

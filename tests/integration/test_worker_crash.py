@@ -56,7 +56,10 @@ def _comparable(models: dict[str, Any]) -> dict[str, Any]:
             out[key] = {k: data[k] for k in ("headcount", "location", "kabupaten_code")}
             out[key]["needs"] = sorted((n["item"], n["need"]) for n in data["needs"])
         elif entity == "team":
-            out[key] = {k: v for k, v in data.items() if k not in ("assignment", "availability")}
+            # where a team is sent depends on timing (the order reports arrive in), here and
+            # in the national tier's mobilisation awaiting approval
+            out[key] = {k: v for k, v in data.items()
+                        if k not in ("assignment", "availability", "mobilisation")}
         elif entity == "plan":
             out[key] = sorted(
                 (i["item_id"], i["need"], round(i["weighted_coverage"], 3),
