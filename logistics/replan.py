@@ -21,6 +21,7 @@ The result carries a diff against the previous plan (added / changed / cancelled
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -30,6 +31,7 @@ import numpy as np
 
 from logistics.allocation import (
     BatchPick,
+    Explanation,
     ItemStats,
     Plan,
     ShipmentProposal,
@@ -175,6 +177,13 @@ def replan(
     for sb in res_stock:
         ok = sb.warehouse_id in wh and rules.batch_block_reason(sb, wh[sb.warehouse_id]) is None
         batch_left[(sb.warehouse_id, sb.item_id, sb.batch_id)] = sb.quantity if ok else 0
+    # eligible units of each item per warehouse (before the kept proposals take theirs): what
+    # a kept plan's shortfall says is within reach
+    eligible: dict[str, dict[str, int]] = {}
+    for (w_id, i_id, _b), q in batch_left.items():
+        if q > 0:
+            per_w = eligible.setdefault(i_id, {})
+            per_w[w_id] = per_w.get(w_id, 0) + q
     kept: list[ShipmentProposal] = []
     for p in previous.proposals:
         if p.proposal_id in fixed_ids:
@@ -218,6 +227,8 @@ def replan(
     reopt: list[str] = []
     stable: list[str] = []
     res_need_q = {(n.shelter_id, n.item_id): n.quantity for n in res_needs}
+    fresh_reach = {(sf.shelter_id, sf.item_id): sf.explanation.eligible_reachable_stock
+                   for sf in fresh.shortfalls}
     for item in items:
         k_item = [p for p in kept if p.item_id == item]
         kept_wc = sum(prio.get((p.shelter_id, item), 0.0) * p.quantity for p in k_item)
@@ -261,7 +272,9 @@ def replan(
         proposals += list(merged.values())
         for sf in (x for x in top.shortfalls if x.item_id == item):
             need_q = res_need_q[(sf.shelter_id, item)]
-            shortfalls.append(replace(sf, need=need_q, covered=need_q - sf.missing))
+            shortfalls.append(replace(sf, need=need_q, covered=need_q - sf.missing,
+                                      explanation=_kept_shortfall_explanation(
+                                          sf, fresh_reach, eligible, travel, rules)))
         covered = sum(p.quantity for p in merged.values())
         base = fs or ts
         if base is not None:
@@ -286,6 +299,38 @@ def replan(
                    remaining=remaining, stats=tuple(stats))
     return Replan(plan=plan, diff=diff_plans(previous, plan, fixed_ids),
                   reoptimised_items=tuple(reopt), stable_items=tuple(stable))
+
+
+def _kept_shortfall_explanation(
+    sf: Shortfall, fresh_reach: Mapping[tuple[str, str], int],
+    eligible: Mapping[str, Mapping[str, int]], travel: TravelHours, rules: ReleaseRules,
+) -> Explanation:
+    """The explanation of a shortfall left by a kept (stable) plan.
+
+    The top-up allocation that found it saw only the stock the kept proposals left over, so
+    its figures describe the leftovers: "0 eligible units within reach" when every unit went
+    to other shelters, and a trade-off priced on the leftovers alone. Both were wrong to show,
+    and they flipped with every unit freed or taken elsewhere, so every shortfall of the item
+    changed with every re-plan (3,800 of 5,900 shortfall views in one re-plan of a
+    2,000-shelter province). The kept plan's shortfall states instead the item's eligible
+    stock within the shelter's reach (as a fresh plan would: the whole stock, not the
+    leftovers) and no trade-off: a kept plan has no prices of its own.
+    """
+    e = sf.explanation
+    reach = fresh_reach.get((sf.shelter_id, sf.item_id))
+    if reach is None:
+        reach = 0
+        for w_id, q in eligible.get(sf.item_id, {}).items():
+            try:
+                h = travel.get(w_id, sf.shelter_id)
+            except KeyError:
+                continue
+            if math.isfinite(h) and (rules.max_travel_hours is None
+                                     or h <= rules.max_travel_hours):
+                reach += q
+    if reach == e.eligible_reachable_stock and e.tradeoff is None:
+        return e
+    return replace(e, eligible_reachable_stock=reach, tradeoff=None)
 
 
 def _social_cost(needs: Sequence[Need], item: str, proposals: Sequence[ShipmentProposal],

@@ -58,3 +58,50 @@ def test_confirmed_and_dispatched_shipments_stay_fixed() -> None:
         assert planned + fixed <= n.quantity
     for s in r.plan.remaining:
         assert s.quantity >= 0
+
+
+def _reach(stock, travel, shelter_id: str, rules) -> int:  # type: ignore[no-untyped-def]
+    import math
+    total = 0
+    for b in stock:
+        h = travel.get(b.warehouse_id, shelter_id)
+        if math.isfinite(h) and (rules.max_travel_hours is None or h <= rules.max_travel_hours):
+            total += b.quantity
+    return total
+
+
+def test_a_kept_plans_shortfalls_state_the_whole_stock_in_reach_and_do_not_flip() -> None:
+    # scarce stock (40 % of need) under the fair objective, some pairs cut: the first plan
+    # uses every unit; a re-plan after a small change keeps it (stable). Its shortfalls
+    # used to come from the top-up on the leftovers: "0 eligible units within reach" (false:
+    # the stock went to other shelters) and, once a few units were freed, a leftover figure
+    # and trade-off on every shortfall of the item — each plan flipped them all.
+    needs, stock, whs, travel, rules = random_instance(11, 60, 4, supply_ratio=0.4,
+                                                       unreachable=0.3)
+    first = allocate("p1", PLANNED_AT, needs, stock, whs, travel, rules)
+    assert sum(b.quantity for b in first.remaining) == 0
+    # one shelter needs a little less: a few units are freed for the top-up
+    target = next(n for n in needs if n.quantity > 20)
+    smaller = [replace(n, quantity=n.quantity - 10) if n is target else n for n in needs]
+    r = replan(first, "p2", PLANNED_AT, smaller, stock, whs, travel, rules, threshold=0.05)
+    assert r.stable_items == ("rice",)
+    bigger = [replace(n, quantity=n.quantity + 10) if n is target else n for n in needs]
+    r2 = replan(r.plan, "p3", PLANNED_AT, bigger, stock, whs, travel, rules, threshold=0.05)
+    assert r2.stable_items == ("rice",)
+    for plan in (r.plan, r2.plan):
+        assert plan.shortfalls
+        for sf in plan.shortfalls:
+            e = sf.explanation
+            assert e.eligible_reachable_stock == _reach(stock, travel, sf.shelter_id, rules)
+            assert e.tradeoff is None
+            if e.eligible_reachable_stock:
+                assert sf.reason == "reachable_stock_shared_to_least_deprivation"
+    # the shortfalls of shelters whose need did not change read the same in both plans
+    before = {sf.shelter_id: sf.to_dict() for sf in r.plan.shortfalls}
+    for sf in r2.plan.shortfalls:
+        if sf.shelter_id != target.shelter_id and sf.shelter_id in before:
+            old = dict(before[sf.shelter_id])
+            new = sf.to_dict()
+            for d in (old, new):
+                d.pop("plan_id"), d.pop("shortfall_id")
+            assert new == old, sf.shelter_id
