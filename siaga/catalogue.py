@@ -81,6 +81,9 @@ TOPICS: tuple[TopicSpec, ...] = (
 
 DEADLETTER = "deadletter"
 STATE_CHANGES = "state-changes"
+# a shelter's report shown at once (the shelters agent's quick views), before the plan made
+# from it: a lane of its own, so it never waits behind a re-plan's thousands of changes
+QUICK_VIEWS = "quick-views"
 REPLAN = "replan"
 ESCALATIONS = "escalations"
 NATIONAL_RESULTS = "national-results"
@@ -93,6 +96,7 @@ OUTPUT_TOPICS = (PLANS, DISPATCH, SHORTFALLS)
 INTERNAL_TOPICS = (
     DEADLETTER,
     STATE_CHANGES,
+    QUICK_VIEWS,
     REPLAN,
     ESCALATIONS,
     NATIONAL_RESULTS,

@@ -10,7 +10,7 @@ from typing import Any
 import faust
 from redis.asyncio import Redis
 
-from siaga.catalogue import DEADLETTER, REPLAN, STATE_CHANGES
+from siaga.catalogue import DEADLETTER, QUICK_VIEWS, REPLAN, STATE_CHANGES
 from siaga.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -249,6 +249,7 @@ def create_app(settings: Settings) -> tuple[faust.App, StreamContext]:
     commit_after_changelogs(ctx)
     ctx.raw_topic(DEADLETTER)
     ctx.raw_topic(STATE_CHANGES)
+    ctx.raw_topic(QUICK_VIEWS)
     ctx.raw_topic(REPLAN)
 
     # One module per input topic; each registers its agents and tables.

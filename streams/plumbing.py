@@ -240,8 +240,8 @@ async def request_replan(ctx: Any, provinces: set[str], cause: str) -> None:
     await asyncio.gather(*futures)
 
 
-async def send_change(ctx: Any, change: dict[str, Any]) -> Any:
-    return await ctx.send(STATE_CHANGES, change["province_code"].encode(), encode_change(change))
+async def send_change(ctx: Any, change: dict[str, Any], topic: str = STATE_CHANGES) -> Any:
+    return await ctx.send(topic, change["province_code"].encode(), encode_change(change))
 
 
 class Writes:

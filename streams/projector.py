@@ -1,4 +1,10 @@
-"""Topic ``siaga.state-changes`` → Redis read models and the live feed.
+"""Topics ``siaga.state-changes`` and ``siaga.quick-views`` → Redis read models and the live
+feed.
+
+Two agents run the same step: one on the processors' and planners' changes, one on the
+shelters agent's quick views (a report shown at once, :func:`streams.shelters.send_quick_views`),
+so that a report is never queued behind a re-plan's thousands of changes. Versions decide
+between the two lanes whatever the order of arrival.
 
 At least once, end to end: a batch is acknowledged only after Redis took every change in
 it. While Redis refuses writes (down, read-only, out of memory…) the batch is retried with
@@ -13,7 +19,7 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-from siaga.catalogue import STATE_CHANGES
+from siaga.catalogue import QUICK_VIEWS, STATE_CHANGES
 from siaga.readmodel import apply_changes, check_layout
 from streams.changes import decode_changes
 from streams.deadletter import park
@@ -52,3 +58,8 @@ def register(ctx: Any) -> None:
         # Batches: one Redis round trip applies everything that arrived together.
         async for events in stream.take_events(1000, within=0.01):
             await run_batch(ctx, "projector", events, handle)
+
+    @ctx.app.agent(ctx.raw_topic(QUICK_VIEWS), name="quick-projector")
+    async def quick_projector(stream: Any) -> None:
+        async for events in stream.take_events(1000, within=0.01):
+            await run_batch(ctx, "quick-projector", events, handle)

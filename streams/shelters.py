@@ -16,6 +16,7 @@ import json
 import logging
 from typing import Any
 
+from siaga.catalogue import QUICK_VIEWS
 from siaga.events import ShelterHeadcountReported, ShelterRegistered, ShortfallDecisionRecorded
 from streams.changes import make_change, quick_version
 from streams.ingest import apply_headcount, apply_shelter_registered, apply_shortfall_decision
@@ -79,8 +80,12 @@ async def send_quick_views(ctx: Any, changed: list[tuple[str, dict[str, Any]]]) 
 
             score = datetime.fromisoformat(accepted).timestamp()
         ctx.quick_viewed.setdefault(row["province_code"], set()).add(row["shelter_id"])
+        # on a lane of their own: on siaga.state-changes a report would wait behind every
+        # change of the re-plans before it (thousands at 2,000 shelters); versions order the
+        # two lanes (a quick view never hides the plan made from its report)
         futures.append(await send_change(ctx, make_change(
-            "shelter", row["shelter_id"], row["province_code"], view_version, data, score)))
+            "shelter", row["shelter_id"], row["province_code"], view_version, data, score),
+            QUICK_VIEWS))
     return futures
 
 
