@@ -33,6 +33,9 @@ class StreamContext:
     # shelters given a quick view since their province's last plan started (streams/shelters.py):
     # that plan's view of them is sent again whatever its hash
     quick_viewed: dict[str, set[str]] = field(default_factory=dict)
+    # seconds the last plan of each province took (the planner waits for a burst to settle
+    # in proportion)
+    plan_seconds: dict[str, float] = field(default_factory=dict)
     plan_pool: Any = None  # streams.planpool.PlanPool
     _redis: Redis | None = None
     _producer: Any = None
