@@ -619,11 +619,17 @@ async def bench_province_size(stack: Stack, shelters: int, updates: int, rate: f
         quiet_seconds = await wait_quiet(redis, settings, proc)
         burst = disaster.headcounts[:updates]
         want = {h.shelter_id: h.total for h in burst}
+        profiler = _profile_burst(proc, f"size{shelters}")
         start = time.perf_counter()
         await produce(settings, burst)
         while await _visible(redis, want) < len(want):
             await asyncio.sleep(0.05)
         elapsed = time.perf_counter() - start
+        if profiler is not None:
+            import signal as signals
+
+            profiler.send_signal(signals.SIGINT)  # py-spy writes its samples on Ctrl-C
+            profiler.wait(30)
         # and until the plans made from them are shown (needs, shipments, shortfalls)
         while await _visible(redis, want, planned=True) < len(want):
             await asyncio.sleep(0.05)
@@ -736,6 +742,23 @@ async def bench_province_size(stack: Stack, shelters: int, updates: int, rate: f
 
 
 TOUCHED = 25
+
+
+def _profile_burst(proc: ManagedProcess, name: str) -> Any:
+    """With ``BENCH_PROFILE_DIR`` set: py-spy samples the worker's threads while the burst
+    is shown (``<dir>/<name>.txt``, collapsed stacks), to see where a burst's time goes."""
+    import shutil
+    import subprocess
+
+    out_dir = os.environ.get("BENCH_PROFILE_DIR")
+    spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+    if not out_dir or not Path(spy).exists():
+        return None
+    Path(out_dir).mkdir(parents=True, exist_ok=True)
+    return subprocess.Popen(  # noqa: S603 - our own tool on our own worker
+        [spy, "record", "-p", str(proc.pid), "-r", "200", "--format", "raw", "--nonblocking",
+         "-o", str(Path(out_dir) / f"{name}.txt")],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def _concentrated(disaster: Any, updates: int) -> list[ev.ShelterHeadcountReported]:
