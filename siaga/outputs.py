@@ -51,6 +51,16 @@ class _ShipmentEvent(OutputEvent):
         "expires_on (first expiry first)")
     summary: str | None = Field(default=None, description="Why, as one English sentence")
     why: Any = Field(default=None, description="Why, as structured data (rule and figures)")
+    approval: Literal["awaiting", "approved", "declined", "not_required"] | None = Field(
+        default=None, description="Tier national only: the receiving province's decision "
+        "(the approval gate, setting SIAGA_NATIONAL_APPROVAL) — awaiting until one of its "
+        "coordinators approves; a declined shipment is withdrawn; not_required when the gate "
+        "is off")
+    need: float | None = Field(default=None, ge=0, allow_inf_nan=False, description="Tier "
+                               "national only: the shelter's need of the item when decided "
+                               "(a decline stands until the need grows by a quarter)")
+    reason: str | None = Field(default=None, max_length=1300, description="Why a national "
+                               "shipment was withdrawn: who declined it and their reason")
 
 class ShipmentProposed(_ShipmentEvent):
     """The plan proposes a new shipment (warehouse staff confirm it on the desk)."""
