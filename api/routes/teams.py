@@ -167,7 +167,9 @@ async def get_team(
     task = None
     target = None
     if assignment:
-        province = team.get("province_code")
+        # a team the national tier mobilised works on a task of another province (ids are
+        # unique only within a province): look the task and its place up there
+        province = assignment.get("task_province") or team.get("province_code")
         task = await readmodel.get_entity(redis, "task", assignment["task_id"], province)
         kind = "incident" if assignment.get("kind") == "evacuation" else "shelter"
         found = await readmodel.get_entity(redis, kind, assignment["target_id"], province)

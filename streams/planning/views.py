@@ -256,6 +256,8 @@ def team_views(p: PlanViews) -> dict[Key, View]:
                 "target_id": pin.get("target_id"),
                 "location": pin.get("location"),
                 "tier": "national",
+                # ids are unique only within a province: the task is the receiving one's
+                "task_province": pin.get("task_province"),
                 "eta_hours": pin.get("travel_hours"),
                 "why": pin.get("why"),  # team_assigned, as for the province's own dispatch
                 **loop_view(team, pin["task_id"], {}),

@@ -204,3 +204,33 @@ async def test_the_team_of_another_province_reports_its_kitchens_meals(redis: Re
             kitchen_id="dapur-walikota")
     assert unknown.value.status_code == 422
     assert len(publisher.events) == 1
+
+
+async def test_a_team_mobilised_to_another_province_sees_that_provinces_task(
+    redis: Redis,
+) -> None:
+    # the national tier sent TAGANA Kota Makassar (73) to a task of Sulawesi Tengah (72):
+    # the task and its shelter are looked up there, not in Makassar's province, where a task
+    # of the same id may exist (ids are unique only within a province)
+    def put(entity: str, entity_id: str, province: str, **data: Any) -> dict[str, Any]:
+        return {"entity": entity, "id": entity_id, "province_code": province, "score": 1.0,
+                "version": f"{next(_versions):020d}", "deleted": False,
+                "data": {"province_code": province, **data}}
+
+    for change in (
+        put("team", MAKASSAR, "73", team_id=MAKASSAR, name="TAGANA Kota Makassar",
+            availability="assigned",
+            assignment={"task_id": "shelter_setup:posko-balaroa", "kind": "shelter_setup",
+                        "target_id": "posko-balaroa", "tier": "national",
+                        "task_province": "72", "status": "dispatched"}),
+        put("task", "shelter_setup:posko-balaroa", "72", task_id="shelter_setup:posko-balaroa",
+            kind="shelter_setup", concerns_id="posko-balaroa", status="dispatched"),
+        put("task", "shelter_setup:posko-balaroa", "73", task_id="shelter_setup:posko-balaroa",
+            kind="shelter_setup", concerns_id="posko-balaroa", status="unassigned"),
+        put("shelter", "posko-balaroa", "72", shelter_id="posko-balaroa",
+            name="Pengungsian Perumnas Balaroa", location={"lat": -0.905, "lon": 119.84}),
+    ):
+        assert await readmodel.apply_change(redis, change)
+    view = await get_team(principal=phone(MAKASSAR, "73"), redis=redis, team_id=MAKASSAR)
+    assert view["task"]["province_code"] == "72" and view["task"]["status"] == "dispatched"
+    assert view["target"]["name"] == "Pengungsian Perumnas Balaroa"

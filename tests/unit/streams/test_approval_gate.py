@@ -227,6 +227,9 @@ def test_an_approved_team_is_dispatched_in_its_home_province_with_why() -> None:
     op.go_national()  # the national tier tells Banten
     assignment = _views(op.banten_plan, "team")[TEAM]["assignment"]
     assert assignment["task_id"] == SETUP and assignment["tier"] == "national"
+    # the task is Jawa Barat's (ids are unique only within a province): the team's page
+    # looks it up there (GET /api/v1/teams/{id})
+    assert assignment["task_province"] == "32"
     # the same team_assigned explanation as a province's own dispatch, with the task's own id
     why = assignment["why"]
     assert why["rule"] == "team_assigned" and why["figures"]["task_id"] == SETUP
