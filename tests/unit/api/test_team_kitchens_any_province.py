@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import itertools
 import uuid
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,32 +21,17 @@ from api.routes.command_posts import DeliveryReceipt, confirm_delivery
 from api.routes.teams import get_team
 from siaga import events as ev
 from siaga import readmodel
-from siaga.local import ManagedProcess, start_redis
 from siaga.tokens import make_principal
 
 MAKASSAR, PALU, AMBIGUOUS = "tagana-7371-01", "tagana-7271-01", "tagana-kembar"
 _versions = itertools.count(1)
 
 
-@pytest.fixture(scope="module")
-def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    proc: ManagedProcess
-    proc, url = start_redis(Path(tmp_path_factory.mktemp("team-kitchens")))
-    try:
-        yield url
-    finally:
-        proc.stop()
-
-
 @pytest_asyncio.fixture
-async def redis(redis_url: str) -> AsyncIterator[Redis]:
-    client = Redis.from_url(redis_url)
-    await client.flushdb()
-    try:
-        await _seed(client)
-        yield client
-    finally:
-        await client.aclose()
+async def seeded(redis: Redis) -> Redis:
+    """The module's Redis (tests/unit/conftest.py) with the read models below."""
+    await _seed(redis)
+    return redis
 
 
 async def _seed(redis: Redis) -> None:
@@ -108,8 +91,9 @@ def phone(team_id: str, province: str) -> Any:
 
 
 async def test_a_team_sees_the_kitchens_it_runs_in_another_province_with_their_shipments(
-    redis: Redis,
+    seeded: Redis,
 ) -> None:
+    redis = seeded
     view = await get_team(principal=phone(MAKASSAR, "73"), redis=redis, team_id=MAKASSAR)
     kitchens = {(k["province_code"], k["kitchen_id"]): k for k in view["kitchens"]}
     assert sorted(kitchens) == [("72", "dapur-walikota"), ("73", "dapur-losari")]
@@ -129,8 +113,9 @@ async def test_a_team_sees_the_kitchens_it_runs_in_another_province_with_their_s
 
 
 async def test_a_kitchens_team_id_means_its_own_provinces_team_when_there_is_one(
-    redis: Redis,
+    seeded: Redis,
 ) -> None:
+    redis = seeded
     # two teams "tagana-kembar": the Palu kitchen that names it is run by the Palu one
     palu = await get_team(principal=phone(AMBIGUOUS, "72"), redis=redis, team_id=AMBIGUOUS)
     assert [k["kitchen_id"] for k in palu["kitchens"]] == ["dapur-dinsos"]
@@ -143,8 +128,9 @@ async def test_a_kitchens_team_id_means_its_own_provinces_team_when_there_is_one
 
 
 async def test_the_team_of_another_province_confirms_its_kitchens_delivery(
-    redis: Redis,
+    seeded: Redis,
 ) -> None:
+    redis = seeded
     publisher: Any = FakePublisher()
     body = DeliveryReceipt(quantity_received=2350, note="2 karung basah")
     accepted = await confirm_delivery(body=body, principal=phone(MAKASSAR, "73"),
@@ -177,7 +163,8 @@ async def test_the_team_of_another_province_confirms_its_kitchens_delivery(
     assert publisher.events[-1].source == f"team:{AMBIGUOUS}"
 
 
-async def test_the_team_of_another_province_reports_its_kitchens_meals(redis: Redis) -> None:
+async def test_the_team_of_another_province_reports_its_kitchens_meals(seeded: Redis) -> None:
+    redis = seeded
     from api.routes.kitchens import KitchenReport, report_kitchen
 
     publisher: Any = FakePublisher()
@@ -207,8 +194,9 @@ async def test_the_team_of_another_province_reports_its_kitchens_meals(redis: Re
 
 
 async def test_a_team_mobilised_to_another_province_sees_that_provinces_task(
-    redis: Redis,
+    seeded: Redis,
 ) -> None:
+    redis = seeded
     # the national tier sent TAGANA Kota Makassar (73) to a task of Sulawesi Tengah (72):
     # the task and its shelter are looked up there, not in Makassar's province, where a task
     # of the same id may exist (ids are unique only within a province)

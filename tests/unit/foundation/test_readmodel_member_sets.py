@@ -7,38 +7,15 @@ one entry per applied change."""
 from __future__ import annotations
 
 import itertools
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 from typing import Any
 
-import pytest
-import pytest_asyncio
 from redis.asyncio import Redis
 
 from siaga import readmodel
-from siaga.local import ManagedProcess, start_redis
 
 _versions = itertools.count(1)
 
 
-@pytest.fixture(scope="module")
-def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    proc: ManagedProcess
-    proc, url = start_redis(Path(tmp_path_factory.mktemp("readmodel-sets")))
-    try:
-        yield url
-    finally:
-        proc.stop()
-
-
-@pytest_asyncio.fixture
-async def redis(redis_url: str) -> AsyncIterator[Redis]:
-    client = Redis.from_url(redis_url)
-    await client.flushdb()
-    try:
-        yield client
-    finally:
-        await client.aclose()
 
 
 def change(entity: str, entity_id: str, province: str, data: dict[str, Any] | None,

@@ -4,16 +4,11 @@ on a real Redis: the report stays shown, the plan's figures are the newer plan's
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 from typing import Any
 
-import pytest
-import pytest_asyncio
 from redis.asyncio import Redis
 
 from siaga import readmodel
-from siaga.local import ManagedProcess, start_redis
 from streams.changes import make_change, quick_version, shelter_version
 from streams.shelters import merge_outranked_plan_views
 
@@ -21,24 +16,6 @@ T2 = "2026-12-06T10:00:05+00:00"
 T3 = "2026-12-06T10:00:09+00:00"
 
 
-@pytest.fixture(scope="module")
-def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    proc: ManagedProcess
-    proc, url = start_redis(Path(tmp_path_factory.mktemp("merge")))
-    try:
-        yield url
-    finally:
-        proc.stop()
-
-
-@pytest_asyncio.fixture
-async def redis(redis_url: str) -> AsyncIterator[Redis]:
-    client = Redis.from_url(redis_url)
-    await client.flushdb()
-    try:
-        yield client
-    finally:
-        await client.aclose()
 
 
 def view(total: int, need: float, accepted: str, **extra: Any) -> dict[str, Any]:
