@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import signal
 import time
 import urllib.request
 import uuid
@@ -250,10 +252,18 @@ async def test_lag_read_from_kafka_returns_to_zero_after_a_burst(
     await view.start()
     try:
         burst = _incidents(300, f"burst-{uuid.uuid4().hex[:6]}")
-        await produce_many(settings, burst)
-        first = await view.refresh()
+        # the worker paused (its process group stopped for the second this takes), so the
+        # lag is read before it committed any of the burst: it used to race the worker
+        os.killpg(worker.pid, signal.SIGSTOP)
+        try:
+            await produce_many(settings, burst)
+            first = await view.refresh()
+        finally:
+            os.killpg(worker.pid, signal.SIGCONT)
         ends = sum(r["end"] for r in first["lag"] if r["topic"] == "incidents")
-        assert first["total_lag"] > 0  # read before the workers committed the burst
+        incidents_lag = sum(r["lag"] for r in first["lag"] if r["topic"] == "incidents")
+        assert incidents_lag >= 300  # the whole burst waits for the group
+        assert first["total_lag"] >= incidents_lag
         assert ends >= 300  # the burst is on the topic the group consumes
 
         seen: list[Any] = []
