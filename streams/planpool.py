@@ -38,11 +38,6 @@ log = logging.getLogger(__name__)
 # The planning process's garbage-collector thresholds (Python's default: 700, 10, 10).
 # Measured on a 2,000-shelter re-plan: 3.1-3.7 s CPU with the default, 2.3 s with these.
 GC_THRESHOLDS = (50_000, 20, 100)
-# The planning process runs at a lower CPU priority than the worker (``nice`` +5: about a
-# third of the worker's share when both want the same core). On a small machine a burst of
-# reports then is shown first (the shelters agent's quick views, the projector) and planned
-# right after, instead of both slowing down together; where cores are free it changes nothing.
-PLAN_NICENESS = 5
 
 
 class PlanProcessLost(RuntimeError):
@@ -72,10 +67,6 @@ def _watch_parent(parent: int) -> None:
 
 def _init_child(parent: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        os.nice(PLAN_NICENESS)
-    except OSError as exc:  # not allowed here: plans at the worker's priority
-        log.info("planning process keeps the worker's priority (%s)", exc)
     threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
     from logistics._flow import warm_up
     from streams.app import _warm_geo
