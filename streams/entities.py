@@ -258,6 +258,44 @@ def commit_after_changelogs(ctx: Any) -> None:
     producer.flush = flush_with_changelogs
 
 
+def read_uncommitted_from_start(ctx: Any) -> None:
+    """A partition with no committed offset (or 0) is read from its first record after
+    every assignment, not from wherever the consumer's fetcher stands.
+
+    faust seeks each input partition to its committed offset once the tables have
+    recovered, but aiokafka's ``seek_to_committed`` leaves a partition alone when nothing was
+    committed (``if offset and offset > 0``), and faust does not deliver what its consumer
+    fetched while recovery held the streams back. A worker that took over a killed one's
+    partitions before it committed any offset of them (a topic that had seen only a few
+    records) started past the records fetched during its own recovery, and they were never
+    processed: two public kitchens of a province and four teams were lost that way
+    (tests/integration/test_worker_crash.py, about one run in two). Seeking such partitions
+    to their beginning — what ``auto_offset_reset=earliest`` means — reads them again;
+    folding is idempotent, so a record read twice changes nothing."""
+    from aiokafka.structs import TopicPartition
+
+    consumer = ctx.app.consumer
+    seek_to_committed = consumer.seek_to_committed
+
+    async def seek_to_committed_or_start() -> Any:
+        committed = await seek_to_committed()
+        # input partitions only: recovery places the changelogs' (a standby's reading goes
+        # on from where it stands)
+        changelogs = ctx.app.tables.changelog_topics
+        fresh = sorted((tp for tp, offset in committed.items()
+                        if not offset and tp.topic not in changelogs),
+                       key=lambda tp: (tp.topic, tp.partition))
+        if fresh:
+            # on the consumer's own thread, as faust's seeks (aiokafka's partitions)
+            await consumer._thread.seek_to_beginning(
+                *(TopicPartition(tp.topic, tp.partition) for tp in fresh))
+            log.info("read from their first record (nothing committed): %s",
+                     ", ".join(f"{tp.topic}[{tp.partition}]" for tp in fresh))
+        return committed
+
+    consumer.seek_to_committed = seek_to_committed_or_start
+
+
 def entity_table(ctx: Any, name: str) -> EntityTable:
     """The worker's table ``name`` (created once per worker)."""
     if name not in ctx.tables:
@@ -276,3 +314,4 @@ def entity_table(ctx: Any, name: str) -> EntityTable:
             )
         )
     return ctx.tables[name]  # type: ignore[no-any-return]
+

@@ -69,6 +69,28 @@ def _comparable(models: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+async def _first_commit(settings: Settings, deadline: float) -> dict[str, int]:
+    """Wait until the worker group has committed an offset of an input topic; returns the
+    committed offsets (``topic[partition]`` -> offset)."""
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.require_kafka())
+    await admin.start()
+    try:
+        until = asyncio.get_running_loop().time() + deadline
+        while asyncio.get_running_loop().time() < until:
+            offsets = await admin.list_consumer_group_offsets(settings.app_id)
+            committed = {f"{tp.topic}[{tp.partition}]": meta.offset
+                         for tp, meta in offsets.items()
+                         if tp.topic.startswith(settings.topic_prefix + ".") and meta.offset > 0}
+            if committed:
+                return committed
+            await asyncio.sleep(0.1)
+        return {}
+    finally:
+        await admin.close()
+
+
 async def _replay_all(settings: Settings, speed: float) -> None:
     await asyncio.gather(*(replay(settings, name, speed=speed) for name in SCENARIOS))
 
@@ -108,6 +130,11 @@ async def test_sigkill_of_one_of_two_workers_mid_stream_loses_and_doubles_nothin
             assert asyncio.get_running_loop().time() < deadline, "no input processed"
             await asyncio.sleep(0.2)
         await redis.aclose()
+        # ... and once it has committed the offsets of some input partitions: others (a
+        # topic that has seen only a record or two) have none yet, and the takeover must read
+        # those from their first record, not from where its consumer stood after recovery
+        # (a takeover lost two public kitchens and four teams that way)
+        assert await _first_commit(faulty, deadline=30), "the first worker never committed"
         assert not feeding.done(), "the input must still be flowing when the worker is killed"
         os.kill(first.pid, signal.SIGKILL)
         first.proc.wait(timeout=10)
