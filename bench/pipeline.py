@@ -625,15 +625,15 @@ async def bench_province_size(stack: Stack, shelters: int, updates: int, rate: f
         while await _visible(redis, want) < len(want):
             await asyncio.sleep(0.05)
         elapsed = time.perf_counter() - start
+        # and until the plans made from them are shown (needs, shipments, shortfalls)
+        while await _visible(redis, want, planned=True) < len(want):
+            await asyncio.sleep(0.05)
+        plan_elapsed = time.perf_counter() - start
         if profiler is not None:
             import signal as signals
 
             profiler.send_signal(signals.SIGINT)  # py-spy writes its samples on Ctrl-C
             profiler.wait(30)
-        # and until the plans made from them are shown (needs, shipments, shortfalls)
-        while await _visible(redis, want, planned=True) < len(want):
-            await asyncio.sleep(0.05)
-        plan_elapsed = time.perf_counter() - start
         await wait_quiet(redis, settings, proc)
         # latency at a steady rate: produced -> the shelter's read model shows it
         events = disaster.headcounts[updates:]
@@ -745,8 +745,9 @@ TOUCHED = 25
 
 
 def _profile_burst(proc: ManagedProcess, name: str) -> Any:
-    """With ``BENCH_PROFILE_DIR`` set: py-spy samples the worker's threads while the burst
-    is shown (``<dir>/<name>.txt``, collapsed stacks), to see where a burst's time goes."""
+    """With ``BENCH_PROFILE_DIR`` set: py-spy samples the worker's threads and its planning
+    process from the burst's first record until its plans are shown (``<dir>/<name>.txt``,
+    collapsed stacks), to see where a burst's time goes."""
     import shutil
     import subprocess
 
@@ -757,7 +758,7 @@ def _profile_burst(proc: ManagedProcess, name: str) -> Any:
     Path(out_dir).mkdir(parents=True, exist_ok=True)
     return subprocess.Popen(  # noqa: S603 - our own tool on our own worker
         [spy, "record", "-p", str(proc.pid), "-r", "200", "--format", "raw", "--nonblocking",
-         "-o", str(Path(out_dir) / f"{name}.txt")],
+         "--subprocesses", "-o", str(Path(out_dir) / f"{name}.txt")],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
