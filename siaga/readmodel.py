@@ -28,9 +28,9 @@ caller must name the province.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
+import orjson
 from redis.asyncio import Redis
 
 PREFIX = "siaga"
@@ -150,6 +150,12 @@ IN_FLIGHT = ("confirmed", "dispatched")
 MAX_KITCHEN_TEAMS = 50
 
 
+def _dumps(data: Any) -> bytes:
+    """An entity as stored and fed: compact JSON, sorted keys, UTF-8 (orjson: the projector
+    encodes every change of a re-plan, ~12 MB for 2,000 changed shelters)."""
+    return orjson.dumps(data, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)
+
+
 def member_sets(entity: str, province_code: str, data: dict[str, Any]) -> list[tuple[str, bool]]:
     """The sets an entity's change adds it to (True) or removes it from (False), besides the
     layout's indexes: a kitchen to its teams' sets, a shipment to its destination's set while
@@ -188,7 +194,7 @@ def _script_args(change: dict[str, Any]) -> tuple[list[str], list[str]]:
     ]
     args = [
         change["version"],
-        json.dumps(data, separators=(",", ":"), sort_keys=True),
+        _dumps(data),
         entity_id,
         str(change.get("score", 0)),
         "" if lon is None else str(lon),
@@ -249,7 +255,7 @@ async def list_entities(
     out = []
     for raw in await pipe.execute():
         if raw:
-            out.append(json.loads(raw))
+            out.append(orjson.loads(raw))
     return out
 
 
@@ -282,7 +288,7 @@ async def get_entity(
             provinces = [prefer]
         province_code = provinces[0]
     raw = await redis.hget(entity_key(entity, entity_id, province_code), "json")
-    return json.loads(raw) if raw else None
+    return orjson.loads(raw) if raw else None
 
 
 async def get_entities(
@@ -306,7 +312,7 @@ async def get_entities(
     for entity_id, home in zip(entity_ids, homes, strict=True):
         pipe.hget(entity_key(entity, entity_id, home or "-"), "json")
     return {
-        entity_id: json.loads(raw) if raw else None
+        entity_id: orjson.loads(raw) if raw else None
         for entity_id, raw in zip(entity_ids, await pipe.execute(), strict=True)
     }
 
@@ -319,7 +325,7 @@ async def _members(redis: Redis, key: str, entity: str, limit: int) -> list[dict
     pipe = redis.pipeline(transaction=False)
     for name in members:
         pipe.hget(f"{PREFIX}:{entity}:{name}", "json")
-    return [json.loads(raw) for raw in await pipe.execute() if raw]
+    return [orjson.loads(raw) for raw in await pipe.execute() if raw]
 
 
 async def kitchens_of_team(redis: Redis, team_id: str, limit: int = 100) -> list[dict[str, Any]]:

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from datetime import datetime
 from typing import Any
 
+import orjson
+
 from siaga.catalogue import DISPATCH, PLANS, SHORTFALLS
 
 _NAMESPACE = uuid.UUID("6f1d3c2a-9b7e-4c1d-8a5f-2e4b6c8d0a13")
+
+# sorted keys; datetimes (none are expected) as str() gives them, as before orjson
+_OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME
 
 _TOPIC_OF = {"shipment": PLANS, "team": DISPATCH, "supply_shortfall": SHORTFALLS}
 
@@ -24,10 +28,10 @@ def output_record(
     """Envelope an output event. Its id derives from the plan and the event, so a re-plan
     redelivered after a crash emits the same ids (consumers deduplicate on them)."""
     body = {k: v for k, v in event.items() if k != "type"}
-    identity = json.dumps([plan_id, event["type"], body], sort_keys=True, default=str)
-    return json.dumps(
+    identity = orjson.dumps([plan_id, event["type"], body], default=str, option=_OPTIONS)
+    return orjson.dumps(
         {
-            "event_id": str(uuid.uuid5(_NAMESPACE, identity)),
+            "event_id": str(uuid.uuid5(_NAMESPACE, identity.decode())),
             "occurred_at": at.isoformat(),
             "source": f"siaga.planner:{province_code}",
             "schema_version": 1,
@@ -36,6 +40,6 @@ def output_record(
             "plan_id": plan_id,
             **body,
         },
-        sort_keys=True,
         default=str,
-    ).encode()
+        option=_OPTIONS,
+    )

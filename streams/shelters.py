@@ -12,13 +12,12 @@ best effort: while Redis cannot be read the agent skips it and the plan's view f
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 
 from siaga.catalogue import QUICK_VIEWS
 from siaga.events import ShelterHeadcountReported, ShelterRegistered, ShortfallDecisionRecorded
-from streams.changes import make_change, quick_version
+from streams.changes import loads, make_change, quick_version
 from streams.ingest import apply_headcount, apply_shelter_registered, apply_shortfall_decision
 from streams.plumbing import Route, register_ingest, send_change
 
@@ -70,7 +69,7 @@ async def send_quick_views(ctx: Any, changed: list[tuple[str, dict[str, Any]]]) 
         return []
     futures = []
     for row, (raw, version, deleted) in zip(rows, stored, strict=True):
-        previous = json.loads(raw) if raw and not deleted else None
+        previous = loads(raw) if raw and not deleted else None
         stored_version = version.decode() if isinstance(version, bytes) else version
         view_version, data = quick_view(row, previous, stored_version)
         accepted = row.get("accepted_at") or ""
@@ -143,7 +142,7 @@ async def merge_outranked_plan_views(redis: Any, changes: list[dict[str, Any]]
                 or mine[2] is not None or theirs[2] is None or mine[1] <= theirs[1]):
             out.append(change)  # refused by the projector's script, as any older change
             continue
-        shown = json.loads(data) if isinstance(data, bytes | str) else data
+        shown = loads(data) if isinstance(data, bytes | str) else data
         merged = dict(change.get("data") or {})
         for field in REPORTED_FIELDS:
             merged[field] = shown.get(field)

@@ -399,7 +399,9 @@ def shipment_view(state: ProvinceState, shipment: ShipmentRow) -> View:
         "origin": origin,
         "location": shelter.get("location"),
         "explanation": shipment.get("summary", ""),
-        "why": shipment.get("why"),  # the rule and figures, rendered in the page's language
+        # the rule and figures, rendered in the page's language (its English sentence is
+        # ``explanation``: not twice in a view, a re-plan writes thousands of them)
+        "why": without_text(shipment.get("why")),
         "quantity_received": shipment.get("received_quantity"),
         "difference": shipment.get("difference"),
         "reason": shipment.get("reason"),
@@ -409,6 +411,13 @@ def shipment_view(state: ProvinceState, shipment: ShipmentRow) -> View:
         # awaiting, approved or declined by the receiving province, or not_required
         view["approval"] = shipment["approval"]
     return view
+
+
+def without_text(why: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """A structured explanation without its English sentence (the view's ``explanation``)."""
+    if why is None:
+        return None
+    return {k: v for k, v in why.items() if k != "text"}
 
 
 def shortfall_views(
@@ -440,7 +449,7 @@ def shortfall_views(
             "location": shelter.get("location"),
             "escalated": True,
             "explanation": shortfall.get("summary", ""),
-            "why": explain_shortfall(shortfall),
+            "why": without_text(explain_shortfall(shortfall)),
             "decision": (shelter.get("decisions") or {}).get(item),
         }
         declined = gates.need_decline((shelter_id, item), need_of.get((shelter_id, item), 0.0)) \

@@ -39,13 +39,16 @@ def test_every_shipment_and_shortfall_names_its_rule_and_the_plans_figures() -> 
         assert figures["item"] == shipment["item"]
         assert sum(b["quantity"] for b in figures["batches"]) == shipment["quantity"]
         assert figures["need"] >= 0 and figures["headcount"] > 0
-        assert why["text"] == shipment["explanation"]  # the English sentence stays
+        # the English sentence stays, once: as the view's explanation, not again in why
+        assert shipment["explanation"].startswith(f"{shipment['quantity']:,} ")
+        assert "text" not in why
     for shortfall in shortfalls:
         why = shortfall["why"]
         assert why["rule"] in ("no_eligible_stock_reachable",
                                "reachable_stock_shared_to_least_deprivation",
                                "stock_used_for_higher_priority_or_cheaper_needs")
         assert why["figures"]["missing"] >= shortfall["missing"]
+        assert shortfall["explanation"] and "text" not in why
 
 
 def test_every_need_row_says_how_it_was_worked_out() -> None:
