@@ -75,6 +75,21 @@ def _fold_decision(writes: Writes, event: Any, decided: EscalationDecisionRecord
          lambda view, e: apply_escalation_decision(view, e, target), decided)
 
 
+def _confirm_as_decided(decision: dict[str, Any] | None) -> Reducer:
+    """The lifecycle's reducer for a confirmation, checked against the coordinator's decision
+    as recorded (this agent folded it, from the same topic, before the confirmation), not only
+    as the shipment's row carries it after a re-plan (:func:`streams.planning.gate.as_decided`)."""
+    from streams.planning.gate import as_decided
+
+    def reducer(state: dict[str, Any], event: Any) -> dict[str, Any] | None:
+        current = state.get(event.shipment_id)
+        if current is not None:
+            state[event.shipment_id] = as_decided(current, decision)
+        return apply_shipment_status(state, event)
+
+    return reducer
+
+
 def _departures(writes: Writes, province: str, row: dict[str, Any]) -> list[dict[str, Any]]:
     """Record the shipment's departure on each picked batch; returns the stock-card lines."""
     from streams.warehouses import dispatch_change
@@ -160,6 +175,11 @@ def register(ctx: Any) -> None:
                 apply_shipment_status if isinstance(decoded, ShipmentStatusChanged)
                 else apply_shipment_hold
             )
+            if isinstance(decoded, ShipmentStatusChanged) and decoded.status == "confirmed":
+                from streams.planning.gate import shipment_key
+
+                reducer = _confirm_as_decided(
+                    writes.get("overrides", province, shipment_key(shipment_id)))
             try:
                 if isinstance(decoded, ShipmentStatusChanged) and decoded.status == "delivered":
                     to_kitchen = _kitchen_destination(writes, province, decoded)

@@ -212,6 +212,16 @@ def shipment_approval(required: bool, decision: str | None) -> Approval:
     return "awaiting"
 
 
+def as_decided(shipment: dict[str, Any], decision: Mapping[str, Any] | None) -> dict[str, Any]:
+    """A national-tier shipment's row with the approval its coordinator's decision gives it,
+    while the row still awaits one (the row learns the decision from the re-plan after it,
+    and the re-plan writes its rows back only after the dashboard shows "approved": a
+    warehouse confirming at once was refused by the worker as "awaiting")."""
+    if decision is None or shipment.get("approval") != "awaiting":
+        return shipment
+    return {**shipment, "approval": shipment_approval(True, str(decision.get("decision")))}
+
+
 def cleared(row: ShipmentRow) -> bool:
     """A proposed national-tier shipment that may be confirmed (approved, or no approval
     needed; a row from before the gate has none and counts as not needing one)."""

@@ -105,12 +105,16 @@ def _decide(state: ProvinceState, minutes: int, decision: str = "approved",
     return apply_escalation_decision(state.overrides, event, target)
 
 
-def _confirm(state: ProvinceState, shipment: dict[str, Any], minutes: int) -> Any:
-    return ingest.apply_shipment_status(state.shipments, ev.ShipmentStatusChanged(
+def _confirmation(shipment: dict[str, Any], minutes: int) -> ev.ShipmentStatusChanged:
+    return ev.ShipmentStatusChanged(
         **_env(T0 + timedelta(hours=2, minutes=minutes), f"warehouse:{BEKASI}"),
         shipment_id=shipment["shipment_id"], province_code="32", warehouse_id=BEKASI,
         status="confirmed", batches=[{"batch_id": b["batch_id"], "quantity": b["quantity"]}
-                                     for b in shipment["batches"]]))
+                                     for b in shipment["batches"]])
+
+
+def _confirm(state: ProvinceState, shipment: dict[str, Any], minutes: int) -> Any:
+    return ingest.apply_shipment_status(state.shipments, _confirmation(shipment, minutes))
 
 
 class Shown:
@@ -213,6 +217,36 @@ def test_the_lifecycle_refuses_to_confirm_before_the_approval_and_takes_it_after
     assert f"{SHELTER}:rice" not in _views(op.jabar_plan, "shortfall")
     confirmed = _confirm(op.jabar, approved, 2)
     assert confirmed["status"] == "confirmed"
+
+
+def test_a_confirmation_right_after_the_decision_is_checked_against_the_decision() -> None:
+    """The dashboard shows "approved" before the re-plan writes the shipment's row back, and a
+    warehouse may confirm at once: the shipments agent checks the confirmation against the
+    decision it recorded (same topic, folded first), not only the row's approval."""
+    from streams.planning.gate import shipment_key
+    from streams.shipments import _confirm_as_decided
+
+    op = Operation()
+    rice = op.rice()
+    key = shipment_key(rice["shipment_id"])
+    with pytest.raises(InvalidRecord, match="awaits the approval"):  # nothing decided yet
+        _confirm_as_decided(op.jabar.overrides.get(key))(
+            dict(op.jabar.shipments), _confirmation(rice, 1))
+    assert _decide(op.jabar, 1, shipment_id=rice["shipment_id"]) is not None
+    assert op.jabar.shipments[rice["shipment_id"]]["approval"] == "awaiting"  # no re-plan yet
+    confirmed = _confirm_as_decided(op.jabar.overrides[key])(
+        op.jabar.shipments, _confirmation(rice, 2))
+    assert confirmed is not None
+    assert (confirmed["status"], confirmed["approval"]) == ("confirmed", "approved")
+
+    declined_op = Operation()
+    declined = declined_op.rice()
+    assert _decide(declined_op.jabar, 1, decision="declined", reason="stok provinsi cukup",
+                   shipment_id=declined["shipment_id"]) is not None
+    with pytest.raises(InvalidRecord, match="was declined"):
+        _confirm_as_decided(declined_op.jabar.overrides[shipment_key(declined["shipment_id"])])(
+            declined_op.jabar.shipments, _confirmation(declined, 2))
+    assert declined_op.jabar.shipments[declined["shipment_id"]]["status"] == "proposed"
 
 
 def test_an_approved_team_is_dispatched_in_its_home_province_with_why() -> None:
