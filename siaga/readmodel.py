@@ -150,9 +150,10 @@ IN_FLIGHT = ("confirmed", "dispatched")
 MAX_KITCHEN_TEAMS = 50
 
 
-def _dumps(data: Any) -> bytes:
-    """An entity as stored and fed: compact JSON, sorted keys, UTF-8 (orjson: the projector
-    encodes every change of a re-plan, ~12 MB for 2,000 changed shelters)."""
+def dumps(data: Any) -> bytes:
+    """Compact JSON, sorted keys, UTF-8: an entity as stored and fed, and every record the
+    worker writes (:func:`streams.changes.dumps`). orjson: the projector encodes every change
+    of a re-plan, ~12 MB for 2,000 changed shelters."""
     return orjson.dumps(data, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)
 
 
@@ -194,7 +195,7 @@ def _script_args(change: dict[str, Any]) -> tuple[list[str], list[str]]:
     ]
     args = [
         change["version"],
-        _dumps(data),
+        dumps(data),
         entity_id,
         str(change.get("score", 0)),
         "" if lon is None else str(lon),

@@ -14,6 +14,8 @@ from typing import Any
 
 import orjson
 
+from siaga.readmodel import dumps as readmodel_dumps
+
 
 def content_hash(value: Any) -> str:
     """A fingerprint of JSON-able data (key order does not matter): what the planner keeps
@@ -31,10 +33,9 @@ _HASH_OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS
 
 def dumps(value: Any) -> bytes:
     """Compact JSON with sorted keys, UTF-8: what every record and read-model value Siaga
-    writes is encoded with. orjson: a re-plan of a 2,000-shelter province encodes ~12 MB of
-    views, and the projector encodes them again for Redis; the standard library's encoder
-    took a tenth of the worker's CPU in a burst (py-spy, BENCHMARKS.md)."""
-    return orjson.dumps(value, option=_HASH_OPTIONS)
+    writes is encoded with (one encoder, :func:`siaga.readmodel.dumps`; the standard
+    library's took a tenth of the worker's CPU in a burst, py-spy, BENCHMARKS.md)."""
+    return readmodel_dumps(value)
 
 
 def loads(raw: bytes | str) -> Any:

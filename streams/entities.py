@@ -314,4 +314,3 @@ def entity_table(ctx: Any, name: str) -> EntityTable:
             )
         )
     return ctx.tables[name]  # type: ignore[no-any-return]
-
