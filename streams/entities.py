@@ -120,6 +120,9 @@ class EntityTable(faust.Table):  # type: ignore[type-arg]
         self.epoch = 0
         # changelog records handed to faust's producer and not yet acknowledged by the broker
         self._unsent: set[Any] = set()
+        # ids written or removed since the planner last read them, per province whose rows
+        # the planning process keeps (streams/planpool.py: it is sent only what changed)
+        self._changed: dict[str, set[str]] = {}
 
     # ---- changelog delivery
     def send_changelog(self, *args: Any, **kwargs: Any) -> Any:
@@ -183,6 +186,9 @@ class EntityTable(faust.Table):  # type: ignore[type-arg]
         self._revisions[province] = self._revisions.get(province, 0) + 1
         if self._index is not None:
             self._index.setdefault(province, {})[entity_id] = key
+        changed = self._changed.get(province)
+        if changed is not None:
+            changed.add(entity_id)
 
     def on_key_del(self, key: Any) -> None:
         super().on_key_del(key)
@@ -190,6 +196,17 @@ class EntityTable(faust.Table):  # type: ignore[type-arg]
         self._revisions[province] = self._revisions.get(province, 0) + 1
         if self._index is not None:
             self._index.get(province, {}).pop(entity_id, None)
+        changed = self._changed.get(province)
+        if changed is not None:
+            changed.add(entity_id)
+
+    def take_changed(self, province_code: str) -> set[str]:
+        """The ids of a province written or removed (through this table, not by recovery or
+        a standby: those change :attr:`epoch`) since the last call; the first call starts
+        keeping them and returns an empty set."""
+        taken = self._changed.get(province_code, set())
+        self._changed[province_code] = set()
+        return taken
 
     def revision(self, province_code: str) -> tuple[int, int]:
         """Changes to a province's rows: equal revisions mean the rows are the same."""

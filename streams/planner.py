@@ -34,6 +34,7 @@ from streams.plumbing import (
     run_batch,
 )
 from streams.store import (
+    ALL_TABLES,
     INPUT_TABLES,
     Loaded,
     ProvinceWrites,
@@ -194,13 +195,18 @@ async def replan_province(ctx: Any, province: str, opts: PlanningOptions) -> boo
     # rows are read on the loop (a dict per table); assembling and planning in the planning
     # process (streams/planpool.py), so that ingest goes on at full speed meanwhile
     rows = province_rows(ctx, province)
+    # taken with the rows (no await between): what changed since the planning process's copy
+    changed = {name: entity_table(ctx, name).take_changed(province) for name in ALL_TABLES}
+    epochs = tuple(entity_table(ctx, name).epoch for name in ALL_TABLES)
     memory = dict(memory_hashes(ctx, province))
     # a shelter shown by a quick view gets this plan's view whether or not it changed
     quick = ctx.quick_viewed.pop(province, set())
     for shelter_id in quick:
         memory.pop(f"shelter:{shelter_id}", None)
+    sent_before = ctx.plan_pool.rows_sent
     try:
-        done, written = await _plan_and_send(ctx, province, rows, memory, opts)
+        done, written = await _plan_and_send(ctx, province, rows, memory, opts,
+                                             changed, epochs)
     except BaseException:
         # not sent: the retry's plan sends these views again
         ctx.quick_viewed.setdefault(province, set()).update(quick)
@@ -221,20 +227,20 @@ async def replan_province(ctx: Any, province: str, opts: PlanningOptions) -> boo
     observe_replan(province, time.perf_counter() - started, done.seconds, done.entities)
     log.info(
         "re-planned province %s (plan %s) in %.3f s: %d changes, %d events, %d escalations, "
-        "%d rows written",
+        "%d rows written, %d rows sent to the planning process",
         province, done.plan_id, done.seconds, done.entities, len(done.events),
-        len(done.writes.escalation), written[0],
+        len(done.writes.escalation), written[0], ctx.plan_pool.rows_sent - sent_before,
     )
     return True
 
 
 async def _plan_and_send(
     ctx: Any, province: str, rows: dict[str, Any], memory: dict[str, str],
-    opts: PlanningOptions,
+    opts: PlanningOptions, changed: dict[str, set[str]], epochs: tuple[int, ...],
 ) -> tuple[Any, tuple[int, int]]:
     """Plan in the planning process, send its outputs, write its rows back; returns the plan
     and (rows written, of which input-table rows)."""
-    done = await ctx.plan_pool.plan(province, rows, memory, opts)
+    done = await ctx.plan_pool.plan(province, rows, memory, opts, changed, epochs)
     at = datetime.fromisoformat(done.planned_at)
     key = province.encode()
     futures = []

@@ -14,6 +14,14 @@ pickles: the province's raw rows in, the slim result out (the record bytes, the 
 hashes to keep); nothing of the worker's tables or clients. A child that dies (out of
 memory, killed) is replaced and the plan is retried: :class:`PlanProcessLost` is transient
 for :func:`streams.plumbing.run_batch`.
+
+The child keeps a copy of each province's rows between plans and is sent only the rows
+written or removed since its last plan of that province (:meth:`EntityTable.take_changed`):
+a 2,000-shelter province is some 55,000 rows, 15 MB of pickle that cost the worker 0.1 s and
+the child 0.5 s to cross on every re-plan, for the few hundred rows a burst changed. The
+copy is named by a token; whenever the worker and the child might disagree — recovery or a
+standby brought rows (a table's epoch moved), a plan failed, another or a new child got the
+call (:class:`MirrorMissing`) — the worker sends every row again.
 """
 
 from __future__ import annotations
@@ -21,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import gc
+import itertools
 import logging
 import multiprocessing
 import os
@@ -42,6 +51,18 @@ GC_THRESHOLDS = (50_000, 20, 100)
 
 class PlanProcessLost(RuntimeError):
     """The planning process died under a plan (the plan is made again in a new one)."""
+
+
+class MirrorMissing(RuntimeError):
+    """The child does not hold the copy of a province's rows a change set was made
+    against (the worker then sends every row)."""
+
+
+# Which rows changed since the child's copy, per table: (rows written, ids removed).
+Delta = dict[str, tuple[dict[str, Any], list[str]]]
+
+# In the child: each province's rows as of its last plan, with the token naming that copy.
+_MIRRORS: dict[str, tuple[int, dict[str, dict[str, Any]]]] = {}
 
 
 @dataclass
@@ -103,6 +124,41 @@ def plan_slim(
     )
 
 
+def plan_mirrored(
+    province: str, base: int | None, token: int, rows: dict[str, dict[str, Any]] | None,
+    delta: Delta | None, memory: dict[str, str], opts: PlanningOptions,
+) -> Slim:
+    """In the child: bring the copy of ``province``'s rows up to date — every row
+    (``rows``) or the changes since the copy named ``base`` (``delta``) — plan from it, and
+    keep it under ``token``. Raises :class:`MirrorMissing` when the copy is not ``base``.
+    The plan never changes its input rows (tests/unit/streams/test_plan_mirror.py)."""
+    held = _MIRRORS.pop(province, None)  # kept again only once the plan is made
+    if rows is None:
+        if held is None or held[0] != base or delta is None:
+            raise MirrorMissing(f"no copy {base} of province {province}'s rows here")
+        rows = held[1]
+        for name, (written, removed) in delta.items():
+            table = rows.setdefault(name, {})
+            table.update(written)
+            for entity_id in removed:
+                table.pop(entity_id, None)
+    slim = plan_slim(province, rows, memory, opts)
+    _MIRRORS[province] = (token, rows)
+    return slim
+
+
+def delta_of(rows: dict[str, dict[str, Any]], changed: dict[str, set[str]]) -> Delta:
+    """The change set of ``changed`` ids, read from the province's current ``rows``."""
+    delta: Delta = {}
+    for name, ids in changed.items():
+        if not ids:
+            continue
+        table = rows.get(name, {})
+        delta[name] = ({i: table[i] for i in ids if i in table},
+                       [i for i in ids if i not in table])
+    return delta
+
+
 class PlanPool:
     """At most ``processes`` child processes making plans; 0 = plans in a thread."""
 
@@ -110,6 +166,10 @@ class PlanPool:
         self.processes = processes
         self._executor: concurrent.futures.ProcessPoolExecutor | None = None
         self._warm: concurrent.futures.Future[int] | None = None
+        # per province: the tables' epochs and the token of the copy the child holds
+        self._mirrors: dict[str, tuple[Any, int]] = {}
+        self._tokens = itertools.count(1)
+        self.rows_sent = 0  # rows pickled to the child (every row, or what changed)
 
     def _pool(self) -> concurrent.futures.ProcessPoolExecutor:
         if self._executor is None:
@@ -147,14 +207,36 @@ class PlanPool:
 
     async def plan(
         self, province: str, rows: dict[str, dict[str, Any]], memory: dict[str, str],
-        opts: PlanningOptions,
+        opts: PlanningOptions, changed: dict[str, set[str]] | None = None,
+        epochs: Any = None,
     ) -> Slim:
+        """Plan ``province`` from its current ``rows``. ``changed`` — the ids written or
+        removed since the previous call for this province, taken with ``rows`` at the same
+        moment — and ``epochs`` (the tables' epochs) let the child plan from its copy with
+        only those rows sent; without them every row is sent."""
         if not self.processes:
             return await asyncio.to_thread(plan_slim, province, rows, memory, opts)
         loop = asyncio.get_running_loop()
+        held = self._mirrors.pop(province, None)  # kept again only once the plan is made
+        token = next(self._tokens)
         try:
-            return await loop.run_in_executor(
-                self._pool(), plan_slim, province, rows, memory, opts)
+            if held is not None and changed is not None and held[0] == epochs:
+                delta = delta_of(rows, changed)
+                try:
+                    slim = await loop.run_in_executor(
+                        self._pool(), plan_mirrored, province, held[1], token, None, delta,
+                        memory, opts)
+                    self.rows_sent += sum(len(w) + len(r) for w, r in delta.values())
+                    self._mirrors[province] = (epochs, token)
+                    return slim
+                except MirrorMissing as exc:
+                    log.info("%s: sending every row", exc)
+            slim = await loop.run_in_executor(
+                self._pool(), plan_mirrored, province, None, token, rows, None, memory, opts)
+            self.rows_sent += sum(len(t) for t in rows.values())
+            if changed is not None:
+                self._mirrors[province] = (epochs, token)
+            return slim
         except concurrent.futures.process.BrokenProcessPool as exc:
             log.warning("the planning process died (%s): starting a new one", exc)
             self.close()
@@ -162,6 +244,7 @@ class PlanPool:
             raise PlanProcessLost(f"the planning process died: {exc}") from exc
 
     def close(self) -> None:
+        self._mirrors.clear()
         if self._executor is not None:
             self._executor.shutdown(wait=False, cancel_futures=True)
             self._executor = None

@@ -47,3 +47,58 @@ def test_the_child_is_warm_with_its_own_collector_thresholds_and_is_replaced_whe
         assert pool._pool().submit(os.getpid).result(timeout=60) not in (child, os.getpid())
     finally:
         pool.close()
+
+
+def _forget_every_copy() -> None:
+    """In the child: lose the kept rows (as a new or another child would not have them)."""
+    from streams import planpool
+
+    planpool._MIRRORS.clear()
+
+
+def test_the_child_keeps_a_provinces_rows_and_is_sent_only_what_changed() -> None:
+    import copy
+
+    from streams.planpool import plan_slim
+    from streams.store import ALL_TABLES
+    from tests.unit.streams.golden_planning import Province, synthetic_events, worker_routes
+
+    province = Province("33")
+    routes = worker_routes()
+    for event in synthetic_events(shelters_=40):
+        province.fold(routes, event)
+    rows = province.rows
+    total = sum(len(t) for t in rows.values())
+    opts = PlanningOptions()
+    nothing = {name: set() for name in ALL_TABLES}
+    pool = PlanPool(1)
+    try:
+        pool.start()
+        _wait_ready(pool)
+        first = asyncio.run(pool.plan("33", rows, {}, opts, nothing, (0,)))
+        assert pool.rows_sent == total  # every row the first time
+
+        # one shelter reports twice as many people: only its row crosses
+        shelter_id, row = next(iter(rows["shelters"].items()))
+        headcount = dict(row["headcount"], total=row["headcount"]["total"] * 2)
+        rows = dict(rows, shelters=dict(rows["shelters"], **{shelter_id: dict(
+            row, headcount=headcount)}))
+        changed = dict(nothing, shelters={shelter_id})
+        second = asyncio.run(pool.plan("33", rows, first.memory, opts, changed, (0,)))
+        assert pool.rows_sent == total + 1
+        fresh = plan_slim("33", copy.deepcopy(rows), first.memory, opts)
+        assert second.changes == fresh.changes and second.writes == fresh.writes
+        assert second.changes != first.changes
+
+        # a child without the copy (replaced, or another one): every row again, same plan
+        pool._pool().submit(_forget_every_copy).result(timeout=60)
+        again = asyncio.run(pool.plan("33", rows, first.memory, opts, nothing, (0,)))
+        assert pool.rows_sent == 2 * total + 1
+        assert again.changes == fresh.changes
+        # recovery brought rows (an epoch moved): every row again
+        asyncio.run(pool.plan("33", rows, first.memory, opts, nothing, (1,)))
+        assert pool.rows_sent == 3 * total + 1
+        asyncio.run(pool.plan("33", rows, first.memory, opts, nothing, (1,)))
+        assert pool.rows_sent == 3 * total + 1  # nothing changed: nothing sent
+    finally:
+        pool.close()
