@@ -33,6 +33,11 @@ class StreamContext:
     # shelters given a quick view since their province's last plan started (streams/shelters.py):
     # that plan's view of them is sent again whatever its hash
     quick_viewed: dict[str, set[str]] = field(default_factory=dict)
+    # per province, the offset of the newest quick view the broker acknowledged and of the
+    # newest one projected: a plan's views wait until the quick views of the reports it read
+    # are shown (streams/planner.py quick_views_shown)
+    quick_acked: dict[str, int] = field(default_factory=dict)
+    quick_projected: dict[str, int] = field(default_factory=dict)
     # seconds the last plan of each province took (the planner waits for a burst to settle
     # in proportion)
     plan_seconds: dict[str, float] = field(default_factory=dict)

@@ -57,6 +57,9 @@ SETTLE_QUIET = 0.2
 SETTLE_SHARE = 0.25
 SETTLE_MAX = 1.0
 NATIONAL_KEY = "00"
+# How long a plan's views wait for the quick views of the reports it read to be shown
+# (normally they are, long before the plan is made; see quick_views_shown).
+QUICK_WAIT = 2.0
 
 def chunk_changes(changes: list[dict[str, Any]], limit: int = MAX_RECORD_BYTES) -> list[bytes]:
     """Read-model changes packed into records of at most ``limit`` bytes."""
@@ -199,6 +202,9 @@ async def replan_province(ctx: Any, province: str, opts: PlanningOptions) -> boo
     changed = {name: entity_table(ctx, name).take_changed(province) for name in ALL_TABLES}
     epochs = tuple(entity_table(ctx, name).epoch for name in ALL_TABLES)
     memory = dict(memory_hashes(ctx, province))
+    # every report in these rows has its quick view acknowledged (the shelters agent writes
+    # its rows only then): up to here, they are shown before this plan's views
+    quick_mark = ctx.quick_acked.get(province)
     # a shelter shown by a quick view gets this plan's view whether or not it changed
     quick = ctx.quick_viewed.pop(province, set())
     for shelter_id in quick:
@@ -206,7 +212,7 @@ async def replan_province(ctx: Any, province: str, opts: PlanningOptions) -> boo
     sent_before = ctx.plan_pool.rows_sent
     try:
         done, written = await _plan_and_send(ctx, province, rows, memory, opts,
-                                             changed, epochs)
+                                             changed, epochs, quick_mark)
     except BaseException:
         # not sent: the retry's plan sends these views again
         ctx.quick_viewed.setdefault(province, set()).update(quick)
@@ -237,12 +243,14 @@ async def replan_province(ctx: Any, province: str, opts: PlanningOptions) -> boo
 async def _plan_and_send(
     ctx: Any, province: str, rows: dict[str, Any], memory: dict[str, str],
     opts: PlanningOptions, changed: dict[str, set[str]], epochs: tuple[int, ...],
+    quick_mark: int | None = None,
 ) -> tuple[Any, tuple[int, int]]:
     """Plan in the planning process, send its outputs, write its rows back; returns the plan
     and (rows written, of which input-table rows)."""
     done = await ctx.plan_pool.plan(province, rows, memory, opts, changed, epochs)
     at = datetime.fromisoformat(done.planned_at)
     key = province.encode()
+    await quick_views_shown(ctx, province, quick_mark)
     futures = []
     # read-model changes first: what the dashboard shows does not wait for the rest
     for record in done.changes:
@@ -256,6 +264,34 @@ async def _plan_and_send(
         futures.append(await ctx.send(ESCALATIONS, NATIONAL_KEY.encode(), record))
     await asyncio.gather(*futures)
     return done, await write_back(ctx, province, rows["shipments"], done.writes)
+
+
+async def quick_views_shown(ctx: Any, province: str, mark: int | None,
+                            limit: float = QUICK_WAIT) -> bool:
+    """Wait until the quick views up to offset ``mark`` are projected, at most ``limit``
+    seconds; whether they are.
+
+    Quick views and a plan's views travel on two lanes (streams/projector.py) and versions
+    decide between them whatever the order of arrival: a plan's view of a report always
+    wins over the report's quick view. So a plan's view projected first would make its
+    quick view be refused — the report shown only once its plan is, and never with
+    ``plan_pending``. Waiting here keeps the order a command post expects: the report at
+    once, then the plan that answers it. Both lanes of a province are on the same worker
+    (keyed by province, co-partitioned), so this waits only for this worker's own quick
+    projector — normally done long before the plan is made."""
+    if mark is None:
+        return True
+    projected = ctx.quick_projected
+    if projected.get(province, -1) >= mark:
+        return True
+    started = time.monotonic()
+    while projected.get(province, -1) < mark:
+        if time.monotonic() - started >= limit:
+            log.info("quick views of province %s up to offset %d not shown after %.1f s: "
+                     "sending the plan's views", province, mark, limit)
+            return False
+        await asyncio.sleep(0.01)
+    return True
 
 
 class PlanFailed(Exception):

@@ -59,7 +59,15 @@ def register(ctx: Any) -> None:
         async for events in stream.take_events(1000, within=0.01):
             await run_batch(ctx, "projector", events, handle)
 
+    async def handle_quick(events: Sequence[Any]) -> None:
+        await handle(events)
+        projected = ctx.quick_projected
+        for event in events:
+            if event.key:
+                province = event.key.decode()
+                projected[province] = max(projected.get(province, -1), event.message.offset)
+
     @ctx.app.agent(ctx.raw_topic(QUICK_VIEWS), name="quick-projector")
     async def quick_projector(stream: Any) -> None:
         async for events in stream.take_events(1000, within=0.01):
-            await run_batch(ctx, "quick-projector", events, handle)
+            await run_batch(ctx, "quick-projector", events, handle_quick)

@@ -13,6 +13,7 @@ best effort: while Redis cannot be read the agent skips it and the plan's view f
 from __future__ import annotations
 
 import logging
+from functools import partial
 from typing import Any
 
 from siaga.catalogue import QUICK_VIEWS
@@ -82,10 +83,22 @@ async def send_quick_views(ctx: Any, changed: list[tuple[str, dict[str, Any]]]) 
         # on a lane of their own: on siaga.state-changes a report would wait behind every
         # change of the re-plans before it (thousands at 2,000 shelters); versions order the
         # two lanes (a quick view never hides the plan made from its report)
-        futures.append(await send_change(ctx, make_change(
+        future = await send_change(ctx, make_change(
             "shelter", row["shelter_id"], row["province_code"], view_version, data, score),
-            QUICK_VIEWS))
+            QUICK_VIEWS)
+        future.add_done_callback(partial(_note_acked, ctx, row["province_code"]))
+        futures.append(future)
     return futures
+
+
+def _note_acked(ctx: Any, province: str, future: Any) -> None:
+    """The newest quick view of ``province`` the broker acknowledged (runs before the
+    batch's table writes, which wait for these acknowledgements)."""
+    if future.cancelled() or future.exception() is not None:
+        return
+    offset = future.result().offset
+    if offset > ctx.quick_acked.get(province, -1):
+        ctx.quick_acked[province] = offset
 
 
 def _version_parts(version: str) -> tuple[str, str, str | None] | None:

@@ -73,3 +73,26 @@ def test_a_shelter_not_planned_yet_shows_without_needs() -> None:
     version, data = quick_view(row, None, None)
     assert data["needs"] == [] and data["headcount"] == {"total": 4}
     assert version.endswith(".qr")
+
+
+async def test_a_plans_views_wait_until_the_quick_views_it_read_are_shown() -> None:
+    import asyncio
+    from types import SimpleNamespace
+
+    from streams.planner import quick_views_shown
+
+    ctx = SimpleNamespace(quick_projected={"32": 7})
+    assert await quick_views_shown(ctx, "32", None)  # no quick view sent yet
+    assert await quick_views_shown(ctx, "32", 7)  # already shown
+
+    async def project_later() -> None:
+        await asyncio.sleep(0.2)
+        ctx.quick_projected["32"] = 12
+
+    waited = asyncio.get_running_loop().time()
+    projecting = asyncio.create_task(project_later())
+    assert await quick_views_shown(ctx, "32", 12, limit=5.0)
+    assert asyncio.get_running_loop().time() - waited >= 0.2  # waited for them
+    await projecting
+    # never shown here (a projector that lost its partition): the plan goes on after the limit
+    assert not await quick_views_shown(ctx, "33", 3, limit=0.1)
