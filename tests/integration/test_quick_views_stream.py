@@ -1,6 +1,6 @@
 """A command post's report shows at once, and the re-plan that includes it replaces it.
 
-Real broker, worker and Redis: a province of 400 shelters is set up; then every shelter
+Real broker, worker and Redis: a province of 300 shelters is set up; then every shelter
 reports a new headcount in one burst. Each new total must appear in the read model first as
 a quick view (``plan_pending``, the last plan's figures), and in the end every shelter shows
 the plan made from its newest report (no ``plan_pending``, needs grown with the headcount).
