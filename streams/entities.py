@@ -208,6 +208,13 @@ class EntityTable(faust.Table):  # type: ignore[type-arg]
         self._changed[province_code] = set()
         return taken
 
+    def forget_changed(self, province_code: str, entity_id: str) -> None:
+        """Leave ``entity_id`` out of the next :meth:`take_changed` (the planning process
+        already holds the row just written: its own plan's write)."""
+        changed = self._changed.get(province_code)
+        if changed is not None:
+            changed.discard(entity_id)
+
     def revision(self, province_code: str) -> tuple[int, int]:
         """Changes to a province's rows: equal revisions mean the rows are the same."""
         return (self.epoch, self._revisions.get(province_code, 0))

@@ -157,6 +157,8 @@ async def write_back(
                 target.remove(province, entity_id)
             else:
                 target.put(province, entity_id, row)
+            # the planning process applied this write to its copy already
+            target.forget_changed(province, entity_id)
             count += 1
             inputs += table in INPUT_TABLES
     return count, inputs
@@ -216,6 +218,8 @@ async def replan_province(ctx: Any, province: str, opts: PlanningOptions) -> boo
     except BaseException:
         # not sent: the retry's plan sends these views again
         ctx.quick_viewed.setdefault(province, set()).update(quick)
+        # its writes may not all be written back: the planning process's copy has them
+        ctx.plan_pool.forget(province)
         raise
     hashes = memory_hashes(ctx, province)
     hashes.clear()

@@ -19,7 +19,9 @@ The child keeps a copy of each province's rows between plans and is sent only th
 written or removed since its last plan of that province (:meth:`EntityTable.take_changed`):
 a 2,000-shelter province is some 55,000 rows, 15 MB of pickle that cost the worker 0.1 s and
 the child 0.5 s to cross on every re-plan, for the few hundred rows a burst changed. The
-copy is named by a token; whenever the worker and the child might disagree — recovery or a
+child applies its plan's own writes to its copy, and the worker's write-back of them does
+not count as a change (tens of thousands of rows after a big burst). The copy is named by
+a token; whenever the worker and the child might disagree — recovery or a
 standby brought rows (a table's epoch moved), a plan failed, another or a new child got the
 call (:class:`MirrorMissing`) — the worker sends every row again.
 """
@@ -130,8 +132,9 @@ def plan_mirrored(
 ) -> Slim:
     """In the child: bring the copy of ``province``'s rows up to date — every row
     (``rows``) or the changes since the copy named ``base`` (``delta``) — plan from it, and
-    keep it under ``token``. Raises :class:`MirrorMissing` when the copy is not ``base``.
-    The plan never changes its input rows (tests/unit/streams/test_plan_mirror.py)."""
+    keep it under ``token`` with the plan's own writes applied, as the worker writes them
+    back. Raises :class:`MirrorMissing` when the copy is not ``base``. The plan never
+    changes its input rows (tests/unit/streams/test_plan_mirror.py)."""
     held = _MIRRORS.pop(province, None)  # kept again only once the plan is made
     if rows is None:
         if held is None or held[0] != base or delta is None:
@@ -143,8 +146,21 @@ def plan_mirrored(
             for entity_id in removed:
                 table.pop(entity_id, None)
     slim = plan_slim(province, rows, memory, opts)
+    # the plan's own writes, as the worker writes them back (streams/planner.py write_back,
+    # which leaves them out of the next change set): not sent back here next time
+    for name, written in slim.writes.planner.items():
+        _apply(rows.setdefault(name, {}), written)
+    _apply(rows.setdefault("shipments", {}), slim.writes.shipments)
     _MIRRORS[province] = (token, rows)
     return slim
+
+
+def _apply(table: dict[str, Any], written: dict[str, Any]) -> None:
+    for entity_id, row in written.items():
+        if row is None:
+            table.pop(entity_id, None)
+        else:
+            table[entity_id] = row
 
 
 def delta_of(rows: dict[str, dict[str, Any]], changed: dict[str, set[str]]) -> Delta:
@@ -242,6 +258,11 @@ class PlanPool:
             self.close()
             self.start()
             raise PlanProcessLost(f"the planning process died: {exc}") from exc
+
+    def forget(self, province: str) -> None:
+        """The child's copy of ``province`` may differ from the tables (a plan's writes
+        were not all written back): the next plan sends every row."""
+        self._mirrors.pop(province, None)
 
     def close(self) -> None:
         self._mirrors.clear()

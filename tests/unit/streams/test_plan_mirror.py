@@ -2,11 +2,13 @@
 
 The worker sends the child every row once, then only the rows written or removed since its
 last plan. That is right only if (1) a plan never changes the rows it is given — the child
-keeps them for the next plan — and (2) a plan from the copy brought up to date by a change
-set is the plan from every row. Both are checked here over the golden cases (the replayed
-disasters and the synthetic province, planned, moved on and re-planned like the worker
-does: shipments confirmed, dispatched, delivered, headcounts, team progress, national
-results...), with change sets made from the rows as they changed.
+keeps them for the next plan — (2) a plan from the copy brought up to date by a change set
+is the plan from every row, and (3) the child applies its plan's own writes to its copy as
+the worker writes them back (the worker leaves them out of the next change set). All three
+are checked here over the golden cases (the replayed disasters and the synthetic province,
+planned, moved on and re-planned like the worker does: shipments confirmed, dispatched,
+delivered, headcounts, team progress, national results...), with change sets made from the
+rows as they changed.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from streams.planning import PlanningOptions
 from streams.planpool import MirrorMissing, delta_of, plan_mirrored, plan_slim
 from streams.store import ALL_TABLES
 from tests.unit.streams import golden_planning
-from tests.unit.streams.golden_planning import CASES, Province, run_events
+from tests.unit.streams.golden_planning import CASES, Province, _apply, run_events
 
 TOKENS = itertools.count(1)
 SLIM_FIELDS = ("changes", "events", "plan_id", "planned_at", "memory", "entities", "writes")
@@ -64,13 +66,21 @@ class MirroredProvince(Province):
         fresh = plan_slim(self.code, copy.deepcopy(self.rows), dict(self.memory), opts)
         for name in SLIM_FIELDS:
             assert getattr(mirrored, name) == getattr(fresh, name), (self.code, name)
-        # the copy the child keeps is the rows the plan was made from, unchanged by it
+        # the copy the child keeps is the rows the plan was made from, unchanged by it, with
+        # the plan's own writes applied as the worker writes them back
+        expected = copy.deepcopy(rows_before)
+        for name, written in fresh.writes.planner.items():
+            _apply(expected[name], written)
+        _apply(expected["shipments"], fresh.writes.shipments)
         held_token, held_rows = planpool._MIRRORS[self.code]
         assert held_token == token
-        assert held_rows == rows_before
-        self.token, self.sent = token, rows_before
+        assert held_rows == expected
         self.checked.append((self.code, sent, sum(len(t) for t in self.rows.values())))
-        return super().plan(opts)
+        hashes = super().plan(opts)
+        assert self.rows == held_rows  # the golden loop wrote back the same
+        # what the worker's tables will call changed next time: everything but these writes
+        self.token, self.sent = token, copy.deepcopy(self.rows)
+        return hashes
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
