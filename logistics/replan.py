@@ -274,7 +274,7 @@ def replan(
             need_q = res_need_q[(sf.shelter_id, item)]
             shortfalls.append(replace(sf, need=need_q, covered=need_q - sf.missing,
                                       explanation=_kept_shortfall_explanation(
-                                          sf, fresh_reach, eligible, travel, rules)))
+                                          sf, need_q, fresh_reach, eligible, travel, rules)))
         covered = sum(p.quantity for p in merged.values())
         base = fs or ts
         if base is not None:
@@ -302,7 +302,7 @@ def replan(
 
 
 def _kept_shortfall_explanation(
-    sf: Shortfall, fresh_reach: Mapping[tuple[str, str], int],
+    sf: Shortfall, need: int, fresh_reach: Mapping[tuple[str, str], int],
     eligible: Mapping[str, Mapping[str, int]], travel: TravelHours, rules: ReleaseRules,
 ) -> Explanation:
     """The explanation of a shortfall left by a kept (stable) plan.
@@ -315,6 +315,10 @@ def _kept_shortfall_explanation(
     2,000-shelter province). The kept plan's shortfall states instead the item's eligible
     stock within the shelter's reach (as a fresh plan would: the whole stock, not the
     leftovers) and no trade-off: a kept plan has no prices of its own.
+
+    Its need is the shelter's whole need (``need``), as the shortfall's own ``need`` and a
+    fresh plan state it, not what the top-up saw after the kept proposals: a coordinator
+    read "need 784, 196 planned, 784 missing" where the need was 980.
     """
     e = sf.explanation
     reach = fresh_reach.get((sf.shelter_id, sf.item_id))
@@ -328,9 +332,9 @@ def _kept_shortfall_explanation(
             if math.isfinite(h) and (rules.max_travel_hours is None
                                      or h <= rules.max_travel_hours):
                 reach += q
-    if reach == e.eligible_reachable_stock and e.tradeoff is None:
+    if reach == e.eligible_reachable_stock and e.tradeoff is None and e.need_quantity == need:
         return e
-    return replace(e, eligible_reachable_stock=reach, tradeoff=None)
+    return replace(e, eligible_reachable_stock=reach, tradeoff=None, need_quantity=need)
 
 
 def _social_cost(needs: Sequence[Need], item: str, proposals: Sequence[ShipmentProposal],

@@ -94,6 +94,9 @@ def test_a_kept_plans_shortfalls_state_the_whole_stock_in_reach_and_do_not_flip(
             e = sf.explanation
             assert e.eligible_reachable_stock == _reach(stock, travel, sf.shelter_id, rules)
             assert e.tradeoff is None
+            # the need it states is the shelter's whole need: covered + missing
+            assert e.need_quantity == sf.need == sf.covered + sf.missing
+            assert f"need {sf.need:,} " in sf.summary
             if e.eligible_reachable_stock:
                 assert sf.reason == "reachable_stock_shared_to_least_deprivation"
     # the shortfalls of shelters whose need did not change read the same in both plans
