@@ -211,7 +211,6 @@ async def replan_province(ctx: Any, province: str, opts: PlanningOptions) -> boo
     quick = ctx.quick_viewed.pop(province, set())
     for shelter_id in quick:
         memory.pop(f"shelter:{shelter_id}", None)
-    sent_before = ctx.plan_pool.rows_sent
     try:
         done, written = await _plan_and_send(ctx, province, rows, memory, opts,
                                              changed, epochs, quick_mark)
@@ -239,7 +238,7 @@ async def replan_province(ctx: Any, province: str, opts: PlanningOptions) -> boo
         "re-planned province %s (plan %s) in %.3f s: %d changes, %d events, %d escalations, "
         "%d rows written, %d rows sent to the planning process",
         province, done.plan_id, done.seconds, done.entities, len(done.events),
-        len(done.writes.escalation), written[0], ctx.plan_pool.rows_sent - sent_before,
+        len(done.writes.escalation), written[0], done.rows_sent,
     )
     return True
 

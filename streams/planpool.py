@@ -79,6 +79,7 @@ class Slim:
     entities: int
     writes: Any  # streams.store.ProvinceWrites
     seconds: float
+    rows_sent: int = 0  # rows the worker pickled to the child for this plan (set by the worker)
 
 
 def _watch_parent(parent: int) -> None:
@@ -242,14 +243,16 @@ class PlanPool:
                     slim = await loop.run_in_executor(
                         self._pool(), plan_mirrored, province, held[1], token, None, delta,
                         memory, opts)
-                    self.rows_sent += sum(len(w) + len(r) for w, r in delta.values())
+                    slim.rows_sent = sum(len(w) + len(r) for w, r in delta.values())
+                    self.rows_sent += slim.rows_sent
                     self._mirrors[province] = (epochs, token)
                     return slim
                 except MirrorMissing as exc:
                     log.info("%s: sending every row", exc)
             slim = await loop.run_in_executor(
                 self._pool(), plan_mirrored, province, None, token, rows, None, memory, opts)
-            self.rows_sent += sum(len(t) for t in rows.values())
+            slim.rows_sent = sum(len(t) for t in rows.values())
+            self.rows_sent += slim.rows_sent
             if changed is not None:
                 self._mirrors[province] = (epochs, token)
             return slim
