@@ -118,6 +118,9 @@ class EntityTable(faust.Table):  # type: ignore[type-arg]
         # recovery or a standby brings rows this process did not write itself
         self._revisions: dict[str, int] = {}
         self.epoch = 0
+        # per province, changelog batches applied (a standby copy kept up to date): such
+        # rows were not written here, but only their provinces need reading again
+        self._province_epochs: dict[str, int] = {}
         # changelog records handed to faust's producer and not yet acknowledged by the broker
         self._unsent: set[Any] = set()
         # ids written or removed since the planner last read them, per province whose rows
@@ -202,7 +205,7 @@ class EntityTable(faust.Table):  # type: ignore[type-arg]
 
     def take_changed(self, province_code: str) -> set[str]:
         """The ids of a province written or removed (through this table, not by recovery or
-        a standby: those change :attr:`epoch`) since the last call; the first call starts
+        a standby: those change :meth:`epoch_of`) since the last call; the first call starts
         keeping them and returns an empty set."""
         taken = self._changed.get(province_code, set())
         self._changed[province_code] = set()
@@ -215,14 +218,38 @@ class EntityTable(faust.Table):  # type: ignore[type-arg]
         if changed is not None:
             changed.discard(entity_id)
 
-    def revision(self, province_code: str) -> tuple[int, int]:
+    def epoch_of(self, province_code: str) -> tuple[int, int]:
+        """Changes when rows of the province arrived other than through this table's writes:
+        a recovery (:attr:`epoch`, every province) or changelog records applied to it (a
+        standby copy, or recovery under way)."""
+        return (self.epoch, self._province_epochs.get(province_code, 0))
+
+    def revision(self, province_code: str) -> tuple[tuple[int, int], int]:
         """Changes to a province's rows: equal revisions mean the rows are the same."""
-        return (self.epoch, self._revisions.get(province_code, 0))
+        return (self.epoch_of(province_code), self._revisions.get(province_code, 0))
 
     def apply_changelog_batch(self, batch: Any) -> None:
-        super().apply_changelog_batch(batch)
-        self._index = None  # standby/recovery records arrived: rebuild on next read
-        self.epoch += 1
+        # Standby copies receive the other workers' changelogs all the time: only the
+        # provinces in the batch change (their epoch, their part of the index), so a
+        # province this worker plans keeps its index, its view hashes and the planning
+        # process's copy of its rows.
+        events = list(batch)
+        super().apply_changelog_batch(events)
+        touched: dict[str, list[tuple[str, Any]]] = {}
+        for event in events:
+            key = self._to_key(event.key)
+            province, entity_id = split_key(key)
+            touched.setdefault(province, []).append((entity_id, key))
+        data = self.data
+        for province, entries in touched.items():
+            self._province_epochs[province] = self._province_epochs.get(province, 0) + 1
+            if self._index is not None:
+                ids = self._index.setdefault(province, {})
+                for entity_id, key in entries:
+                    if key in data:
+                        ids[entity_id] = key
+                    else:
+                        ids.pop(entity_id, None)
 
     async def on_recovery_completed(self, active_tps: Any, standby_tps: Any) -> None:
         await super().on_recovery_completed(active_tps, standby_tps)

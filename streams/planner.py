@@ -164,7 +164,7 @@ async def write_back(
     return count, inputs
 
 
-def input_revision(ctx: Any, province: str) -> tuple[tuple[int, int], ...]:
+def input_revision(ctx: Any, province: str) -> tuple[tuple[tuple[int, int], int], ...]:
     """Where a province's inputs stand (equal = nothing changed since)."""
     return tuple(entity_table(ctx, name).revision(province) for name in INPUT_TABLES)
 
@@ -202,7 +202,7 @@ async def replan_province(ctx: Any, province: str, opts: PlanningOptions) -> boo
     rows = province_rows(ctx, province)
     # taken with the rows (no await between): what changed since the planning process's copy
     changed = {name: entity_table(ctx, name).take_changed(province) for name in ALL_TABLES}
-    epochs = tuple(entity_table(ctx, name).epoch for name in ALL_TABLES)
+    epochs = tuple(entity_table(ctx, name).epoch_of(province) for name in ALL_TABLES)
     memory = dict(memory_hashes(ctx, province))
     # every report in these rows has its quick view acknowledged (the shelters agent writes
     # its rows only then): up to here, they are shown before this plan's views
@@ -245,7 +245,7 @@ async def replan_province(ctx: Any, province: str, opts: PlanningOptions) -> boo
 
 async def _plan_and_send(
     ctx: Any, province: str, rows: dict[str, Any], memory: dict[str, str],
-    opts: PlanningOptions, changed: dict[str, set[str]], epochs: tuple[int, ...],
+    opts: PlanningOptions, changed: dict[str, set[str]], epochs: tuple[Any, ...],
     quick_mark: int | None = None,
 ) -> tuple[Any, tuple[int, int]]:
     """Plan in the planning process, send its outputs, write its rows back; returns the plan

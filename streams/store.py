@@ -172,10 +172,10 @@ def _teams_view(tasks: dict[str, Any]) -> PreviousTeams:
 
 def memory_hashes(ctx: Any, province: str) -> dict[str, str]:
     """The worker's in-memory view hashes of a province (see :data:`MEMORY_VIEWS`)."""
-    cache: dict[str, tuple[int, dict[str, str]]] = ctx.view_hashes
+    cache: dict[str, tuple[tuple[int, int], dict[str, str]]] = ctx.view_hashes
     # forgotten whenever recovery or a standby brought rows (a rebalance): then this worker
     # may not have been the one that projected the province last
-    epoch = entity_table(ctx, "shelters").epoch
+    epoch = entity_table(ctx, "shelters").epoch_of(province)
     if province not in cache or cache[province][0] != epoch:
         cache[province] = (epoch, {})
     return cache[province][1]
