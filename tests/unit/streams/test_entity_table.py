@@ -18,7 +18,8 @@ from streams.entities import EntityTable, entity_key
 
 
 @pytest.fixture
-def table() -> EntityTable:
+async def table() -> EntityTable:
+    # in the test's event loop: a write hands its changelog record to faust's producer buffer
     app = faust.App("t-entity-table", broker="kafka://127.0.0.1:1", store="memory://")
     return EntityTable(app, name="shelters", default=None, partitions=4, key_type=bytes,
                        use_partitioner=False)
@@ -31,7 +32,7 @@ def _record(province: str, entity_id: str, value: Any, offset: int) -> Any:
                                 tp=TP("shelters-changelog", 1)))
 
 
-def test_the_planner_gets_the_ids_written_or_removed_since_it_last_asked(
+async def test_the_planner_gets_the_ids_written_or_removed_since_it_last_asked(
         table: EntityTable) -> None:
     table.put("32", "a", {"n": 1})
     assert table.take_changed("32") == set()  # the first call starts keeping them
@@ -46,7 +47,7 @@ def test_the_planner_gets_the_ids_written_or_removed_since_it_last_asked(
     assert table.take_changed("32") == set()
 
 
-def test_a_standbys_records_change_only_their_own_provinces(table: EntityTable) -> None:
+async def test_a_standbys_records_change_only_their_own_provinces(table: EntityTable) -> None:
     table.put("32", "a", {"n": 1})
     table.put("33", "s", {"n": 5})
     assert table.rows("32") == {"a": {"n": 1}}  # the index is built
