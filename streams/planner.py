@@ -285,8 +285,6 @@ async def quick_views_shown(ctx: Any, province: str, mark: int | None,
     if mark is None:
         return True
     projected = ctx.quick_projected
-    if projected.get(province, -1) >= mark:
-        return True
     started = time.monotonic()
     while projected.get(province, -1) < mark:
         if time.monotonic() - started >= limit:

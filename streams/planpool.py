@@ -150,13 +150,14 @@ def plan_mirrored(
     # the plan's own writes, as the worker writes them back (streams/planner.py write_back,
     # which leaves them out of the next change set): not sent back here next time
     for name, written in slim.writes.planner.items():
-        _apply(rows.setdefault(name, {}), written)
-    _apply(rows.setdefault("shipments", {}), slim.writes.shipments)
+        apply_rows(rows.setdefault(name, {}), written)
+    apply_rows(rows.setdefault("shipments", {}), slim.writes.shipments)
     _MIRRORS[province] = (token, rows)
     return slim
 
 
-def _apply(table: dict[str, Any], written: dict[str, Any]) -> None:
+def apply_rows(table: dict[str, Any], written: dict[str, Any]) -> None:
+    """A plan's writes ``{id: row}`` (None = remove) applied to one table's rows."""
     for entity_id, row in written.items():
         if row is None:
             table.pop(entity_id, None)

@@ -37,6 +37,7 @@ from siaga.events import InvalidRecord
 from streams import incidents, ingest, kitchens, shelters, teams, warehouses
 from streams.national import plan_national, result_entities
 from streams.planning import PlanningOptions, plan_province
+from streams.planpool import apply_rows
 from streams.plumbing import Route, stamp_accepted
 from streams.store import ALL_TABLES, assemble_with_memory, is_memory_view, province_writes
 
@@ -180,12 +181,7 @@ class Province:
         return {name: digest(parts[name]) for name in PARTS}
 
 
-def _apply(table: dict[str, Any], changed: dict[str, Any]) -> None:
-    for key, row in changed.items():
-        if row is None:
-            table.pop(key, None)
-        else:
-            table[key] = row
+_apply = apply_rows  # a plan's writes into one table, as the planning process applies them
 
 
 # ---------------------------------------------------------------- between two plans

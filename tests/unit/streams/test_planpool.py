@@ -59,7 +59,7 @@ def _forget_every_copy() -> None:
 def test_the_child_keeps_a_provinces_rows_and_is_sent_only_what_changed() -> None:
     import copy
 
-    from streams.planpool import plan_slim
+    from streams.planpool import apply_rows, plan_slim
     from streams.store import ALL_TABLES
     from tests.unit.streams.golden_planning import Province, synthetic_events, worker_routes
 
@@ -81,11 +81,7 @@ def test_the_child_keeps_a_provinces_rows_and_is_sent_only_what_changed() -> Non
         # the worker writes the plan's rows back (the child applied them to its copy)
         rows = {name: dict(table) for name, table in rows.items()}
         for name, written in [*first.writes.planner.items(), ("shipments", first.writes.shipments)]:
-            for entity_id, row in written.items():
-                if row is None:
-                    rows[name].pop(entity_id, None)
-                else:
-                    rows[name][entity_id] = row
+            apply_rows(rows[name], written)
         total = sum(len(t) for t in rows.values())
 
         # one shelter reports twice as many people: only its row crosses
