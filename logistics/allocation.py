@@ -794,6 +794,18 @@ def allocate(
 # --------------------------------------------------------------------------- plan assembly
 
 
+# Set by a process that keeps objects frozen for its life (streams/planpool.py): then
+# ``_gc_paused`` need not ask, and asking costs — ``gc.get_freeze_count`` walks every frozen
+# object (50 ms per plan in the planning process, twice per re-plan).
+_heap_frozen = False
+
+
+def heap_frozen() -> None:
+    """Tell the allocation that this process has called ``gc.freeze()`` for good."""
+    global _heap_frozen
+    _heap_frozen = True
+
+
 @contextmanager
 def _gc_paused() -> Iterator[None]:
     """Pause CPython's cyclic garbage collector inside the block, then restore its state.
@@ -817,7 +829,7 @@ def _gc_paused() -> Iterator[None]:
         yield
     finally:
         if was_enabled:
-            if gc.get_freeze_count() == 0:
+            if not _heap_frozen and gc.get_freeze_count() == 0:
                 gc.freeze()
                 gc.unfreeze()
             gc.enable()

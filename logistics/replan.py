@@ -162,11 +162,14 @@ def replan(
             for b in sh.batches:
                 kk = (sh.warehouse_id, sh.item_id, b.batch_id)
                 reserved[kk] = reserved.get(kk, 0) + b.quantity
-    res_needs = [replace(n, quantity=max(0, n.quantity - on_way.get((n.shelter_id, n.item_id), 0)),
-                         in_transit=n.in_transit + on_way.get((n.shelter_id, n.item_id), 0))
+    # (a line nothing changes is kept as it is, here and below: a re-plan of 2,000 shelters
+    # copied ~50,000 frozen lines per plan, most of them to equal values)
+    res_needs = [n if (w := on_way.get((n.shelter_id, n.item_id), 0)) == 0
+                 else replace(n, quantity=max(0, n.quantity - w), in_transit=n.in_transit + w)
                  for n in needs]
-    res_stock = [replace(b, quantity=max(0, b.quantity - reserved.get(
-        (b.warehouse_id, b.item_id, b.batch_id), 0))) for b in stock]
+    res_stock = [b if (r := reserved.get((b.warehouse_id, b.item_id, b.batch_id), 0)) == 0
+                 and b.quantity >= 0 else replace(b, quantity=max(0, b.quantity - r))
+                 for b in stock]
 
     fresh = allocate(plan_id, planned_at, res_needs, res_stock, warehouses, travel, rules,
                      catalogue=catalogue, k=k, workers=workers, objective=params or objective)
@@ -206,14 +209,14 @@ def replan(
         q = sum(bp.quantity for bp in picks)
         if q > 0:
             need_left[(p.shelter_id, p.item_id)] -= q
-            kept.append(replace(p, quantity=q, batches=tuple(picks), travel_hours=h,
-                                explanation=replace(p.explanation, batches=tuple(picks),
-                                                    travel_hours=h, unit_hours=h * q)))
-    top_needs = [replace(n, quantity=need_left[(n.shelter_id, n.item_id)]) for n in res_needs]
-    top_stock = [replace(b, quantity=batch_left.get((b.warehouse_id, b.item_id, b.batch_id),
-                                                    b.quantity)
-                         if rules.batch_block_reason(b, wh[b.warehouse_id]) is None
-                         else b.quantity) for b in res_stock]
+            kept.append(_kept_line(p, q, tuple(picks), h))
+    top_needs = [n if (left := need_left[(n.shelter_id, n.item_id)]) == n.quantity
+                 else replace(n, quantity=left) for n in res_needs]
+    top_stock = [b if (q_b := batch_left.get((b.warehouse_id, b.item_id, b.batch_id),
+                                              b.quantity)
+                       if rules.batch_block_reason(b, wh[b.warehouse_id]) is None
+                       else b.quantity) == b.quantity
+                 else replace(b, quantity=q_b) for b in res_stock]
     top = allocate(plan_id, planned_at, top_needs, top_stock, warehouses, travel, rules,
                    catalogue=catalogue, k=k, workers=workers, objective=params or objective)
 
@@ -272,9 +275,11 @@ def replan(
         proposals += list(merged.values())
         for sf in (x for x in top.shortfalls if x.item_id == item):
             need_q = res_need_q[(sf.shelter_id, item)]
-            shortfalls.append(replace(sf, need=need_q, covered=need_q - sf.missing,
-                                      explanation=_kept_shortfall_explanation(
-                                          sf, need_q, fresh_reach, eligible, travel, rules)))
+            e = _kept_shortfall_explanation(sf, need_q, fresh_reach, eligible, travel, rules)
+            shortfalls.append(
+                sf if sf.need == need_q and sf.covered == need_q - sf.missing
+                and e is sf.explanation
+                else replace(sf, need=need_q, covered=need_q - sf.missing, explanation=e))
         covered = sum(p.quantity for p in merged.values())
         base = fs or ts
         if base is not None:
@@ -290,8 +295,9 @@ def replan(
         for bp in p.batches:
             kk = (p.warehouse_id, p.item_id, bp.batch_id)
             used[kk] = used.get(kk, 0) + bp.quantity
-    remaining = tuple(replace(b, quantity=b.quantity - used.get(
-        (b.warehouse_id, b.item_id, b.batch_id), 0))
+    remaining = tuple(
+        b if (u := used.get((b.warehouse_id, b.item_id, b.batch_id), 0)) == 0
+        else replace(b, quantity=b.quantity - u)
         for b in sorted(res_stock, key=lambda b: (b.warehouse_id, b.item_id, b.batch_id)))
     proposals.sort(key=lambda p: (p.item_id, p.warehouse_id, p.shelter_id))
     shortfalls.sort(key=lambda s: (s.item_id, s.shelter_id))
@@ -299,6 +305,18 @@ def replan(
                    remaining=remaining, stats=tuple(stats))
     return Replan(plan=plan, diff=diff_plans(previous, plan, fixed_ids),
                   reoptimised_items=tuple(reopt), stable_items=tuple(stable))
+
+
+def _kept_line(p: ShipmentProposal, q: int, picks: tuple[BatchPick, ...], h: float
+               ) -> ShipmentProposal:
+    """A previous proposal kept with ``q`` units from ``picks`` at ``h`` hours: the line
+    itself when that is what it already says."""
+    e = p.explanation
+    if (q == p.quantity and picks == p.batches and h == p.travel_hours
+            and e.batches == picks and e.travel_hours == h and e.unit_hours == h * q):
+        return p
+    return replace(p, quantity=q, batches=picks, travel_hours=h,
+                   explanation=replace(e, batches=picks, travel_hours=h, unit_hours=h * q))
 
 
 def _kept_shortfall_explanation(

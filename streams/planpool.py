@@ -93,6 +93,7 @@ def _init_child(parent: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
     from logistics._flow import warm_up
+    from logistics.allocation import heap_frozen
     from streams.app import _warm_geo
 
     _warm_geo()
@@ -103,6 +104,7 @@ def _init_child(parent: int) -> None:
     # and leave what the warm-up built out of the collections.
     gc.freeze()
     gc.set_threshold(GC_THRESHOLDS[0], GC_THRESHOLDS[1], GC_THRESHOLDS[2])
+    heap_frozen()
 
 
 def plan_slim(

@@ -480,6 +480,7 @@ def bench(shelters_: int, repeats: int) -> list[float]:
     the garbage collector set as in the worker's planning process (streams/planpool.py)."""
     import gc
 
+    from logistics.allocation import heap_frozen
     from streams.planpool import GC_THRESHOLDS
 
     province = "32"
@@ -498,6 +499,7 @@ def bench(shelters_: int, repeats: int) -> list[float]:
     gc.collect()
     gc.freeze()
     gc.set_threshold(*GC_THRESHOLDS)
+    heap_frozen()
     times = []
     for _ in range(repeats):
         started = time.process_time()
