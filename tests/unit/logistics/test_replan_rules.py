@@ -24,6 +24,23 @@ def test_small_headcount_change_does_not_churn_the_plan() -> None:
     assert Plan.from_dict(json.loads(json.dumps(r.plan.to_dict()))) == r.plan
 
 
+def test_a_kept_line_that_nothing_changes_is_the_previous_line_itself() -> None:
+    # a re-plan of 2,000 shelters copied ~50,000 frozen lines to equal values: an unchanged
+    # kept proposal is now the previous plan's own object
+    needs, stock, whs, travel, rules = random_instance(7, 25, 5, supply_ratio=1.5)
+    first = allocate("p1", PLANNED_AT, needs, stock, whs, travel, rules)
+    bumped = [replace(n, quantity=n.quantity + 1) if n.shelter_id == "S003" else n
+              for n in needs]
+    r = replan(first, "p2", PLANNED_AT, bumped, stock, whs, travel, rules, threshold=0.05)
+    assert r.stable_items == ("rice",)
+    before = {p.proposal_id: p for p in first.proposals}
+    unchanged = [p for p in r.plan.proposals if before.get(p.proposal_id) == p]
+    assert len(unchanged) >= len(first.proposals) - 1
+    assert all(p is before[p.proposal_id] for p in unchanged)
+    # and the plan is the one a copy of every line would make
+    assert Plan.from_dict(json.loads(json.dumps(r.plan.to_dict()))) == r.plan
+
+
 def test_threshold_zero_takes_the_fresh_optimum() -> None:
     needs, stock, whs, travel, rules = random_instance(8, 25, 5, supply_ratio=0.6)
     first = allocate("p1", PLANNED_AT, needs, stock, whs, travel, rules)
