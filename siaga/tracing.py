@@ -114,7 +114,7 @@ def configure(settings: Any, service: str, exporter: SpanExporter | None = None,
 
 
 def shutdown() -> None:
-    """Export what is pending and stop (the API's shutdown; faust workers rely on exit)."""
+    """Export what is pending and stop (the API's shutdown, and a worker's once it stopped)."""
     global _provider
     previous, _provider = _provider, None
     if previous is not None:

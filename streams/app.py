@@ -252,10 +252,15 @@ def create_app(settings: Settings) -> tuple[faust.App, StreamContext]:
 
     ctx.plan_pool = PlanPool(settings.plan_processes)
     ctx.plan_pool.start()  # its imports and warm-up while the worker starts
-    from streams.entities import commit_after_changelogs, read_uncommitted_from_start
+    from streams.entities import (
+        commit_after_changelogs,
+        read_uncommitted_from_start,
+        young_collections_while_waiting,
+    )
 
     commit_after_changelogs(ctx)
     read_uncommitted_from_start(ctx)
+    young_collections_while_waiting()
     ctx.raw_topic(DEADLETTER)
     ctx.raw_topic(STATE_CHANGES)
     ctx.raw_topic(QUICK_VIEWS)

@@ -67,3 +67,27 @@ async def test_a_standbys_records_change_only_their_own_provinces(table: EntityT
     assert table.rows("34") == {"u": {"n": 7}}
     assert table.rows("32") == {"a": {"n": 1}}
     assert table.ids("33") == ["t"]
+
+
+def test_faust_waiting_for_acks_collects_only_the_young_generations() -> None:
+    # faust's Consumer.wait_empty (every rebalance, and shutdown) called a full gc.collect()
+    # once per second: seconds each on a worker holding 20,000 shelters, the loop blocked
+    import gc
+
+    from streams.entities import young_collections_while_waiting
+
+    consumer_module = SimpleNamespace(gc=gc)
+    young_collections_while_waiting(consumer_module)
+    generations: list[int] = []
+
+    def seen(phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            generations.append(info["generation"])
+
+    gc.callbacks.append(seen)
+    try:
+        consumer_module.gc.collect()
+    finally:
+        gc.callbacks.remove(seen)
+    assert generations and max(generations) == 1  # (a young automatic one may join)
+    assert gc.isenabled()
