@@ -586,18 +586,20 @@ async def _drop_visible(redis: Redis, pending: dict[str, int], planned: bool = F
 
 
 async def _wait_visible(redis: Redis, want: dict[str, int], planned: bool = False,
-                        poll: float = 0.05) -> None:
+                        poll: float = 0.05, limit: float | None = None) -> int:
     """Until every shelter in ``want`` shows its wanted total (``planned``: as
     :func:`_drop_visible`). Each poll reads only the shelters not seen yet: reading every view on
     every poll (5 KB each, 2,000 of them every 50 ms) cost the bench's observer more CPU, on
     the same two cores as the worker, the broker and Redis, the larger the province — the
     measurement grew with the size it measures. A shown total stays shown (views are
-    versioned: an older one never replaces a newer one)."""
+    versioned: an older one never replaces a newer one). Gives up after ``limit`` seconds;
+    returns how many are not shown (0: all)."""
     pending = dict(want)
+    started = time.perf_counter()
     while True:
         await _drop_visible(redis, pending, planned)
-        if not pending:
-            return
+        if not pending or (limit is not None and time.perf_counter() - started > limit):
+            return len(pending)
         await asyncio.sleep(poll)
 
 
@@ -820,18 +822,12 @@ async def bench_recovery(stack: Stack, total_shelters: int, db: int) -> dict[str
         # settled = every shelter shown by a plan made from its headcount, then the worker
         # quiet: stopped earlier, the restart also made the plans still owed (in one run
         # 20 of 38 provinces: 37 of the 83 s "restart to ready" were those plans)
-        pending = dict(want)  # read only the shelters not shown yet (see _wait_visible)
-        while True:
-            await _drop_visible(redis, pending, planned=True)
-            if not pending:
-                break
-            shown = len(want) - len(pending)
-            if time.perf_counter() - start > LOAD_LIMIT:
-                say(f"recovery bench: only {shown} of {len(want)} shelters settled after "
-                    f"{LOAD_LIMIT:.0f} s; restarting anyway")
-                settled = False
-                break
-            await asyncio.sleep(0.5)
+        missing = await _wait_visible(redis, want, planned=True, poll=0.5,
+                                      limit=LOAD_LIMIT - (time.perf_counter() - start))
+        if missing:
+            say(f"recovery bench: only {len(want) - missing} of {len(want)} shelters settled "
+                f"after {LOAD_LIMIT:.0f} s; restarting anyway")
+            settled = False
         if settled:
             await wait_quiet(redis, settings, proc)
         load_seconds = time.perf_counter() - start

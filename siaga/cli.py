@@ -7,7 +7,7 @@ import asyncio
 import logging
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 from siaga.settings import get_settings
 
@@ -65,10 +65,9 @@ def cmd_worker(args: argparse.Namespace) -> int:
     except SystemExit as exc:
         _exit_without_teardown(exc.code)
     _exit_without_teardown(0)
-    return 0
 
 
-def _exit_without_teardown(code: Any) -> None:
+def _exit_without_teardown(code: Any) -> NoReturn:
     """End a stopped worker at once. faust has stopped it by now (offsets committed,
     changelogs acknowledged); what is left is the interpreter freeing every object one by
     one, and a worker holding 20,000 shelters holds millions (its tables' rows): it took

@@ -6,15 +6,21 @@ from dataclasses import replace
 from conftest import PLANNED_AT, random_instance
 
 from logistics import Plan, Shipment, allocate, replan
-from logistics.replan import PlanDiff
+from logistics.replan import PlanDiff, Replan
 
 
-def test_small_headcount_change_does_not_churn_the_plan() -> None:
+def _one_headcount_up() -> tuple[Plan, Replan]:
+    """A plan, and its re-plan after one shelter's needs grew by a unit each."""
     needs, stock, whs, travel, rules = random_instance(7, 25, 5, supply_ratio=1.5)
     first = allocate("p1", PLANNED_AT, needs, stock, whs, travel, rules)
     bumped = [replace(n, quantity=n.quantity + 1) if n.shelter_id == "S003" else n
               for n in needs]
-    r = replan(first, "p2", PLANNED_AT, bumped, stock, whs, travel, rules, threshold=0.05)
+    return first, replan(first, "p2", PLANNED_AT, bumped, stock, whs, travel, rules,
+                         threshold=0.05)
+
+
+def test_small_headcount_change_does_not_churn_the_plan() -> None:
+    first, r = _one_headcount_up()
     assert r.stable_items == ("rice",)
     changed = set(r.diff.changed) | set(r.diff.added) | set(r.diff.cancelled)
     assert all(k[2] == "S003" for k in changed)
@@ -27,11 +33,7 @@ def test_small_headcount_change_does_not_churn_the_plan() -> None:
 def test_a_kept_line_that_nothing_changes_is_the_previous_line_itself() -> None:
     # a re-plan of 2,000 shelters copied ~50,000 frozen lines to equal values: an unchanged
     # kept proposal is now the previous plan's own object
-    needs, stock, whs, travel, rules = random_instance(7, 25, 5, supply_ratio=1.5)
-    first = allocate("p1", PLANNED_AT, needs, stock, whs, travel, rules)
-    bumped = [replace(n, quantity=n.quantity + 1) if n.shelter_id == "S003" else n
-              for n in needs]
-    r = replan(first, "p2", PLANNED_AT, bumped, stock, whs, travel, rules, threshold=0.05)
+    first, r = _one_headcount_up()
     assert r.stable_items == ("rice",)
     before = {p.proposal_id: p for p in first.proposals}
     unchanged = [p for p in r.plan.proposals if before.get(p.proposal_id) == p]
