@@ -11,7 +11,7 @@ from streams.planning.rows import OutputEvent, PlanDict, Previous
 from streams.planning.state import PlanningOptions, ProvinceOutcome, ProvinceState, plan_time
 from streams.planning.supplies import plan_supplies, previous_plan, remember_plan
 from streams.planning.teams import plan_teams, team_events
-from streams.planning.views import PlanViews, only_what_changed, read_models
+from streams.planning.views import PlanViews, only_what_changed, read_models, view_memo
 
 
 def plan_province(
@@ -45,9 +45,11 @@ def plan_province(
     events += team_events(teams_before, teams)
     # read models (only what changed), and what goes up to the national tier
     after = state.with_shipments(shipments)
+    memo = view_memo(province)
     views = read_models(PlanViews(state, after, plan_id, now, plan, supplies.needs,
-                                  supplies.meals, teams, shipments, withdrawn, opts, gates))
-    changed, projected = only_what_changed(views, previous.get("projected", {}), events)
+                                  supplies.meals, teams, shipments, withdrawn, opts, gates,
+                                  memo))
+    changed, projected = only_what_changed(views, previous.get("projected", {}), events, memo)
     return ProvinceOutcome(
         plan={"plan": plan, "teams": teams, "seq": seq, "projected": projected,
               "planned_at": now.isoformat()},

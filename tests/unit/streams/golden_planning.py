@@ -474,18 +474,24 @@ def golden() -> dict[str, dict[str, str]]:
 # ---------------------------------------------------------------- CPU of a re-plan
 
 
-def bench(shelters_: int, repeats: int) -> list[float]:
+def bench(shelters_: int, repeats: int, changed: int | None = None,
+          memo: bool = True) -> list[float]:
     """CPU seconds of ``plan_province`` re-planning a synthetic province of ``shelters_``
-    shelters after a quarter of its headcounts changed (the first plan is not timed), with
-    the garbage collector set as in the worker's planning process (streams/planpool.py)."""
+    shelters after ``changed`` headcounts (default a quarter of the shelters), each time
+    right after the re-plan before it (not timed), as the planning process does; with the
+    garbage collector set as in the worker's planning process (streams/planpool.py).
+    ``memo=False``: every view is built and hashed again (as before the view memo)."""
+    import copy
     import gc
 
     from logistics.allocation import heap_frozen
+    from streams.planning.views import forget_views
     from streams.planpool import GC_THRESHOLDS
 
     province = "32"
     now = datetime(2024, 2, 14, 6, 0, tzinfo=UTC)
-    disaster = synthetic.province_disaster(province, shelters_, updates=shelters_ // 4,
+    changed = shelters_ // 4 if changed is None else changed
+    disaster = synthetic.province_disaster(province, shelters_, updates=2 * changed,
                                            now=now, tag="bench")
     routes = worker_routes()
     p = Province(province)
@@ -493,7 +499,13 @@ def bench(shelters_: int, repeats: int) -> list[float]:
         p.fold(routes, event)
     opts = PlanningOptions()
     p.plan(opts)
-    for event in disaster.headcounts:
+    # a re-plan after `changed` headcounts, then the one timed after `changed` more: the
+    # province's plans are re-plans (the first plan's lines change once more when kept)
+    for event in disaster.headcounts[:changed]:
+        p.fold(routes, event)
+    before = assemble_with_memory(province, copy.deepcopy(p.rows), dict(p.memory))
+    p.plan(opts)
+    for event in disaster.headcounts[changed:]:
         p.fold(routes, event)
     loaded = assemble_with_memory(province, p.rows, dict(p.memory))
     gc.collect()
@@ -502,6 +514,10 @@ def bench(shelters_: int, repeats: int) -> list[float]:
     heap_frozen()
     times = []
     for _ in range(repeats):
+        forget_views()
+        plan_province(before.state, before.previous, opts)  # the plan before (not timed)
+        if not memo:
+            forget_views()
         started = time.process_time()
         plan_province(loaded.state, loaded.previous, opts)
         times.append(time.process_time() - started)
@@ -512,11 +528,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--bench", type=int, metavar="SHELTERS")
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--changed", type=int, metavar="HEADCOUNTS",
+                        help="with --bench: headcounts changed before the re-plan timed "
+                        "(default a quarter of the shelters)")
     args = parser.parse_args()
     if args.bench:
-        times = bench(args.bench, args.repeats)
-        print(json.dumps({"shelters": args.bench, "cpu_seconds": [round(t, 3) for t in times],
-                          "min": round(min(times), 3)}))
+        # side by side: with the view memo, and every view built and hashed again
+        out: dict[str, Any] = {"shelters": args.bench}
+        for name, memo in (("memo", True), ("no_memo", False)):
+            times = bench(args.bench, args.repeats, args.changed, memo)
+            out[name] = {"cpu_seconds": [round(t, 3) for t in times],
+                         "median": round(sorted(times)[len(times) // 2], 3)}
+        out["ratio_median"] = round(out["memo"]["median"] / out["no_memo"]["median"], 3)
+        print(json.dumps(out))
         return
     print(json.dumps(golden(), indent=4, sort_keys=True))
 
