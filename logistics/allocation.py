@@ -366,6 +366,10 @@ class ItemStats:
                    full_deprivation=float(d.get("full_deprivation", 0.0)))
 
 
+def _line_dict(line: ShipmentProposal | Shortfall) -> dict[str, Any]:
+    return line.to_dict()
+
+
 @dataclass(frozen=True)
 class Plan:
     """The result of one allocation: proposals, shortfalls, what stock is left, and figures.
@@ -400,13 +404,16 @@ class Plan:
         """Sum over items of travel hours x units (the second objective)."""
         return sum(s.unit_hours for s in self.stats)
 
-    def to_dict(self) -> dict[str, Any]:
-        """Plain-dict form (JSON-safe)."""
+    def to_dict(self, line_dict: Callable[[ShipmentProposal | Shortfall], dict[str, Any]]
+                | None = None) -> dict[str, Any]:
+        """Plain-dict form (JSON-safe). ``line_dict``: the dict form of a proposal or a
+        shortfall (default its ``to_dict``; a caller may give one it kept from before)."""
+        line_dict = line_dict or _line_dict
         return {
             "plan_id": self.plan_id, "planned_at": dt_to_str(self.planned_at),
             "profile_ids": list(self.profile_ids), "rules": self.rules.to_dict(),
-            "proposals": [p.to_dict() for p in self.proposals],
-            "shortfalls": [s.to_dict() for s in self.shortfalls],
+            "proposals": [line_dict(p) for p in self.proposals],
+            "shortfalls": [line_dict(s) for s in self.shortfalls],
             "remaining": [b.to_dict() for b in self.remaining],
             "stats": [s.to_dict() for s in self.stats], "objective": self.objective,
         }

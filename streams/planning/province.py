@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from typing import cast
-
 from streams.planning.escalation import escalate
 from streams.planning.gate import read_gates
 from streams.planning.proposals import sync_tiers
-from streams.planning.rows import OutputEvent, PlanDict, Previous
+from streams.planning.rows import OutputEvent, Previous
 from streams.planning.state import PlanningOptions, ProvinceOutcome, ProvinceState, plan_time
-from streams.planning.supplies import plan_supplies, previous_plan, remember_plan
+from streams.planning.supplies import (
+    plan_as_dict,
+    plan_supplies,
+    previous_plan,
+    remember_plan,
+)
 from streams.planning.teams import plan_teams, team_events
 from streams.planning.views import PlanViews, only_what_changed, read_models, view_memo
 
@@ -31,7 +34,7 @@ def plan_province(
     # supplies, and the shipments that carry them
     supplies = plan_supplies(state, previous_plan(province, previous.get("plan")), plan_id,
                              now, opts)
-    plan = cast(PlanDict, supplies.plan.to_dict())
+    plan = plan_as_dict(province, supplies.plan)
     remember_plan(province, supplies.plan, plan)
     # the province's decisions on what the national tier sends (the approval gate), and each
     # shelter's need of an item (what a decline is measured against)

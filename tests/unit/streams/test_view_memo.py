@@ -190,3 +190,36 @@ def test_a_view_reads_every_input_it_is_made_from(change: str) -> None:
     with_memo, without = _with_and_without(p)
     assert with_memo == without
     assert without, "the change changed no view: the test would check nothing"
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_a_plan_written_out_with_its_kept_lines_is_the_plan(case: str) -> None:
+    """``plan_as_dict`` reuses the dict form of the lines a re-plan kept: it equals
+    ``plan.to_dict()``, and it did reuse some."""
+    from streams.planning import province, supplies
+
+    reused = []
+
+    def checked(code: str, plan: Any) -> Any:
+        # (a reused line is a copy under the new plan's ids: its explanation is the same)
+        before = {id(d["explanation"]) for _, d in supplies._SHORTFALLS.get(code, {}).values()}
+        out = supplies.plan_as_dict(code, plan)
+        assert out == plan.to_dict()
+        reused.append(sum(id(d["explanation"]) in before for d in out["shortfalls"]))
+        return out
+
+    with mock.patch.object(province, "plan_as_dict", checked):
+        run_events(case, CASES[case]())
+        if case == "synthetic":
+            # and re-plans after one shelter's headcount reuse the other shelters' lines
+            p = _planned_province()
+            for total in (500, 501):
+                _one_more_person(p, total)
+                p.plan(PlanningOptions())
+            assert reused[-1] > 0, reused
+
+
+def _one_more_person(p: Province, total: int) -> None:
+    sid, _ = _shortfall_shelter(p)
+    row = p.rows["shelters"][sid]
+    p.rows["shelters"][sid] = dict(row, headcount=dict(row["headcount"], total=total))
