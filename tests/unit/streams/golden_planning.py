@@ -480,12 +480,13 @@ def bench(shelters_: int, repeats: int, changed: int | None = None,
     shelters after ``changed`` headcounts (default a quarter of the shelters), each time
     right after the re-plan before it (not timed), as the planning process does; with the
     garbage collector set as in the worker's planning process (streams/planpool.py).
-    ``memo=False``: every view is built and hashed again and every plan line written out
-    (as before the view memo and :func:`streams.planning.supplies.plan_as_dict`)."""
+    ``memo=False``: every view is built and hashed again, every plan line written out and
+    every need worked out (as before the view memo, ``plan_as_dict`` and ``needs_of``)."""
     import copy
     import gc
 
     from logistics.allocation import heap_frozen
+    from logistics.needs import compute_needs
     from streams.planning.views import forget_views
     from streams.planpool import GC_THRESHOLDS
 
@@ -515,19 +516,25 @@ def bench(shelters_: int, repeats: int, changed: int | None = None,
     heap_frozen()
     times = []
     # without: every view built and hashed, every line written out (plan.to_dict())
-    plain = mock.patch("streams.planning.province.plan_as_dict",
-                       lambda _province, plan: plan.to_dict())
+    plain = [mock.patch("streams.planning.province.plan_as_dict",
+                        lambda _province, plan: plan.to_dict()),
+             mock.patch("streams.planning.supplies.needs_of",
+                        lambda _province, counts, profile, days, on_hand, in_transit:
+                        compute_needs(counts, profile, days, on_hand=on_hand,
+                                      in_transit=in_transit))]
     for _ in range(repeats):
         forget_views()
         plan_province(before.state, before.previous, opts)  # the plan before (not timed)
         if not memo:
             forget_views()
-            plain.start()
+            for patch in plain:
+                patch.start()
         started = time.process_time()
         plan_province(loaded.state, loaded.previous, opts)
         times.append(time.process_time() - started)
         if not memo:
-            plain.stop()
+            for patch in plain:
+                patch.stop()
     return times
 
 
