@@ -10,7 +10,7 @@ previous plan's lines where they still hold (:func:`logistics.replan.replan`).
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any, cast
@@ -369,7 +369,7 @@ def plan_as_dict(province: str, plan: Plan) -> PlanDict:
 # Each shelter's need lines of the province's last plan made here, with what they were worked
 # out from (its headcount, what it has and what is on its way, per item), under the profile
 # and days of cover they were worked out with.
-_NEEDS: dict[str, tuple[Hashable, dict[str, tuple[Hashable, list[Need]]]]] = {}
+_NEEDS: dict[str, tuple[object, dict[str, tuple[object, list[Need]]]]] = {}
 
 
 def needs_of(province: str, counts: list[ShelterHeadcount], profile: Profile, days: float,
@@ -384,9 +384,9 @@ def needs_of(province: str, counts: list[ShelterHeadcount], profile: Profile, da
     held = _NEEDS.get(province)
     before = held[1] if held is not None and held[0] == context else {}
     items = profile.items
-    now: dict[str, tuple[Hashable, list[Need]]] = {}
+    now: dict[str, tuple[object, list[Need]]] = {}
     todo: list[ShelterHeadcount] = []
-    made_of: dict[str, Hashable] = {}
+    made_of: dict[str, object] = {}
     for count in counts:
         sid = count.shelter_id
         key = (count, tuple(on_hand.get((sid, item), 0) for item in items),

@@ -8,7 +8,7 @@ it changed, a removal when the entity is gone.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
@@ -81,12 +81,13 @@ class ViewMemo:
     plans with it equal plans without it."""
 
     def __init__(self) -> None:
-        self._seen: dict[Key, tuple[Hashable, str]] = {}
-        self._now: dict[Key, tuple[Hashable, str]] = {}
-        self._context: Hashable = None
+        # inputs are compared with ``==``, never hashed (rows are dicts)
+        self._seen: dict[Key, tuple[object, str]] = {}
+        self._now: dict[Key, tuple[object, str]] = {}
+        self._context: object = None
         self.reused = 0  # views of the last plan not built again
 
-    def begin(self, context: Hashable) -> None:
+    def begin(self, context: object) -> None:
         """A plan starts; ``context`` holds what every view depends on (a change of it
         forgets every view)."""
         if context != self._context:
@@ -95,7 +96,7 @@ class ViewMemo:
         self._now = {}
         self.reused = 0
 
-    def view(self, key: Key, inputs: Hashable, build: Callable[[], View]) -> View | Unchanged:
+    def view(self, key: Key, inputs: object, build: Callable[[], View]) -> View | Unchanged:
         """The view of ``key`` made from ``inputs`` by ``build``, or :class:`Unchanged`."""
         hit = self._seen.get(key)
         if hit is not None and hit[0] == inputs:
