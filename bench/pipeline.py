@@ -192,7 +192,16 @@ async def wait_setup(redis: Redis, n_shelters: int, procs: list[ManagedProcess])
         await asyncio.sleep(0.2)
 
 
-QUIET_FOR = 3.0
+# Longer than the longest silence in the worker's log while it still works on a phase's
+# tail. 3 s let a burst start while the set-up's second 2,000-shelter plan (23,000 changes,
+# 46,000 rows written, 15,000 escalations) had not logged yet: it began 2 s into the burst (a
+# 2,000-shelter plan takes 2–2.6 s, after up to 1 s of settling and up to 2 s waiting for
+# quick views). 6 s was not enough either: the national tier took in the 12,000 escalations
+# of such a plan and re-planned 11 s after it, logging nothing in between, inside the burst.
+# Nor is 12 s always: in one run it re-planned 17 s after the plan. What the national tier
+# still has to take in does not show from outside (its input is read; it writes its rows 40
+# at a time); the phases' bursts can still meet that tail.
+QUIET_FOR = 12.0
 QUIET_TIMEOUT = 180.0
 
 
@@ -721,6 +730,7 @@ async def bench_province_size(stack: Stack, shelters: int, updates: int, rate: f
         profiler = _profile_burst(proc, f"size{shelters}")
         async with FeedWatch(redis, want) as feed:
             start = time.perf_counter()
+            burst_at = datetime.now(UTC)  # lines the burst up with the worker's log
             await produce(settings, burst)
             elapsed = await feed.wait() - start
             # and until the plans made from them are shown (needs, shipments, shortfalls)
@@ -793,6 +803,7 @@ async def bench_province_size(stack: Stack, shelters: int, updates: int, rate: f
         want_c = {h.shelter_id: h.total for h in concentrated}
         async with FeedWatch(redis, want_c) as feed:
             start = time.perf_counter()
+            touched_at = datetime.now(UTC)
             await produce(settings, concentrated)
             c_elapsed = await feed.wait() - start
             c_plan_elapsed = await feed.wait(planned=True) - start
@@ -829,6 +840,9 @@ async def bench_province_size(stack: Stack, shelters: int, updates: int, rate: f
         "replans": replans,
         "plan_processes": plan_processes,
         "touched": TOUCHED,
+        # when each burst began (UTC, as the worker logs): what else the worker was doing
+        "burst_started_at": burst_at.isoformat(timespec="milliseconds"),
+        "touched_started_at": touched_at.isoformat(timespec="milliseconds"),
         "touched_events_per_s": updates / c_elapsed,
         "touched_planned_events_per_s": updates / c_plan_elapsed,
     }
@@ -953,7 +967,9 @@ async def main_province_sizes(sizes: list[int], quick: bool, broker: str = "tans
                 f"{r['plan_p50_ms']:.0f} / p99 {r['plan_p99_ms']:.0f} ms; peak worker "
                 f"RSS {r['peak_worker_rss_mb']:.0f} MB, {r['replans']} re-plans; set-up "
                 f"{r['setup_seconds']:.1f} s + its tail {r['setup_tail_seconds']:.1f} s; "
-                f"the burst on {r['touched']} of its shelters: "
+                f"bursts began {r['burst_started_at'][11:23]} and "
+                f"{r['touched_started_at'][11:23]} UTC; the burst on {r['touched']} of its "
+                "shelters: "
                 f"{r['touched_events_per_s']:,.0f}/s shown, "
                 f"{r['touched_planned_events_per_s']:,.0f}/s planned")
             if compare_thread:
