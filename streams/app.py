@@ -42,6 +42,7 @@ class StreamContext:
     # in proportion)
     plan_seconds: dict[str, float] = field(default_factory=dict)
     plan_pool: Any = None  # streams.planpool.PlanPool
+    national_pool: Any = None  # streams.planpool.PlanPool: the national tier's plans
     _redis: Redis | None = None
     _producer: Any = None
     _producer_lock: Any = None
@@ -111,6 +112,8 @@ class StreamContext:
     async def close(self) -> None:
         if self.plan_pool is not None:
             self.plan_pool.close()
+        if self.national_pool is not None:
+            self.national_pool.close()
         if self._producer is not None:
             try:
                 await self._producer.stop()
@@ -252,6 +255,9 @@ def create_app(settings: Settings) -> tuple[faust.App, StreamContext]:
 
     ctx.plan_pool = PlanPool(settings.plan_processes)
     ctx.plan_pool.start()  # its imports and warm-up while the worker starts
+    # the national tier plans in a process of its own beside the provinces' (0: a thread)
+    ctx.national_pool = PlanPool(min(settings.plan_processes, 1), name="national tier")
+    ctx.national_pool.start()
     from streams.entities import (
         commit_after_changelogs,
         read_uncommitted_from_start,

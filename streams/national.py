@@ -4,15 +4,17 @@ spare TAGANA teams of every province (Kemensos's tiered mobilisation).
 Every province planner sends what changed in its uncovered needs, uncovered tasks, spare
 teams and regional stock to ``siaga.escalations`` under the key ``"00"``, one entity per
 record, so one worker holds the national picture — as one table row per entity (nothing
-grows with the country). The national plan (made in a thread) goes back to each province
-on ``siaga.national-results`` (keyed by province), again one result per record, where the
-province turns it into shipments (tier ``national``) and shows its teams mobilised.
+grows with the country). The national plan (made in a process of its own,
+streams/planpool.py) goes back to each province on ``siaga.national-results`` (keyed by
+province), again one result per record, where the province turns it into shipments (tier
+``national``) and shows its teams mobilised.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from typing import Any
@@ -415,6 +417,20 @@ def _comparable(rows: dict[str, Any]) -> dict[str, Any]:
     return {k: v["data"] for k, v in rows.items() if k.startswith(ESC + "|")}
 
 
+UNPLANNED = "unplanned"  # escalations written and not planned yet (cleared by the plan)
+
+
+def plan_rows(
+    rows: dict[str, Any], approval_required: bool = True,
+) -> tuple[dict[str, Any], list[tuple[str, dict[str, Any]]], int]:
+    """Pure: the national plan from the national table's rows — the table's changed rows,
+    the result records to send (by province) and how many provinces escalated."""
+    snapshots = snapshots_from(rows)
+    record, results = plan_national(snapshots, previous_from(rows), approval_required)
+    writes, sends = national_writes(rows, record, results)
+    return writes, sends, len(snapshots)
+
+
 def register(ctx: Any) -> None:
     from streams.changes import pack, unpack
     from streams.deadletter import park
@@ -422,17 +438,6 @@ def register(ctx: Any) -> None:
     from streams.plumbing import Writes, run_batch
 
     table = entity_table(ctx, TABLE)
-
-    def plan_in_thread(rows: dict[str, Any]) -> tuple[dict[str, Any], list[Any], int]:
-        snapshots = snapshots_from(rows)
-        record, results = plan_national(snapshots, previous_from(rows),
-                                        ctx.settings.national_approval)
-        writes, sends = national_writes(rows, record, results)
-        return writes, sends, len(snapshots)
-
-    # escalations taken in but not planned yet: a plan that fails after its batch was
-    # written (its retry finds nothing new) must still be made on the retry
-    unplanned = [False]
 
     async def handle(events: Any) -> None:
         writes = Writes(ctx)
@@ -457,26 +462,41 @@ def register(ctx: Any) -> None:
                 if (current or {}).get("data") != (value or {}).get("data"):
                     changed = True
                 writes.put(TABLE, NATIONAL_KEY, key, value)
+        # escalations taken in and not planned yet, kept in the table with them: a plan
+        # that fails or a worker stopped after they were written (the retry, or the
+        # redelivery after a restart, finds nothing new) must still make the plan
+        if changed:
+            writes.put(TABLE, NATIONAL_KEY, UNPLANNED,
+                       table.get_row(NATIONAL_KEY, UNPLANNED) or {"since": time.time()})
         await writes.flush_paced()
-        if not changed and not unplanned[0]:
+        if table.get_row(NATIONAL_KEY, UNPLANNED) is None:
             return
-        unplanned[0] = True
-        rows = dict(table.rows(NATIONAL_KEY))
-        national, sends, provinces = await asyncio.to_thread(plan_in_thread, rows)
+        # planned in a process of its own (streams/planpool.py): a national plan is a
+        # second or more of CPU, which in a thread held the interpreter lock against ingest
+        try:
+            slim = await ctx.national_pool.plan_national(
+                table, NATIONAL_KEY, ctx.settings.national_approval)
+        except BaseException:
+            ctx.national_pool.forget(NATIONAL_KEY)
+            raise
         by_province: dict[str, list[dict[str, Any]]] = {}
-        for province, result in sends:
+        for province, result in slim.sends:
             by_province.setdefault(province, []).append(result)
         futures = [await ctx.send(NATIONAL_RESULTS, p.encode(), record)
                    for p, results in sorted(by_province.items()) for record in pack(results)]
         await asyncio.gather(*futures)
         done = Writes(ctx)
-        for key, value in national.items():
+        for key, value in slim.writes.items():
             if value is not None or table.get_row(NATIONAL_KEY, key) is not None:
                 done.put(TABLE, NATIONAL_KEY, key, value)
+        done.put(TABLE, NATIONAL_KEY, UNPLANNED, None)
         await done.flush_paced()
-        unplanned[0] = False
-        log.info("national tier re-planned (%d provinces, %d results sent)", provinces,
-                 len(sends))
+        # the planning process applied its own writes to its copy: not sent to it again
+        for key in slim.writes:
+            table.forget_changed(NATIONAL_KEY, key)
+        log.info("national tier re-planned in %.3f s (%d provinces, %d results sent, "
+                 "%d rows sent to its planning process)", slim.seconds, slim.provinces,
+                 len(slim.sends), slim.rows_sent)
 
     @ctx.app.agent(ctx.raw_topic(ESCALATIONS), name="national")
     async def national(stream: Any) -> None:

@@ -65,6 +65,8 @@ Delta = dict[str, tuple[dict[str, Any], list[str]]]
 
 # In the child: each province's rows as of its last plan, with the token naming that copy.
 _MIRRORS: dict[str, tuple[int, dict[str, dict[str, Any]]]] = {}
+# In the national tier's child: its table's rows as of its last plan, with their token.
+_NATIONAL: dict[str, tuple[int, dict[str, Any]]] = {}
 
 
 @dataclass
@@ -158,6 +160,47 @@ def plan_mirrored(
     return slim
 
 
+@dataclass
+class NationalSlim:
+    """What the national tier's child sends back (streams/national.py ``handle``)."""
+
+    writes: dict[str, Any]  # the national table's changed rows (None = remove)
+    sends: list[tuple[str, dict[str, Any]]]  # the result records, by province
+    provinces: int
+    seconds: float
+    rows_sent: int = 0
+
+
+def national_slim(rows: dict[str, Any], approval_required: bool) -> NationalSlim:
+    """In the child (or a thread): the national plan from the national table's rows."""
+    from streams.national import plan_rows
+
+    started = time.process_time()
+    writes, sends, provinces = plan_rows(rows, approval_required)
+    return NationalSlim(writes, sends, provinces, time.process_time() - started)
+
+
+def national_mirrored(
+    base: int | None, token: int, rows: dict[str, Any] | None,
+    delta: tuple[dict[str, Any], list[str]] | None, approval_required: bool,
+) -> NationalSlim:
+    """In the national tier's child: like :func:`plan_mirrored`, for the one national table
+    (every row, or the rows written and removed since the copy named ``base``)."""
+    held = _NATIONAL.pop("rows", None)
+    if rows is None:
+        if held is None or held[0] != base or delta is None:
+            raise MirrorMissing(f"no copy {base} of the national tier's rows here")
+        rows = held[1]
+        written, removed = delta
+        rows.update(written)
+        for key in removed:
+            rows.pop(key, None)
+    slim = national_slim(rows, approval_required)
+    apply_rows(rows, slim.writes)  # as the worker writes them back
+    _NATIONAL["rows"] = (token, rows)
+    return slim
+
+
 def apply_rows(table: dict[str, Any], written: dict[str, Any]) -> None:
     """A plan's writes ``{id: row}`` (None = remove) applied to one table's rows."""
     for entity_id, row in written.items():
@@ -182,8 +225,9 @@ def delta_of(rows: dict[str, dict[str, Any]], changed: dict[str, set[str]]) -> D
 class PlanPool:
     """At most ``processes`` child processes making plans; 0 = plans in a thread."""
 
-    def __init__(self, processes: int) -> None:
+    def __init__(self, processes: int, name: str = "planning") -> None:
         self.processes = processes
+        self.name = name
         self._executor: concurrent.futures.ProcessPoolExecutor | None = None
         self._warm: concurrent.futures.Future[int] | None = None
         # per province: the tables' epochs and the token of the copy the child holds
@@ -210,10 +254,10 @@ class PlanPool:
 
             def said(warm: concurrent.futures.Future[int]) -> None:
                 if warm.cancelled() or warm.exception() is not None:
-                    log.error("the planning process did not start: %s",
+                    log.error("the %s process did not start: %s", self.name,
                               "cancelled" if warm.cancelled() else warm.exception())
                 else:
-                    log.info("planning process ready (pid %d) in %.1f s", warm.result(),
+                    log.info("%s process ready (pid %d) in %.1f s", self.name, warm.result(),
                              time.monotonic() - started)
 
             self._warm.add_done_callback(said)
@@ -264,6 +308,54 @@ class PlanPool:
             self.close()
             self.start()
             raise PlanProcessLost(f"the planning process died: {exc}") from exc
+
+    async def plan_national(
+        self, table: Any, key: str, approval_required: bool,
+    ) -> NationalSlim:
+        """The national plan from the national ``table``'s rows under ``key``
+        (streams/national.py). In a process, the child keeps the rows between plans and is
+        sent only those written or removed since (:meth:`EntityTable.take_changed`), except
+        after a recovery, a standby's rows or a failed plan (then every row)."""
+        changed = table.take_changed(key)  # taken with the rows: no await in between
+        epochs = table.epoch_of(key)
+        if not self.processes:
+            return await asyncio.to_thread(national_slim, dict(table.rows(key)),
+                                           approval_required)
+        loop = asyncio.get_running_loop()
+        held = self._mirrors.pop(key, None)
+        token = next(self._tokens)
+        try:
+            if held is not None and held[0] == epochs:
+                written: dict[str, Any] = {}
+                removed: list[str] = []
+                for entity_id in changed:
+                    row = table.get_row(key, entity_id)
+                    if row is None:
+                        removed.append(entity_id)
+                    else:
+                        written[entity_id] = row
+                try:
+                    slim = await loop.run_in_executor(
+                        self._pool(), national_mirrored, held[1], token, None,
+                        (written, removed), approval_required)
+                    slim.rows_sent = len(written) + len(removed)
+                    self.rows_sent += slim.rows_sent
+                    self._mirrors[key] = (epochs, token)
+                    return slim
+                except MirrorMissing as exc:
+                    log.info("%s: sending every row", exc)
+            rows = dict(table.rows(key))
+            slim = await loop.run_in_executor(
+                self._pool(), national_mirrored, None, token, rows, None, approval_required)
+            slim.rows_sent = len(rows)
+            self.rows_sent += slim.rows_sent
+            self._mirrors[key] = (epochs, token)
+            return slim
+        except concurrent.futures.process.BrokenProcessPool as exc:
+            log.warning("the national planning process died (%s): starting a new one", exc)
+            self.close()
+            self.start()
+            raise PlanProcessLost(f"the national planning process died: {exc}") from exc
 
     def forget(self, province: str) -> None:
         """The child's copy of ``province`` may differ from the tables (a plan's writes
