@@ -8,7 +8,8 @@ the plans take, and the cost per event grows with the province. Made in a child 
 ingest runs at full speed meanwhile and a burst costs its ingest plus one last plan.
 
 The child is started with ``spawn`` (never a fork of a process with running threads and
-sockets), warms the geo index and the solver once, ignores Ctrl-C (the worker stops it) and
+sockets), warms the geo index and the solver once, ignores Ctrl-C and SIGTERM (the worker
+stops it) and
 exits on its own when the worker that started it is gone. Inputs and results cross as
 pickles: the province's raw rows in, the slim result out (the record bytes, the writes, the
 hashes to keep); nothing of the worker's tables or clients. A child that dies (out of
@@ -92,7 +93,13 @@ def _watch_parent(parent: int) -> None:
 
 
 def _init_child(parent: int) -> None:
+    # The worker stops its children (and they exit on their own once it is gone): Ctrl-C
+    # and a SIGTERM sent to the whole process group (`siaga run`, a supervisor) must not
+    # kill one under a plan while the worker is still stopping — it took that for a crash
+    # and started a new child, only to be stopped (2 s and a plan from every row, seen in
+    # the benchmark).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
     from logistics._flow import warm_up
     from logistics.allocation import heap_frozen

@@ -27,7 +27,8 @@ def test_plans_in_a_thread_need_no_process() -> None:
     assert pool.ready()  # nothing to wait for
 
 
-def test_the_child_is_warm_with_its_own_collector_thresholds_and_is_replaced_when_killed() -> None:
+def test_the_child_is_warm_has_its_own_thresholds_outlives_sigterm_is_replaced_when_killed(
+) -> None:
     pool = PlanPool(1)
     try:
         assert not pool.ready()  # not before it was started
@@ -38,6 +39,11 @@ def test_the_child_is_warm_with_its_own_collector_thresholds_and_is_replaced_whe
         assert child != os.getpid()
         assert executor.submit(gc.get_threshold).result(timeout=60) == GC_THRESHOLDS
         assert gc.get_threshold() != GC_THRESHOLDS  # the worker's own are left alone
+
+        # a SIGTERM to the worker's process group while it stops leaves the child to it
+        os.kill(child, signal.SIGTERM)
+        time.sleep(0.5)
+        assert executor.submit(os.getpid).result(timeout=60) == child
 
         os.kill(child, signal.SIGKILL)
         time.sleep(1)
