@@ -252,8 +252,7 @@ def _wait_ready(proc: ManagedProcess, timeout: float = 120, plans_apart: bool = 
     while time.monotonic() < deadline:
         text = proc.log_path.read_text(errors="ignore") if proc.log_path.exists() else ""
         # faust's "Worker ready", and the planning process warm (unless plans are in a thread)
-        if "Worker ready" in text and (not plans_apart or ("planning process ready" in text
-                                                and "national tier process ready" in text)):
+        if "Worker ready" in text and ("planning process ready" in text or not plans_apart):
             return
         if not proc.alive():
             break

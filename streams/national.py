@@ -4,7 +4,7 @@ spare TAGANA teams of every province (Kemensos's tiered mobilisation).
 Every province planner sends what changed in its uncovered needs, uncovered tasks, spare
 teams and regional stock to ``siaga.escalations`` under the key ``"00"``, one entity per
 record, so one worker holds the national picture — as one table row per entity (nothing
-grows with the country). The national plan (made in a process of its own,
+grows with the country). The national plan (made in the planning process,
 streams/planpool.py) goes back to each province on ``siaga.national-results`` (keyed by
 province), again one result per record, where the province turns it into shipments (tier
 ``national``) and shows its teams mobilised.
@@ -471,7 +471,7 @@ def register(ctx: Any) -> None:
         await writes.flush_paced()
         if table.get_row(NATIONAL_KEY, UNPLANNED) is None:
             return
-        # planned in a process of its own (streams/planpool.py): a national plan is a
+        # planned in the planning process (streams/planpool.py): a national plan is a
         # second or more of CPU, which in a thread held the interpreter lock against ingest
         try:
             slim = await ctx.national_pool.plan_national(

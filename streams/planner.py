@@ -194,7 +194,7 @@ async def replan_province(ctx: Any, province: str, opts: PlanningOptions) -> boo
     planned = ctx.planned_revisions
     if planned.get(province) == input_revision(ctx, province):
         return False
-    await settle(ctx, province)
+    settled = await settle(ctx, province)
     before = input_revision(ctx, province)
     started = time.perf_counter()
     # rows are read on the loop (a dict per table); assembling and planning in the planning
@@ -211,9 +211,10 @@ async def replan_province(ctx: Any, province: str, opts: PlanningOptions) -> boo
     quick = ctx.quick_viewed.pop(province, set())
     for shelter_id in quick:
         memory.pop(f"shelter:{shelter_id}", None)
+    steps: dict[str, float] = {"settled": settled}
     try:
         done, written = await _plan_and_send(ctx, province, rows, memory, opts,
-                                             changed, epochs, quick_mark)
+                                             changed, epochs, quick_mark, steps)
     except BaseException:
         # not sent: the retry's plan sends these views again
         ctx.quick_viewed.setdefault(province, set()).update(quick)
@@ -236,9 +237,10 @@ async def replan_province(ctx: Any, province: str, opts: PlanningOptions) -> boo
     observe_replan(province, time.perf_counter() - started, done.seconds, done.entities)
     log.info(
         "re-planned province %s (plan %s) in %.3f s: %d changes, %d events, %d escalations, "
-        "%d rows written, %d rows sent to the planning process",
+        "%d rows written, %d rows sent to the planning process (s: %s)",
         province, done.plan_id, done.seconds, done.entities, len(done.events),
         len(done.writes.escalation), written[0], done.rows_sent,
+        ", ".join(f"{k} {v:.2f}" for k, v in steps.items()),
     )
     return True
 
@@ -246,14 +248,26 @@ async def replan_province(ctx: Any, province: str, opts: PlanningOptions) -> boo
 async def _plan_and_send(
     ctx: Any, province: str, rows: dict[str, Any], memory: dict[str, str],
     opts: PlanningOptions, changed: dict[str, set[str]], epochs: tuple[Any, ...],
-    quick_mark: int | None = None,
+    quick_mark: int | None = None, steps: dict[str, float] | None = None,
 ) -> tuple[Any, tuple[int, int]]:
     """Plan in the planning process, send its outputs, write its rows back; returns the plan
-    and (rows written, of which input-table rows)."""
+    and (rows written, of which input-table rows). ``steps``: the seconds each step took
+    (waiting for the planning process, for the quick views, sending, writing)."""
+    steps = {} if steps is None else steps
+    mark = time.perf_counter()
+
+    def step(name: str) -> None:
+        nonlocal mark
+        now = time.perf_counter()
+        steps[name] = now - mark
+        mark = now
+
     done = await ctx.plan_pool.plan(province, rows, memory, opts, changed, epochs)
+    step("planning")
     at = datetime.fromisoformat(done.planned_at)
     key = province.encode()
     await quick_views_shown(ctx, province, quick_mark)
+    step("quick views")
     futures = []
     # read-model changes first: what the dashboard shows does not wait for the rest
     for record in done.changes:
@@ -266,7 +280,10 @@ async def _plan_and_send(
     for record in pack(done.writes.escalation):
         futures.append(await ctx.send(ESCALATIONS, NATIONAL_KEY.encode(), record))
     await asyncio.gather(*futures)
-    return done, await write_back(ctx, province, rows["shipments"], done.writes)
+    step("sending")
+    written = await write_back(ctx, province, rows["shipments"], done.writes)
+    step("writing")
+    return done, written
 
 
 async def quick_views_shown(ctx: Any, province: str, mark: int | None,

@@ -72,8 +72,7 @@ async def status(ctx: Any, catch_up: Any = None) -> dict[str, Any]:
     recovered = bool(recovery is not None and recovery.completed.is_set())
     rebalancing = bool(getattr(app, "rebalancing", False))
     healthy = ctx.health.failing_since is None
-    planning = all(pool is None or pool.ready()
-                   for pool in (ctx.plan_pool, getattr(ctx, "national_pool", None)))
+    planning = ctx.plan_pool is None or ctx.plan_pool.ready()
     ready = recovered and not rebalancing and known and lag == 0 and healthy and planning
     working = recovered and not rebalancing and known and healthy and planning
     # how far behind in time (siaga.workers.CatchUp: the picture's age)

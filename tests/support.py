@@ -48,7 +48,6 @@ def start_worker(settings: Settings, name: str = "worker") -> ManagedProcess:
     wait_for_log(proc, "Worker ready")
     if settings.plan_processes:
         wait_for_log(proc, "planning process ready")  # plans need not wait for its start
-        wait_for_log(proc, "national tier process ready")
     return proc
 
 

@@ -7,6 +7,7 @@ import gc
 import os
 import signal
 import time
+from typing import Any
 
 import pytest
 
@@ -112,5 +113,85 @@ def test_the_child_keeps_a_provinces_rows_and_is_sent_only_what_changed() -> Non
         assert pool.rows_sent == sent_first + 1 + 2 * total
         asyncio.run(pool.plan("33", rows, first.memory, opts, nothing, (1,)))
         assert pool.rows_sent == sent_first + 1 + 2 * total  # nothing changed: nothing sent
+    finally:
+        pool.close()
+
+
+class NationalRows:
+    """The national table as :meth:`PlanPool.plan_national` reads it (one key, ``00``): its
+    rows, the ids written or removed since they were last taken, and its epoch."""
+
+    def __init__(self) -> None:
+        self.data: dict[str, Any] = {}
+        self.changed: set[str] | None = None  # kept from the first take on, as the table does
+        self.epoch = 0
+
+    def write(self, rows: dict[str, Any]) -> None:
+        for key in self.data.keys() | rows.keys():
+            if self.data.get(key) != rows.get(key):
+                if self.changed is not None:
+                    self.changed.add(key)
+        self.data = dict(rows)
+
+    def take_changed(self, _key: str) -> set[str]:
+        taken, self.changed = self.changed or set(), set()
+        return taken
+
+    def forget_changed(self, _key: str, entity_id: str) -> None:
+        if self.changed is not None:
+            self.changed.discard(entity_id)
+
+    def epoch_of(self, _key: str) -> tuple[int, int]:
+        return (self.epoch, 0)
+
+    def rows(self, _key: str) -> dict[str, Any]:
+        return dict(self.data)
+
+    def get_row(self, _key: str, entity_id: str) -> Any:
+        return self.data.get(entity_id)
+
+
+def test_the_national_child_keeps_the_national_rows_and_is_sent_only_what_changed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import copy
+
+    from streams.national import UNPLANNED
+    from streams.planpool import apply_rows, national_slim
+    from tests.unit.streams.test_national_mirror import escalations_of, fold
+
+    plans = [records for records in escalations_of("synthetic", monkeypatch) if records]
+    assert len(plans) >= 2
+    table = NationalRows()
+    pool = PlanPool(1, name="national tier")
+    try:
+        pool.start()
+        _wait_ready(pool)
+        sent = 0
+        for n, records in enumerate(plans):
+            rows = dict(table.data)
+            fold(rows, records)
+            table.write(rows)
+            slim = asyncio.run(pool.plan_national(table, "00", True))
+            fresh = national_slim(copy.deepcopy(table.data), True)
+            assert slim.writes == fresh.writes and slim.sends == fresh.sends
+            if n == 0:
+                assert slim.rows_sent == len(table.data)  # every row the first time
+            else:
+                assert 0 < slim.rows_sent < len(table.data)  # what changed since
+            sent += slim.rows_sent
+            assert pool.rows_sent == sent
+            # the worker writes the plan back (the child applied it to its copy already)
+            rows = dict(table.data)
+            apply_rows(rows, slim.writes)
+            rows.pop(UNPLANNED)
+            table.write(rows)
+            for key in slim.writes:
+                table.forget_changed("00", key)
+        # recovery brought rows (the epoch moved): every row again, the same plan
+        table.epoch += 1
+        again = asyncio.run(pool.plan_national(table, "00", True))
+        assert again.rows_sent == len(table.data)
+        assert again.sends == national_slim(copy.deepcopy(table.data), True).sends
     finally:
         pool.close()
