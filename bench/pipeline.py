@@ -807,6 +807,19 @@ async def bench_province_size(stack: Stack, shelters: int, updates: int, rate: f
             await produce(settings, concentrated)
             c_elapsed = await feed.wait() - start
             c_plan_elapsed = await feed.wait(planned=True) - start
+        # sustained: SUSTAINED times as many on the same shelters, produced at once. A burst
+        # of 4,000 lasts under a second where the smallest province takes it in; its
+        # throughput is then mostly one plan's time. Over a longer run plans coalesce ever
+        # more reports, and what is left is the cost per report.
+        await wait_quiet(redis, settings, proc)
+        sustained = _concentrated(disaster, SUSTAINED * updates, tag="sustained")
+        want_s = {h.shelter_id: h.total for h in sustained}
+        async with FeedWatch(redis, want_s) as feed:
+            start = time.perf_counter()
+            sustained_at = datetime.now(UTC)
+            await produce(settings, sustained)
+            s_elapsed = await feed.wait() - start
+            s_plan_elapsed = await feed.wait(planned=True) - start
     finally:
         sampling = False
         await sampler
@@ -845,10 +858,15 @@ async def bench_province_size(stack: Stack, shelters: int, updates: int, rate: f
         "touched_started_at": touched_at.isoformat(timespec="milliseconds"),
         "touched_events_per_s": updates / c_elapsed,
         "touched_planned_events_per_s": updates / c_plan_elapsed,
+        "sustained_updates": len(sustained),
+        "sustained_started_at": sustained_at.isoformat(timespec="milliseconds"),
+        "sustained_events_per_s": len(sustained) / s_elapsed,
+        "sustained_planned_events_per_s": len(sustained) / s_plan_elapsed,
     }
 
 
 TOUCHED = 25
+SUSTAINED = 10  # the sustained burst: this many times the burst, on the TOUCHED shelters
 
 
 def _profile_burst(proc: ManagedProcess, name: str) -> Any:
@@ -869,16 +887,32 @@ def _profile_burst(proc: ManagedProcess, name: str) -> Any:
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-def _concentrated(disaster: Any, updates: int) -> list[ev.ShelterHeadcountReported]:
+def _concentrated(disaster: Any, updates: int, tag: str = "touched"
+                  ) -> list[ev.ShelterHeadcountReported]:
     """``updates`` new headcounts cycling over the province's first ``TOUCHED`` shelters (new
-    ids, stamped now, totals from the synthetic updates)."""
+    ids, stamped now, totals from the synthetic updates, cycled when there are fewer).
+
+    Each shelter's last report carries a total none of its earlier ones had (one more than
+    their largest, when needed): the watch takes a shelter's wanted total, wherever it shows,
+    for its last report, and with 160 reports per shelter a random total repeats."""
     shelter_ids = [sid for _, sid in disaster.shelter_ids[:TOUCHED]]
     now = datetime.now(UTC)
-    return [h.model_copy(update={
-        "event_id": uuid.uuid5(uuid.NAMESPACE_URL, f"touched|{h.event_id}|{i}"),
+    source = disaster.headcounts
+    out = [source[i % len(source)].model_copy(update={
+        "event_id": uuid.uuid5(uuid.NAMESPACE_URL, f"{tag}|{source[i % len(source)].event_id}|{i}"),
         "shelter_id": shelter_ids[i % len(shelter_ids)],
         "occurred_at": now - timedelta(seconds=updates - i)})
-        for i, h in enumerate(disaster.headcounts[:updates])]
+        for i in range(updates)]
+    last: dict[str, int] = {}
+    totals: dict[str, list[int]] = {}
+    for i, h in enumerate(out):
+        last[h.shelter_id] = i
+        totals.setdefault(h.shelter_id, []).append(h.total)
+    for sid, i in last.items():
+        earlier = totals[sid][:-1]
+        if out[i].total in earlier:
+            out[i] = out[i].model_copy(update={"total": max(earlier) + 1})
+    return out
 
 
 LOAD_LIMIT = 900.0  # seconds the 20,000-shelter load may take before the restart is timed
@@ -971,7 +1005,11 @@ async def main_province_sizes(sizes: list[int], quick: bool, broker: str = "tans
                 f"{r['touched_started_at'][11:23]} UTC; the burst on {r['touched']} of its "
                 "shelters: "
                 f"{r['touched_events_per_s']:,.0f}/s shown, "
-                f"{r['touched_planned_events_per_s']:,.0f}/s planned")
+                f"{r['touched_planned_events_per_s']:,.0f}/s planned; sustained "
+                f"({r['sustained_updates']:,} on them, began "
+                f"{r['sustained_started_at'][11:23]} UTC): "
+                f"{r['sustained_events_per_s']:,.0f}/s shown, "
+                f"{r['sustained_planned_events_per_s']:,.0f}/s planned")
             if compare_thread:
                 t = await bench_province_size(stack, n, updates, 100.0, latency_events,
                                               db=5 + i, plan_processes=0)
@@ -1010,6 +1048,9 @@ async def main_province_sizes(sizes: list[int], quick: bool, broker: str = "tans
             results[group][str(n)]["touched_planned_ratio_vs_smallest_touched"] = (
                 results[group][str(n)]["touched_planned_events_per_s"]
                 / smallest["touched_planned_events_per_s"])
+            for measure in ("sustained_events_per_s", "sustained_planned_events_per_s"):
+                results[group][str(n)][measure.replace("_events_per_s", "_ratio")] = (
+                    results[group][str(n)][measure] / smallest[measure])
     results["machine"] = {"cpus": os.cpu_count(), "python": platform.python_version(),
                           "date": datetime.now(UTC).date().isoformat()}
     results["quick"] = quick
@@ -1062,7 +1103,9 @@ if __name__ == "__main__":
                     f"x{r['touched_ratio_vs_smallest']:.2f}, planned "
                     f"x{r['touched_planned_ratio_vs_smallest']:.2f} (against the same burst "
                     f"there: shown x{r['touched_ratio_vs_smallest_touched']:.2f}, planned "
-                    f"x{r['touched_planned_ratio_vs_smallest_touched']:.2f})")
+                    f"x{r['touched_planned_ratio_vs_smallest_touched']:.2f}); sustained: "
+                    f"shown x{r['sustained_ratio']:.2f}, planned "
+                    f"x{r['sustained_planned_ratio']:.2f}")
         print(json.dumps(out, default=float))
         sys.exit(0)
     if args.broker in (None, "both"):

@@ -435,7 +435,7 @@ def register(ctx: Any) -> None:
     from streams.changes import pack, unpack
     from streams.deadletter import park
     from streams.entities import entity_table
-    from streams.plumbing import Writes, run_batch
+    from streams.plumbing import Writes, run_batch, unless_stopping
 
     table = entity_table(ctx, TABLE)
 
@@ -474,8 +474,8 @@ def register(ctx: Any) -> None:
         # planned in the planning process (streams/planpool.py): a national plan is a
         # second or more of CPU, which in a thread held the interpreter lock against ingest
         try:
-            slim = await ctx.national_pool.plan_national(
-                table, NATIONAL_KEY, ctx.settings.national_approval)
+            slim = await unless_stopping(ctx, ctx.national_pool.plan_national(
+                table, NATIONAL_KEY, ctx.settings.national_approval))
         except BaseException:
             ctx.national_pool.forget(NATIONAL_KEY)
             raise

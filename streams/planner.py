@@ -32,6 +32,7 @@ from streams.plumbing import (
     producer_ebb,
     request_replan,
     run_batch,
+    unless_stopping,
 )
 from streams.store import (
     ALL_TABLES,
@@ -262,7 +263,8 @@ async def _plan_and_send(
         steps[name] = now - mark
         mark = now
 
-    done = await ctx.plan_pool.plan(province, rows, memory, opts, changed, epochs)
+    done = await unless_stopping(
+        ctx, ctx.plan_pool.plan(province, rows, memory, opts, changed, epochs))
     step("planning")
     at = datetime.fromisoformat(done.planned_at)
     key = province.encode()
