@@ -48,11 +48,39 @@ async def test_a_stop_gives_the_plan_up_and_withholds_the_batch() -> None:
         return time.monotonic()
 
     stopper = asyncio.ensure_future(stop_soon())
-    with pytest.raises(asyncio.CancelledError):
-        await run_batch(ctx, "national", [SimpleNamespace(message=message)], handle)
+    # the agent goes on quietly (no crash for faust to restart it for)
+    await run_batch(ctx, "national", [SimpleNamespace(message=message)], handle)
     given_up = time.monotonic()
     stopped = await stopper
     assert given_up - stopped < 3 * STOP_POLL
     await asyncio.sleep(0)
     assert cancelled == [True]
     assert message.acked  # withheld: never committed, processed again after the restart
+
+    # a batch taken once the worker stops is not processed at all
+    later = SimpleNamespace(acked=False)
+    handled: list[object] = []
+
+    async def record(events: object) -> None:
+        handled.append(events)
+
+    await run_batch(ctx, "national", [SimpleNamespace(message=later)], record)
+    assert handled == [] and later.acked
+
+
+async def test_a_cancelled_agent_is_still_cancelled() -> None:
+    """faust cancelling the agent's task (not a plan given up) goes through run_batch."""
+    ctx = SimpleNamespace(app=App(), health=None)
+    message = SimpleNamespace(acked=False)
+    cancelled: list[bool] = []
+
+    async def handle(_events: object) -> None:
+        await _slow(60, cancelled)
+
+    task = asyncio.ensure_future(
+        run_batch(ctx, "shelters", [SimpleNamespace(message=message)], handle))
+    await asyncio.sleep(STOP_POLL)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert cancelled == [True] and message.acked
