@@ -247,6 +247,13 @@ def create_app(settings: Settings) -> tuple[faust.App, StreamContext]:
         _shorten_fetch_wait_for_local_broker()
     options = faust_options(settings)
     Path(options["datadir"]).mkdir(parents=True, exist_ok=True)
+    # faust holds every input message while its producer buffer has more than this many
+    # records (default 100); bulk writes are paced under it (streams/plumbing.py BUFFER_MAX)
+    from faust.transport.producer import ProducerBuffer
+
+    from streams.plumbing import BUFFER_MAX
+
+    ProducerBuffer.max_messages = BUFFER_MAX
     app = faust.App(settings.app_id, **options)
     from streams.plumbing import Health
 

@@ -476,21 +476,24 @@ def register(ctx: Any) -> None:
         try:
             slim = await unless_stopping(ctx, ctx.national_pool.plan_national(
                 table, NATIONAL_KEY, ctx.settings.national_approval))
+            by_province: dict[str, list[dict[str, Any]]] = {}
+            for province, result in slim.sends:
+                by_province.setdefault(province, []).append(result)
+            futures = [await ctx.send(NATIONAL_RESULTS, p.encode(), record)
+                       for p, results in sorted(by_province.items())
+                       for record in pack(results)]
+            await asyncio.gather(*futures)
+            done = Writes(ctx)
+            for key, value in slim.writes.items():
+                if value is not None or table.get_row(NATIONAL_KEY, key) is not None:
+                    done.put(TABLE, NATIONAL_KEY, key, value)
+            done.put(TABLE, NATIONAL_KEY, UNPLANNED, None)
+            await done.flush_paced()
         except BaseException:
+            # the child applied the plan's writes to its copy, and they may not all be in
+            # the table: the next plan sends every row
             ctx.national_pool.forget(NATIONAL_KEY)
             raise
-        by_province: dict[str, list[dict[str, Any]]] = {}
-        for province, result in slim.sends:
-            by_province.setdefault(province, []).append(result)
-        futures = [await ctx.send(NATIONAL_RESULTS, p.encode(), record)
-                   for p, results in sorted(by_province.items()) for record in pack(results)]
-        await asyncio.gather(*futures)
-        done = Writes(ctx)
-        for key, value in slim.writes.items():
-            if value is not None or table.get_row(NATIONAL_KEY, key) is not None:
-                done.put(TABLE, NATIONAL_KEY, key, value)
-        done.put(TABLE, NATIONAL_KEY, UNPLANNED, None)
-        await done.flush_paced()
         # the planning process applied its own writes to its copy: not sent to it again
         for key in slim.writes:
             table.forget_changed(NATIONAL_KEY, key)

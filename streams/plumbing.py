@@ -326,13 +326,18 @@ class Writes:
 
 
 # Rows are written this many at a time, each time after faust's producer buffer has drained
-# to EBB: faust holds *every* input message of the worker while that buffer has more than 100
-# records (the conductor's wait_until_ebb). A 2,000-shelter re-plan writes 20,000–45,000 rows
-# and the national tier thousands of escalations: put at once they stalled all ingest for the
-# whole drain (and the national tier, fed one record at a time, re-planned a dozen times per
-# province plan). EBB + WRITE_CHUNK stays under 100, so bulk writes never hold input back.
-WRITE_CHUNK = 40
-EBB = 50
+# to EBB: faust holds *every* input message of the worker while that buffer has more than
+# BUFFER_MAX records (the conductor's wait_until_ebb; faust's own limit is 100, raised in
+# streams/app.py). A 2,000-shelter re-plan writes 20,000–45,000 rows and the national tier
+# thousands of escalations: put at once they stalled all ingest for the whole drain (and the
+# national tier, fed one record at a time, re-planned a dozen times per province plan).
+# EBB + WRITE_CHUNK stays under BUFFER_MAX, so bulk writes never hold input back. With
+# faust's 100 (chunks of 40 after an ebb to 50) a write-back went at about 2,500 rows/s,
+# a pause of the loop per 40 rows: the plan after a burst over 2,000 shelters wrote its
+# 38,557 rows in 9.7 s, and the province's next plan waited for them.
+BUFFER_MAX = 1000
+WRITE_CHUNK = 400
+EBB = 500
 
 
 async def producer_ebb(ctx: Any) -> None:
