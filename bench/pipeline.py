@@ -725,16 +725,9 @@ async def bench_province_size(stack: Stack, shelters: int, updates: int, rate: f
         # ... and the worker done with the setup's tail (write-back, escalations, the
         # national tier), so the burst measures the burst
         quiet_seconds = await wait_quiet(redis, settings, proc)
-        burst = disaster.headcounts[:updates]
-        want = {h.shelter_id: h.total for h in burst}
         profiler = _profile_burst(proc, f"size{shelters}")
-        async with FeedWatch(redis, want) as feed:
-            start = time.perf_counter()
-            burst_at = datetime.now(UTC)  # lines the burst up with the worker's log
-            await produce(settings, burst)
-            elapsed = await feed.wait() - start
-            # and until the plans made from them are shown (needs, shipments, shortfalls)
-            plan_elapsed = await feed.wait(planned=True) - start
+        burst_at, elapsed, plan_elapsed = await _timed_burst(
+            redis, settings, disaster.headcounts[:updates])
         if profiler is not None:
             import signal as signals
 
@@ -799,27 +792,15 @@ async def bench_province_size(stack: Stack, shelters: int, updates: int, rate: f
         # the same burst on only TOUCHED shelters of this province: what a burst costs when as
         # many shelters change as in the smallest province, here in a province of `shelters`
         await wait_quiet(redis, settings, proc)
-        concentrated = _concentrated(disaster, updates)
-        want_c = {h.shelter_id: h.total for h in concentrated}
-        async with FeedWatch(redis, want_c) as feed:
-            start = time.perf_counter()
-            touched_at = datetime.now(UTC)
-            await produce(settings, concentrated)
-            c_elapsed = await feed.wait() - start
-            c_plan_elapsed = await feed.wait(planned=True) - start
+        touched_at, c_elapsed, c_plan_elapsed = await _timed_burst(
+            redis, settings, _concentrated(disaster, updates))
         # sustained: SUSTAINED times as many on the same shelters, produced at once. A burst
         # of 4,000 lasts under a second where the smallest province takes it in; its
         # throughput is then mostly one plan's time. Over a longer run plans coalesce ever
         # more reports, and what is left is the cost per report.
         await wait_quiet(redis, settings, proc)
         sustained = _concentrated(disaster, SUSTAINED * updates, tag="sustained")
-        want_s = {h.shelter_id: h.total for h in sustained}
-        async with FeedWatch(redis, want_s) as feed:
-            start = time.perf_counter()
-            sustained_at = datetime.now(UTC)
-            await produce(settings, sustained)
-            s_elapsed = await feed.wait() - start
-            s_plan_elapsed = await feed.wait(planned=True) - start
+        sustained_at, s_elapsed, s_plan_elapsed = await _timed_burst(redis, settings, sustained)
     finally:
         sampling = False
         await sampler
@@ -863,6 +844,21 @@ async def bench_province_size(stack: Stack, shelters: int, updates: int, rate: f
         "sustained_events_per_s": len(sustained) / s_elapsed,
         "sustained_planned_events_per_s": len(sustained) / s_plan_elapsed,
     }
+
+
+async def _timed_burst(redis: Redis, settings: Any, events: list[Any]
+                       ) -> tuple[datetime, float, float]:
+    """Produce headcount ``events`` at once: when that began (UTC, to line it up with the
+    worker's log), and the seconds until every shelter shows its last total, and until a
+    plan's view (needs, shipments, shortfalls made from it) does."""
+    want = {h.shelter_id: h.total for h in events}
+    async with FeedWatch(redis, want) as feed:
+        start = time.perf_counter()
+        began = datetime.now(UTC)
+        await produce(settings, events)
+        shown = await feed.wait() - start
+        planned = await feed.wait(planned=True) - start
+    return began, shown, planned
 
 
 TOUCHED = 25

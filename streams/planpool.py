@@ -287,34 +287,38 @@ class PlanPool:
         only those rows sent; without them every row is sent."""
         if not self.processes:
             return await asyncio.to_thread(plan_slim, province, rows, memory, opts)
-        loop = asyncio.get_running_loop()
         held = self._mirrors.pop(province, None)  # kept again only once the plan is made
         token = next(self._tokens)
-        try:
-            if held is not None and changed is not None and held[0] == epochs:
-                delta = delta_of(rows, changed)
-                try:
-                    slim = await loop.run_in_executor(
-                        self._pool(), plan_mirrored, province, held[1], token, None, delta,
-                        memory, opts)
-                    slim.rows_sent = sum(len(w) + len(r) for w, r in delta.values())
-                    self.rows_sent += slim.rows_sent
-                    self._mirrors[province] = (epochs, token)
-                    return slim
-                except MirrorMissing as exc:
-                    log.info("%s: sending every row", exc)
-            slim = await loop.run_in_executor(
-                self._pool(), plan_mirrored, province, None, token, rows, None, memory, opts)
-            slim.rows_sent = sum(len(t) for t in rows.values())
-            self.rows_sent += slim.rows_sent
-            if changed is not None:
+        if held is not None and changed is not None and held[0] == epochs:
+            delta = delta_of(rows, changed)
+            try:
+                slim: Slim = await self._run(plan_mirrored, province, held[1], token, None,
+                                             delta, memory, opts)
+                self._sent(slim, sum(len(w) + len(r) for w, r in delta.values()))
                 self._mirrors[province] = (epochs, token)
-            return slim
+                return slim
+            except MirrorMissing as exc:
+                log.info("%s: sending every row", exc)
+        slim = await self._run(plan_mirrored, province, None, token, rows, None, memory,
+                               opts)
+        self._sent(slim, sum(len(t) for t in rows.values()))
+        if changed is not None:
+            self._mirrors[province] = (epochs, token)
+        return slim
+
+    async def _run(self, fn: Any, *args: Any) -> Any:
+        """``fn(*args)`` in the child; a child that died is replaced (PlanProcessLost)."""
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self._pool(), fn, *args)
         except concurrent.futures.process.BrokenProcessPool as exc:
-            log.warning("the planning process died (%s): starting a new one", exc)
+            log.warning("the %s process died (%s): starting a new one", self.name, exc)
             self.close()
             self.start()
-            raise PlanProcessLost(f"the planning process died: {exc}") from exc
+            raise PlanProcessLost(f"the {self.name} process died: {exc}") from exc
+
+    def _sent(self, slim: Slim | NationalSlim, rows: int) -> None:
+        slim.rows_sent = rows
+        self.rows_sent += rows
 
     async def plan_national(
         self, table: Any, key: str, approval_required: bool,
@@ -328,41 +332,30 @@ class PlanPool:
         if not self.processes:
             return await asyncio.to_thread(national_slim, dict(table.rows(key)),
                                            approval_required)
-        loop = asyncio.get_running_loop()
         held = self._mirrors.pop(key, None)
         token = next(self._tokens)
-        try:
-            if held is not None and held[0] == epochs:
-                written: dict[str, Any] = {}
-                removed: list[str] = []
-                for entity_id in changed:
-                    row = table.get_row(key, entity_id)
-                    if row is None:
-                        removed.append(entity_id)
-                    else:
-                        written[entity_id] = row
-                try:
-                    slim = await loop.run_in_executor(
-                        self._pool(), national_mirrored, held[1], token, None,
-                        (written, removed), approval_required)
-                    slim.rows_sent = len(written) + len(removed)
-                    self.rows_sent += slim.rows_sent
-                    self._mirrors[key] = (epochs, token)
-                    return slim
-                except MirrorMissing as exc:
-                    log.info("%s: sending every row", exc)
-            rows = dict(table.rows(key))
-            slim = await loop.run_in_executor(
-                self._pool(), national_mirrored, None, token, rows, None, approval_required)
-            slim.rows_sent = len(rows)
-            self.rows_sent += slim.rows_sent
-            self._mirrors[key] = (epochs, token)
-            return slim
-        except concurrent.futures.process.BrokenProcessPool as exc:
-            log.warning("the national planning process died (%s): starting a new one", exc)
-            self.close()
-            self.start()
-            raise PlanProcessLost(f"the national planning process died: {exc}") from exc
+        if held is not None and held[0] == epochs:
+            written: dict[str, Any] = {}
+            removed: list[str] = []
+            for entity_id in changed:
+                row = table.get_row(key, entity_id)
+                if row is None:
+                    removed.append(entity_id)
+                else:
+                    written[entity_id] = row
+            try:
+                slim: NationalSlim = await self._run(national_mirrored, held[1], token, None,
+                                                     (written, removed), approval_required)
+                self._sent(slim, len(written) + len(removed))
+                self._mirrors[key] = (epochs, token)
+                return slim
+            except MirrorMissing as exc:
+                log.info("%s: sending every row", exc)
+        rows = dict(table.rows(key))
+        slim = await self._run(national_mirrored, None, token, rows, None, approval_required)
+        self._sent(slim, len(rows))
+        self._mirrors[key] = (epochs, token)
+        return slim
 
     def forget(self, province: str) -> None:
         """The child's copy of ``province`` may differ from the tables (a plan's writes
