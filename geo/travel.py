@@ -34,6 +34,10 @@ from geo.settings import GeoSettings, get_settings
 # Rows of the origin x destination matrix computed at once: bounds temporary memory
 # (~8 arrays of CHUNK_ELEMENTS float64) whatever the matrix size.
 CHUNK_ELEMENTS = 1 << 20
+#: Distances and times kept to a millimetre (km, 6 decimals) and under a millisecond (hours, 7
+#: decimals): see :func:`cost_matrix`.
+KM_DECIMALS = 6
+HOURS_DECIMALS = 7
 
 
 @dataclass(frozen=True)
@@ -174,5 +178,10 @@ def cost_matrix(origins: ArrayLike, destinations: ArrayLike) -> CostMatrix:
         cross = island_o[rows, None] != island_d[None, :]
         gap = gap_table[inv_o[rows, None], inv_d[None, :]]
         km[rows], hours[rows] = _travel(chord_to_km(chord), gap, cross, s)
+        # numpy's sin, cos and arcsin differ in the last bits between CPUs (its AVX-512 builds
+        # use other routines): on a millimetre and sub-millisecond grid, a plan is the same on
+        # every machine (ties broken alike), not only on the one that made it
+        np.round(km[rows], KM_DECIMALS, out=km[rows])
+        np.round(hours[rows], HOURS_DECIMALS, out=hours[rows])
         crossing[rows] = cross
     return CostMatrix(km=km, hours=hours, sea_crossing=crossing)

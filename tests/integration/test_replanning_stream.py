@@ -165,7 +165,8 @@ async def test_shipment_lifecycle_moves_stock_and_records_a_short_delivery(
     await produce_events(settings, [dispatched])
     await wait_until(lambda: status_is("dispatched"), 20)
     models = await read_models(redis)
-    assert stock_row(models)["on_hand"] == on_hand_before - qty
+    assert stock_row(models)["on_hand"] == on_hand_before - qty, (
+        shipment, _of(models, "shipment")[sid], stock_row(models))
     assert stock_row(models)["in_transit"] >= qty
 
     short = max(0, qty - 10)
