@@ -41,8 +41,8 @@ class StreamContext:
     # seconds the last plan of each province took (the planner waits for a burst to settle
     # in proportion)
     plan_seconds: dict[str, float] = field(default_factory=dict)
-    plan_pool: Any = None  # streams.planpool.PlanPool
-    national_pool: Any = None  # streams.planpool.PlanPool: the national tier's plans
+    # streams.planpool.PlanPool: the provinces' plans and the national tier's
+    plan_pool: Any = None
     _redis: Redis | None = None
     _producer: Any = None
     _producer_lock: Any = None
@@ -112,8 +112,6 @@ class StreamContext:
     async def close(self) -> None:
         if self.plan_pool is not None:
             self.plan_pool.close()
-        if self.national_pool is not None and self.national_pool is not self.plan_pool:
-            self.national_pool.close()
         if self._producer is not None:
             try:
                 await self._producer.stop()
@@ -265,7 +263,6 @@ def create_app(settings: Settings) -> tuple[faust.App, StreamContext]:
     # the national tier plans in the same process as the provinces (0: in a thread). In a
     # process of its own it ran beside a province's plan on a 2-core machine and slowed
     # that plan down (2.7-3.1 s instead of 1.6-2.0 s at 2,000 shelters), for 250 MB more
-    ctx.national_pool = ctx.plan_pool
     from streams.entities import (
         commit_after_changelogs,
         read_uncommitted_from_start,

@@ -474,7 +474,7 @@ def register(ctx: Any) -> None:
         # planned in the planning process (streams/planpool.py): a national plan is a
         # second or more of CPU, which in a thread held the interpreter lock against ingest
         try:
-            slim = await unless_stopping(ctx, ctx.national_pool.plan_national(
+            slim = await unless_stopping(ctx, ctx.plan_pool.plan_national(
                 table, NATIONAL_KEY, ctx.settings.national_approval))
             by_province: dict[str, list[dict[str, Any]]] = {}
             for province, result in slim.sends:
@@ -492,7 +492,7 @@ def register(ctx: Any) -> None:
         except BaseException:
             # the child applied the plan's writes to its copy, and they may not all be in
             # the table: the next plan sends every row
-            ctx.national_pool.forget(NATIONAL_KEY)
+            ctx.plan_pool.forget(NATIONAL_KEY)
             raise
         # the planning process applied its own writes to its copy: not sent to it again
         for key in slim.writes:

@@ -22,8 +22,10 @@ overrides      one dispatch override ``<task>|<team>``; one decision on what the
 national       one result of the national tier ``<kind>|<id>``
 kitchens       one public kitchen (dapur umum; ``streams/kitchens.py``)
 tasks          one task of the team plan with its assigned teams
-projected      the hash of one read-model view ``<entity>:<id>`` last emitted
-escalated      the hash of one escalation entity ``<kind>:<id>`` last sent up
+projected      the hash of one read-model view ``<entity>:<id>`` last emitted; a shelter's
+               shortfall views share one row ``shortfall:<shelter>`` (:data:`GROUPED`)
+escalated      the hash of one escalation entity ``<kind>:<id>`` last sent up; grouped the
+               same way
 plans          the province's plan sequence and clock (one small row, ``plan``)
 =============  ==============================================================
 """
@@ -68,7 +70,55 @@ MEMORY_VIEWS = ("shelter", "warehouse", "team")
 
 def is_memory_view(key: str) -> bool:
     return key.split(":", 1)[0] in MEMORY_VIEWS
+
+
 PLAN_ROW = "plan"
+#: Hash rows kept one row per shelter rather than one per entity: a shelter's shortfalls (view
+#: ``shortfall:<shelter>:<item>``, escalation ``shortfall:<shelter>|<item>``) share the row
+#: ``shortfall@<shelter>``, its shipments' views the row ``shipment@<shelter>``, each
+#: ``{"hashes": {key: hash}}``. A headcount changes most of its shelter's shortfalls and
+#: shipments at once: one row written for each instead of one per item (and as many fewer
+#: changelog records to read after a restart). Other hashes keep a row each, ``{"hash": h}``.
+#: A group holds what one shelter needs or is sent: it does not grow with the province.
+GROUPED = ("shortfall", "shipment")
+
+
+def _shortfall_shelter(entity_id: str) -> str | None:
+    cut = max(entity_id.rfind("|"), entity_id.rfind(":"))
+    return entity_id[:cut] if cut > 0 else None
+
+
+def grouped_hash_rows(
+    hashes: dict[str, str], shelter_of: dict[str, str] | None = None
+) -> dict[str, dict[str, Any]]:
+    """Hash rows as stored (:data:`GROUPED`); ``shelter_of`` gives each shipment's shelter (a
+    shipment not in it keeps a row of its own)."""
+    rows: dict[str, dict[str, Any]] = {}
+    for key, digest in sorted(hashes.items()):
+        kind, _, entity_id = key.partition(":")
+        if kind == "shortfall":
+            group = _shortfall_shelter(entity_id)
+        elif kind == "shipment" and shelter_of:
+            group = shelter_of.get(entity_id)
+        else:
+            group = None
+        if group is None:
+            rows[key] = {"hash": digest}
+        else:
+            rows.setdefault(f"{kind}@{group}", {"hashes": {}})["hashes"][key] = digest
+    return rows
+
+
+def hashes_of_rows(rows: dict[str, dict[str, Any]]) -> dict[str, str]:
+    """The inverse of :func:`grouped_hash_rows`: ``{key: hash}`` (rows of either form)."""
+    out: dict[str, str] = {}
+    for key, row in rows.items():
+        members = row.get("hashes")
+        if members is None:
+            out[key] = row["hash"]
+        else:
+            out.update(members)
+    return out
 
 
 def register_tables(ctx: Any) -> None:
@@ -146,7 +196,7 @@ def assemble(province: str, rows: dict[str, dict[str, Any]]) -> Loaded:
                 "proposals": proposals, "shortfalls": [], "remaining": [], "stats": [],
             }),
             "teams": _teams_view(rows["tasks"]),
-            "projected": {k: v["hash"] for k, v in rows["projected"].items()},
+            "projected": hashes_of_rows(rows["projected"]),
         }
     return Loaded(state, previous, rows)
 
@@ -287,23 +337,28 @@ def province_writes(loaded: Loaded, outcome: ProvinceOutcome) -> ProvinceWrites:
     writes.planner["tasks"] = _changed(rows["tasks"], tasks)
 
     # view hashes (closed shipments' hashes leave with them: their history stays)
-    projected = {k: {"hash": v} for k, v in plan["projected"].items() if not is_memory_view(k)}
+    projected = {k: v for k, v in plan["projected"].items() if not is_memory_view(k)}
     for shipment_id in closed:
         projected.pop(f"shipment:{shipment_id}", None)
-    writes.planner["projected"] = _changed(rows["projected"], projected)
+    shelter_of = {sid: str(row["shelter_id"]) for sid, row in outcome.shipments.items()
+                  if row.get("shelter_id")}
+    writes.planner["projected"] = _changed(rows["projected"],
+                                           grouped_hash_rows(projected, shelter_of))
 
     # escalation: only the entities that changed since last sent
     entities = escalation_entities(outcome.escalation)
-    hashes = {k: {"hash": content_hash(v)} for k, v in entities.items()}
-    changed_hashes = _changed(rows["escalated"], hashes)
-    writes.planner["escalated"] = changed_hashes
+    hashes = {k: content_hash(v) for k, v in entities.items()}
+    writes.planner["escalated"] = _changed(rows["escalated"], grouped_hash_rows(hashes))
+    sent = hashes_of_rows(rows["escalated"])
+    changed_keys = {k for k, v in hashes.items() if sent.get(k) != v}
+    changed_keys |= sent.keys() - hashes.keys()
     seq = plan["seq"]
-    for key, value in sorted(changed_hashes.items()):
+    for key in sorted(changed_keys):
         kind, _, entity_id = key.partition(":")
         writes.escalation.append({
             "province_code": province, "seq": seq, "planned_at": plan["planned_at"],
             "kind": kind, "id": entity_id,
-            "data": None if value is None else entities[key],
+            "data": entities.get(key),
         })
 
     writes.planner["plans"] = {PLAN_ROW: {
