@@ -75,12 +75,13 @@ def is_memory_view(key: str) -> bool:
 PLAN_ROW = "plan"
 #: Hash rows kept one row per shelter rather than one per entity: a shelter's shortfalls (view
 #: ``shortfall:<shelter>:<item>``, escalation ``shortfall:<shelter>|<item>``) share the row
-#: ``shortfall@<shelter>``, its shipments' views the row ``shipment@<shelter>``, each
+#: ``shortfall@<shelter>``, its shipments' views the row ``shipment@<shelter>``, the tasks at
+#: a place (``task:<kind>:<shelter or incident>``) the row ``task@<place>``, each
 #: ``{"hashes": {key: hash}}``. A headcount changes most of its shelter's shortfalls and
 #: shipments at once: one row written for each instead of one per item (and as many fewer
 #: changelog records to read after a restart). Other hashes keep a row each, ``{"hash": h}``.
 #: A group holds what one shelter needs or is sent: it does not grow with the province.
-GROUPED = ("shortfall", "shipment")
+GROUPED = ("shortfall", "shipment", "task")
 
 
 def _shortfall_shelter(entity_id: str) -> str | None:
@@ -100,6 +101,8 @@ def grouped_hash_rows(
             group = _shortfall_shelter(entity_id)
         elif kind == "shipment" and shelter_of:
             group = shelter_of.get(entity_id)
+        elif kind == "task":
+            group = entity_id.partition(":")[2] or None
         else:
             group = None
         if group is None:

@@ -23,8 +23,9 @@ NOW = datetime(2024, 2, 14, 6, 0, tzinfo=UTC)
 def test_grouped_rows_give_back_every_hash() -> None:
     hashes = {
         "shortfall:sh-1:rice": "a", "shortfall:sh-1:blanket": "b", "shortfall:sh-2:rice": "c",
-        "shortfall:sh-1|rice": "d", "shipment:s-9": "e", "shipment:s-8": "f", "task:t-1": "g",
-        "plan:32": "h", "shortfall:odd": "i",
+        "shortfall:sh-1|rice": "d", "shipment:s-9": "e", "shipment:s-8": "f",
+        "task:psychosocial_support:sh-1": "g", "task:public_kitchen:sh-1": "j",
+        "task:t-1": "k", "plan:32": "h", "shortfall:odd": "i",
     }
     rows = grouped_hash_rows(hashes, {"s-9": "sh-1"})
     assert hashes_of_rows(rows) == hashes
@@ -32,10 +33,14 @@ def test_grouped_rows_give_back_every_hash() -> None:
     assert rows["shortfall@sh-1"]["hashes"] == {
         "shortfall:sh-1:rice": "a", "shortfall:sh-1:blanket": "b", "shortfall:sh-1|rice": "d"}
     assert rows["shipment@sh-1"] == {"hashes": {"shipment:s-9": "e"}}
-    # a shipment whose shelter is not known, and other kinds, keep a row each
+    # the tasks at one place (``task:<kind>:<place>``) share a row
+    assert rows["task@sh-1"]["hashes"] == {
+        "task:psychosocial_support:sh-1": "g", "task:public_kitchen:sh-1": "j"}
+    # a shipment whose shelter is not known, and ids of another form, keep a row each
     assert rows["shipment:s-8"] == {"hash": "f"}
-    assert rows["task:t-1"] == {"hash": "g"} and rows["shortfall:odd"] == {"hash": "i"}
-    assert len(rows) == 7
+    assert rows["task:t-1"] == {"hash": "k"} and rows["shortfall:odd"] == {"hash": "i"}
+    assert rows["plan:32"] == {"hash": "h"}
+    assert len(rows) == 8
 
 
 def test_rows_of_the_old_layout_are_read_and_replaced() -> None:
