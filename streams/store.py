@@ -23,7 +23,8 @@ national       one result of the national tier ``<kind>|<id>``
 kitchens       one public kitchen (dapur umum; ``streams/kitchens.py``)
 tasks          one task of the team plan with its assigned teams
 projected      the hash of one read-model view ``<entity>:<id>`` last emitted; a shelter's
-               shortfall views share one row ``shortfall:<shelter>`` (:data:`GROUPED`)
+               shortfall and shipment views share the rows ``shortfall@<shelter>`` and
+               ``shipment@<shelter>``, a place's tasks ``task@<place>`` (:data:`GROUPED`)
 escalated      the hash of one escalation entity ``<kind>:<id>`` last sent up; grouped the
                same way
 plans          the province's plan sequence and clock (one small row, ``plan``)
@@ -352,11 +353,8 @@ def province_writes(loaded: Loaded, outcome: ProvinceOutcome) -> ProvinceWrites:
     entities = escalation_entities(outcome.escalation)
     hashes = {k: content_hash(v) for k, v in entities.items()}
     writes.planner["escalated"] = _changed(rows["escalated"], grouped_hash_rows(hashes))
-    sent = hashes_of_rows(rows["escalated"])
-    changed_keys = {k for k, v in hashes.items() if sent.get(k) != v}
-    changed_keys |= sent.keys() - hashes.keys()
     seq = plan["seq"]
-    for key in sorted(changed_keys):
+    for key in sorted(_changed(hashes_of_rows(rows["escalated"]), hashes)):
         kind, _, entity_id = key.partition(":")
         writes.escalation.append({
             "province_code": province, "seq": seq, "planned_at": plan["planned_at"],
