@@ -170,6 +170,24 @@ def replan_times(procs: list[ManagedProcess]) -> list[float]:
     return out
 
 
+STALL_LINE = re.compile(r"^\[(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d),(\d{3})\].*event loop stalled "
+                        r"([0-9.]+) s", re.M)
+
+
+def loop_stalls(log_text: str, since: datetime) -> tuple[int, float]:
+    """(stalls, worst seconds) of the worker's event loop logged at or after ``since`` (naive
+    local time, as the worker's log stamps it): streams/looplag.py logs every stall of
+    100 ms or more."""
+    count, worst = 0, 0.0
+    for m in STALL_LINE.finditer(log_text):
+        at = datetime.strptime(m.group(1), "%Y-%m-%d %H:%M:%S").replace(
+            microsecond=int(m.group(2)) * 1000)
+        if at >= since:
+            count += 1
+            worst = max(worst, float(m.group(3)))
+    return count, worst
+
+
 class Stalled(Exception):
     """A phase made no progress within its time limit (recorded, not hidden)."""
 
@@ -713,6 +731,7 @@ async def bench_province_size(stack: Stack, shelters: int, updates: int, rate: f
             await asyncio.sleep(0.5)
 
     sampler = asyncio.create_task(sample())
+    measured_from = datetime.now()  # noqa: DTZ005 - moved to the first burst below
     try:
         await produce(settings, disaster.setup)
         first = {e.shelter_id: e.total for e in disaster.setup
@@ -726,6 +745,7 @@ async def bench_province_size(stack: Stack, shelters: int, updates: int, rate: f
         # national tier), so the burst measures the burst
         quiet_seconds = await wait_quiet(redis, settings, proc)
         profiler = _profile_burst(proc, f"size{shelters}")
+        measured_from = datetime.now()  # noqa: DTZ005 - the worker's log is in local time
         burst_at, elapsed, plan_elapsed = await _timed_burst(
             redis, settings, disaster.headcounts[:updates])
         if profiler is not None:
@@ -804,8 +824,9 @@ async def bench_province_size(stack: Stack, shelters: int, updates: int, rate: f
     finally:
         sampling = False
         await sampler
-        replans = proc.log_path.read_text(errors="ignore").count("re-planned province") \
-            if proc.log_path else 0
+        log_text = proc.log_path.read_text(errors="ignore") if proc.log_path else ""
+        replans = log_text.count("re-planned province")
+        stalls, worst_stall = loop_stalls(log_text, measured_from) if log_text else (0, 0.0)
         proc.stop()
         await redis.aclose()
     latencies.sort()
@@ -832,6 +853,9 @@ async def bench_province_size(stack: Stack, shelters: int, updates: int, rate: f
         else float("nan"),
         "peak_worker_rss_mb": peak[0],
         "replans": replans,
+        # the worker's event loop held 100 ms or more, from the first burst to the end
+        "loop_stalls": stalls,
+        "loop_worst_stall_s": worst_stall,
         "plan_processes": plan_processes,
         "touched": TOUCHED,
         # when each burst began (UTC, as the worker logs): what else the worker was doing
@@ -1005,7 +1029,9 @@ async def main_province_sizes(sizes: list[int], quick: bool, broker: str = "tans
                 f"({r['sustained_updates']:,} on them, began "
                 f"{r['sustained_started_at'][11:23]} UTC): "
                 f"{r['sustained_events_per_s']:,.0f}/s shown, "
-                f"{r['sustained_planned_events_per_s']:,.0f}/s planned")
+                f"{r['sustained_planned_events_per_s']:,.0f}/s planned; event loop held "
+                f"100 ms or more {r['loop_stalls']} times (worst "
+                f"{r['loop_worst_stall_s']:.2f} s)")
             if compare_thread:
                 t = await bench_province_size(stack, n, updates, 100.0, latency_events,
                                               db=5 + i, plan_processes=0)

@@ -66,6 +66,12 @@ PROJECTION_LAG = Histogram(
     "change written in Redis: every hop (ingest, re-plan, projector)",
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300),
 )
+LOOP_LAG = Histogram(
+    "siaga_event_loop_lag_seconds",
+    "How late the worker's event-loop probe woke (every 20 ms): how long a handler held the "
+    "loop that heartbeats, quick views and every other agent share (streams/looplag.py)",
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
 PROJECTED = Counter(
     "siaga_projected_changes", "State changes the projector applied, by entity type", ["entity"]
 )

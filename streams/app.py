@@ -43,6 +43,8 @@ class StreamContext:
     plan_seconds: dict[str, float] = field(default_factory=dict)
     # streams.planpool.PlanPool: the provinces' plans and the national tier's
     plan_pool: Any = None
+    # streams.looplag.LoopWatch: how long handlers hold the event loop
+    loop_watch: Any = None
     _redis: Redis | None = None
     _producer: Any = None
     _producer_lock: Any = None
@@ -294,9 +296,10 @@ def create_app(settings: Settings) -> tuple[faust.App, StreamContext]:
                    national):
         module.register(ctx)
     projector.register(ctx)
-    from streams import readiness
+    from streams import looplag, readiness
 
     readiness.register(ctx)
+    looplag.register(ctx)
 
     @app.on_before_shutdown.connect  # type: ignore[arg-type]
     async def _close_clients(app: faust.App, **kwargs: Any) -> None:

@@ -1,0 +1,75 @@
+"""The event-loop probe (streams/looplag.py) on a real asyncio loop: a handler that holds the
+loop is counted, measured and named; a loop that only awaits is not."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+
+import pytest
+
+from streams.looplag import LoopWatch, where
+
+
+def hold_the_loop(seconds: float) -> None:
+    """A handler doing blocking work on the loop (what the probe is there to catch)."""
+    time.sleep(seconds)
+
+
+async def _run_with_watch(body: object) -> LoopWatch:
+    watch = LoopWatch(every=0.01, stall=0.1)
+    stop = threading.Event()
+    threading.Thread(target=watch.watchdog, args=(stop,), daemon=True).start()
+    probe = asyncio.create_task(watch.run())
+    try:
+        await asyncio.sleep(0.05)
+        await body()  # type: ignore[operator]
+        await asyncio.sleep(0.05)
+    finally:
+        stop.set()
+        probe.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await probe
+    return watch
+
+
+def test_a_handler_holding_the_loop_is_counted_measured_and_named(
+        caplog: pytest.LogCaptureFixture) -> None:
+    async def body() -> None:
+        hold_the_loop(0.3)
+
+    with caplog.at_level(logging.INFO, logger="streams.looplag"):
+        watch = asyncio.run(_run_with_watch(body))
+    assert watch.stalls == 1
+    assert 0.2 <= watch.worst < 1.0
+    lines = [r.getMessage() for r in caplog.records if "event loop stalled" in r.getMessage()]
+    assert len(lines) == 1
+    # the watchdog saw the loop's thread inside the blocking handler
+    assert "hold_the_loop" in lines[0]
+
+
+def test_a_loop_that_only_awaits_has_no_stall() -> None:
+    async def body() -> None:
+        for _ in range(20):
+            await asyncio.sleep(0.01)
+
+    watch = asyncio.run(_run_with_watch(body))
+    assert watch.stalls == 0
+    assert watch.probes >= 10
+    assert watch.worst < 0.1
+
+
+def test_where_names_the_innermost_frames_first() -> None:
+    import sys
+
+    def inner() -> str:
+        return where(sys._getframe(), depth=2)  # noqa: SLF001
+
+    def outer() -> str:
+        return inner()
+
+    text = where(sys._getframe(), depth=2)
+    assert "test_where_names_the_innermost_frames_first" in text
+    assert outer().split(" < ")[0].startswith("test_loop_watch.py:inner:")
