@@ -13,11 +13,23 @@ logged (``event loop stalled …``), so a worker's log says when and how long, a
 benchmarks count them (``bench/pipeline.py``). A watchdog thread looks at the loop's thread
 while a stall lasts and the log line names where it stood (Siaga's own innermost frames):
 what held the loop, not only that something did.
+
+**The garbage collector held it most.** A worker keeps its provinces' rows in memory: about a
+million tracked objects for one 2,000-shelter province, ten times that at 20,000 shelters. A
+full collection walks all of them (0.84 s for a million here), and Python runs one each time
+the heap has grown by a quarter — in the middle of whatever handler allocates next (the stalls
+logged "in" an orjson parse or a changelog write were these). So the watch also times full
+collections, and right after one that took :data:`FREEZE_AFTER_GC` or longer it moves what
+survived it out of later full collections (``gc.freeze()``): those objects were just found
+alive, so nothing collectable is frozen (only what a cycle makes garbage later would be, and
+reference counting still frees every row, which has no cycles). Each object is then walked by
+one slow collection at most, and later ones walk only what came after it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import sys
 import threading
@@ -30,14 +42,17 @@ log = logging.getLogger(__name__)
 PROBE_EVERY = 0.02
 #: A stall this long or longer is logged (the issue's "about 100 ms").
 STALL_SECONDS = 0.1
+#: A full collection this long is followed by ``gc.freeze()`` (see above).
+FREEZE_AFTER_GC = 0.05
 
 
 class LoopWatch:
     """The lateness of a timer on this loop, kept as a running worst and count of stalls."""
 
     def __init__(self, every: float = PROBE_EVERY, stall: float = STALL_SECONDS,
-                 clock: Any = time.monotonic) -> None:
+                 clock: Any = time.monotonic, freeze_after: float = FREEZE_AFTER_GC) -> None:
         self.every = every
+        self.freeze_after = freeze_after
         self.stall = stall
         self.clock = clock
         self.worst = 0.0
@@ -46,6 +61,39 @@ class LoopWatch:
         self._beat = clock()  # when the probe last woke
         self._loop_thread: int | None = None
         self._where: str | None = None  # where the loop stood during the stall under way
+        self.full_collections = 0
+        self.full_collection_seconds = 0.0  # in all
+        self.freezes = 0
+        self._gc_started: float | None = None
+        self._gc_since = 0.0  # full collections' seconds since the probe last woke
+        self._freeze = False
+
+    def on_gc(self, phase: str, info: dict[str, Any]) -> None:
+        """A ``gc.callbacks`` hook: time the full collections."""
+        if info.get("generation") != 2:
+            return
+        if phase == "start":
+            self._gc_started = time.perf_counter()
+            return
+        if self._gc_started is None:
+            return
+        took = time.perf_counter() - self._gc_started
+        self._gc_started = None
+        self.full_collections += 1
+        self.full_collection_seconds += took
+        self._gc_since += took
+        if took >= self.freeze_after:
+            self._freeze = True
+
+    def settle_heap(self) -> None:
+        """After a slow full collection: keep its survivors out of the next ones."""
+        if self._freeze:
+            from logistics.allocation import heap_frozen
+
+            self._freeze = False
+            gc.freeze()
+            heap_frozen()  # the allocation (plans in a thread) must not undo it
+            self.freezes += 1
 
     def observe(self, late: float) -> None:
         """One probe woke ``late`` seconds after it was due."""
@@ -56,10 +104,13 @@ class LoopWatch:
         LOOP_LAG.observe(late)
         self.worst = max(self.worst, late)
         where, self._where = self._where, None
+        collecting, self._gc_since = self._gc_since, 0.0
         if late >= self.stall:
             self.stalls += 1
-            log.info("event loop stalled %.3f s (stall %d; worst %.3f s) in %s", late,
-                     self.stalls, self.worst, where or "?")
+            log.info("event loop stalled %.3f s (stall %d; worst %.3f s) in %s; full garbage "
+                     "collections %.3f s of it", late, self.stalls, self.worst, where or "?",
+                     collecting)
+        self.settle_heap()
 
     async def run(self) -> None:
         """Probe until cancelled."""
@@ -90,7 +141,7 @@ class LoopWatch:
 OWN = ("/streams/", "/siaga/", "/logistics/", "/geo/")
 
 
-def where(frame: FrameType | None, depth: int = 3) -> str:
+def where(frame: FrameType | None, depth: int = 5) -> str:
     """The innermost ``depth`` frames of Siaga's own code on ``frame``'s stack, innermost
     first (``module.py:function:line``), led by the innermost frame when it is a library's."""
     own: list[str] = []
@@ -115,6 +166,7 @@ def register(ctx: Any) -> None:
     """Start the probe with the worker (``ctx.loop_watch``)."""
     watch = ctx.loop_watch = LoopWatch()
     stop = threading.Event()
+    gc.callbacks.append(watch.on_gc)
 
     @ctx.app.task
     async def watch_loop() -> None:
@@ -124,3 +176,5 @@ def register(ctx: Any) -> None:
             await watch.run()
         finally:
             stop.set()
+            if watch.on_gc in gc.callbacks:
+                gc.callbacks.remove(watch.on_gc)

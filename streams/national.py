@@ -435,14 +435,16 @@ def register(ctx: Any) -> None:
     from streams.changes import pack, unpack
     from streams.deadletter import park
     from streams.entities import entity_table
-    from streams.plumbing import Writes, run_batch, unless_stopping
+    from streams.plumbing import LoopShare, Writes, run_batch, unless_stopping
 
     table = entity_table(ctx, TABLE)
 
     async def handle(events: Any) -> None:
         writes = Writes(ctx)
         changed = False
+        share = LoopShare()
         for event in events:
+            await share()  # a batch is up to 1,000 records of dozens of escalations each
             try:
                 records = []
                 for rec in unpack(event.value):

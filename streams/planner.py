@@ -28,6 +28,7 @@ from streams.planning import PlanningOptions, plan_province
 from streams.plumbing import (
     BATCH_WITHIN,
     WRITE_CHUNK,
+    LoopShare,
     Writes,
     producer_ebb,
     request_replan,
@@ -148,9 +149,11 @@ async def write_back(
     current = {sid: shipments.get_row(province, sid) for sid in writes.shipments}
     for shipment_id, row in shipment_writes(read_shipments, writes.shipments, current).items():
         items.append(("shipments", shipment_id, row))
+    share = LoopShare()
     for start in range(0, len(items), WRITE_CHUNK):
         await producer_ebb(ctx)
         for table, entity_id, row in items[start : start + WRITE_CHUNK]:
+            await share()
             target = entity_table(ctx, table)
             if row is None:
                 if target.get_row(province, entity_id) is None:

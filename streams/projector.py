@@ -6,10 +6,11 @@ shelters agent's quick views (a report shown at once, :func:`streams.shelters.se
 so that a report is never queued behind a re-plan's thousands of changes. Versions decide
 between the two lanes whatever the order of arrival.
 
-At least once, end to end: a batch is acknowledged only after Redis took every change in
-it. While Redis refuses writes (down, read-only, out of memory…) the batch is retried with
-backoff and nothing after it is taken; the projector's writes are compare-and-set by
-version, so a change applied twice is applied once.
+A batch is written :data:`PROJECT_SLICE` changes at a time (one Redis round trip each), so
+that no batch holds the event loop for long. At least once, end to end: a batch is
+acknowledged only after Redis took every change in it. While Redis refuses writes (down,
+read-only, out of memory…) the batch is retried with backoff and nothing after it is taken;
+the projector's writes are compare-and-set by version, so a change applied twice is applied once.
 """
 
 from __future__ import annotations
@@ -23,10 +24,16 @@ from siaga.catalogue import QUICK_VIEWS, STATE_CHANGES
 from siaga.readmodel import apply_changes, check_layout
 from streams.changes import decode_changes
 from streams.deadletter import park
-from streams.plumbing import run_batch
+from streams.plumbing import LoopShare, run_batch
 from streams.shelters import merge_outranked_plan_views
 
 log = logging.getLogger(__name__)
+
+# Changes decoded, merged and written in one go before the loop is let go: a batch of a
+# re-plan's records holds 20,000 changes and more at 2,000 shelters, and decoding, encoding
+# and packing them all at once held the event loop for seconds (the quick views of the
+# reports coming in meanwhile waited behind it; streams/looplag.py).
+PROJECT_SLICE = 500
 
 
 def register(ctx: Any) -> None:
@@ -40,18 +47,25 @@ def register(ctx: Any) -> None:
                 log.error("%s (entities written before it are missing from the dashboard)",
                           problem)
             layout_checked = True
-        changes = []
+        changes: list[dict[str, Any]] = []
+        share = LoopShare()
         for event in events:
+            await share()  # a batch of a re-plan's records is 20,000 changes and more
             try:
                 changes.extend(decode_changes(event.value))
             except (ValueError, json.JSONDecodeError) as exc:
                 await park(ctx, event, f"undecodable state change: {exc}")
-        # a plan's shelter view older than the report shown merges into its quick view
-        changes = await merge_outranked_plan_views(ctx.redis, changes)
-        await apply_changes(ctx.redis, changes)
+        applied: list[dict[str, Any]] = []
+        for start in range(0, len(changes), PROJECT_SLICE):
+            # a plan's shelter view older than the report shown merges into its quick view
+            # (the slices before this one are in Redis already: it reads them there)
+            part = await merge_outranked_plan_views(
+                ctx.redis, changes[start : start + PROJECT_SLICE])
+            await apply_changes(ctx.redis, part)
+            applied.extend(part)
         from siaga.status import note_projected
 
-        await note_projected(ctx.redis, events, changes)
+        await note_projected(ctx.redis, events, applied)
 
     @ctx.app.agent(ctx.raw_topic(STATE_CHANGES), name="projector")
     async def projector(stream: Any) -> None:

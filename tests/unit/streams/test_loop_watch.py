@@ -73,3 +73,48 @@ def test_where_names_the_innermost_frames_first() -> None:
     text = where(sys._getframe(), depth=2)
     assert "test_where_names_the_innermost_frames_first" in text
     assert outer().split(" < ")[0].startswith("test_loop_watch.py:inner:")
+
+
+def test_a_slow_full_collection_is_followed_by_a_freeze_of_its_survivors() -> None:
+    """A heap of many tracked objects makes a full collection slow: the watch times it, and
+    at its next tick moves the survivors out of later full collections, which then walk
+    only what came after (the worker's rows: about a million objects per 2,000 shelters)."""
+    import gc
+
+    # any full collection counts as slow here (the worker's bar is FREEZE_AFTER_GC)
+    watch = LoopWatch(every=0.01, stall=0.1, freeze_after=0.0)
+    heap = [[i] for i in range(200_000)]  # tracked, alive: a full collection walks them
+    frozen_before = gc.get_freeze_count()
+    gc.callbacks.append(watch.on_gc)
+    try:
+        gc.collect()
+        assert watch.full_collections == 1
+        assert watch.full_collection_seconds > 0
+        assert watch.freezes == 0  # not inside the collection: at the probe's next tick
+        watch.observe(0.0)
+        assert watch.freezes == 1
+        assert gc.get_freeze_count() >= frozen_before + len(heap)
+        watch.observe(0.0)  # no full collection since: nothing more to freeze
+        assert watch.freezes == 1
+        gc.collect()
+        assert watch.full_collections == 2
+    finally:
+        gc.callbacks.remove(watch.on_gc)
+        gc.unfreeze()
+        if frozen_before:
+            gc.freeze()
+    del heap
+
+
+def test_young_collections_are_not_timed_as_full_ones() -> None:
+    import gc
+
+    watch = LoopWatch()
+    gc.callbacks.append(watch.on_gc)
+    try:
+        gc.collect(0)
+        gc.collect(1)
+    finally:
+        gc.callbacks.remove(watch.on_gc)
+    assert watch.full_collections == 0
+    assert watch.freezes == 0
