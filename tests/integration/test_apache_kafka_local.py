@@ -263,7 +263,17 @@ def _batch(tag: str, n: int) -> list[tuple[bytes, bytes]]:
 
 
 async def test_cluster_has_three_brokers_and_a_controller(cluster: KafkaCluster) -> None:
-    assert await asyncio.to_thread(alive_brokers, cluster.bootstrap) == {1, 2, 3}
+    # A KRaft broker's metadata lists only unfenced brokers, and a broker that misses its
+    # heartbeats to the controller on a loaded machine is fenced until the next one: seen
+    # once in CI, {2, 3} right after the cluster said all three were up. The claim is that
+    # the cluster has three brokers, so it is asked again for a while, not once.
+    seen: set[int] = set()
+    for _ in range(60):
+        seen = await asyncio.to_thread(alive_brokers, cluster.bootstrap)
+        if seen == {1, 2, 3}:
+            break
+        await asyncio.sleep(0.5)
+    assert seen == {1, 2, 3}
     assert cluster.active_controller() in {1, 2, 3}
     for node in cluster.nodes.values():
         assert (node.log_dir / "meta.properties").is_file()
