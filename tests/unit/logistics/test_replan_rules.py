@@ -127,3 +127,24 @@ def test_a_kept_plans_shortfalls_state_the_whole_stock_in_reach_and_do_not_flip(
             for d in (old, new):
                 d.pop("plan_id"), d.pop("shortfall_id")
             assert new == old, sf.shelter_id
+
+
+def test_evolve_is_replace_without_validating_again() -> None:
+    # the re-plan's fast copy of needs, shortfalls and explanations: equal to
+    # dataclasses.replace, field by field, and the original left as it was
+    from logistics.replan import _evolve
+
+    needs, stock, whs, travel, rules = random_instance(11, 25, 5, supply_ratio=0.5)
+    need = needs[0]
+    copied = _evolve(need, quantity=need.quantity + 3, in_transit=need.in_transit + 5)
+    assert copied == replace(need, quantity=need.quantity + 3, in_transit=need.in_transit + 5)
+    assert hash(copied) == hash(replace(need, quantity=need.quantity + 3,
+                                        in_transit=need.in_transit + 5))
+    assert copied is not need and need == needs[0] and need.quantity == copied.quantity - 3
+    sf = allocate("p1", PLANNED_AT, needs, stock, whs, travel, rules).shortfalls[0]
+    e = sf.explanation
+    assert _evolve(e, tradeoff=None, need_quantity=7) == replace(e, tradeoff=None,
+                                                                  need_quantity=7)
+    assert _evolve(sf, need=sf.need + 1, explanation=e) == replace(sf, need=sf.need + 1,
+                                                                   explanation=e)
+    assert _evolve(sf, need=sf.need + 1) != sf
