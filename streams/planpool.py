@@ -39,6 +39,8 @@ import os
 import signal
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -116,6 +118,27 @@ def _init_child(parent: int) -> None:
     heap_frozen()
 
 
+@contextmanager
+def collections_paused() -> Iterator[None]:
+    """In the planning process: no cyclic garbage collection for the length of one plan.
+
+    A plan's objects (allocations, views, explanations: hundreds of thousands) are acyclic
+    and die by reference counting once its slim result is made. With the collector on, each
+    young collection during the plan walked the ones alive at that moment: 0.4-0.5 s of a
+    2,000-shelter re-plan's 3 s, measured. Paused, the collection after the plan walks only
+    what lives on (the mirrored rows' updates and the result); a cycle made meanwhile is
+    collected then. Only for the child: in the worker (plans in a thread) it would pause the
+    collector for the event loop too."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
 def plan_slim(
     province: str, rows: dict[str, dict[str, Any]], memory: dict[str, str],
     opts: PlanningOptions,
@@ -147,6 +170,14 @@ def plan_mirrored(
     keep it under ``token`` with the plan's own writes applied, as the worker writes them
     back. Raises :class:`MirrorMissing` when the copy is not ``base``. The plan never
     changes its input rows (tests/unit/streams/test_plan_mirror.py)."""
+    with collections_paused():
+        return _plan_mirrored(province, base, token, rows, delta, memory, opts)
+
+
+def _plan_mirrored(
+    province: str, base: int | None, token: int, rows: dict[str, dict[str, Any]] | None,
+    delta: Delta | None, memory: dict[str, str], opts: PlanningOptions,
+) -> Slim:
     held = _MIRRORS.pop(province, None)  # kept again only once the plan is made
     if rows is None:
         if held is None or held[0] != base or delta is None:
@@ -193,6 +224,14 @@ def national_mirrored(
 ) -> NationalSlim:
     """In the national tier's child: like :func:`plan_mirrored`, for the one national table
     (every row, or the rows written and removed since the copy named ``base``)."""
+    with collections_paused():
+        return _national_mirrored(base, token, rows, delta, approval_required)
+
+
+def _national_mirrored(
+    base: int | None, token: int, rows: dict[str, Any] | None,
+    delta: tuple[dict[str, Any], list[str]] | None, approval_required: bool,
+) -> NationalSlim:
     held = _NATIONAL.pop("rows", None)
     if rows is None:
         if held is None or held[0] != base or delta is None:

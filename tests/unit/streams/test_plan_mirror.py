@@ -119,3 +119,33 @@ def test_a_change_set_carries_written_rows_and_removed_ids() -> None:
     rows = {"shelters": {"a": {"n": 1}, "b": {"n": 2}}, "tasks": {}}
     delta = delta_of(rows, {"shelters": {"a", "gone"}, "tasks": set()})
     assert delta == {"shelters": ({"a": {"n": 1}}, ["gone"])}
+
+
+def test_a_plan_in_the_planning_process_runs_with_the_collector_paused_and_restores_it(
+    monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import gc
+
+    monkeypatch.setattr(planpool, "_MIRRORS", {})
+    seen: list[bool] = []
+    real = planpool.plan_slim
+
+    def spy(*args: Any) -> Any:
+        seen.append(gc.isenabled())
+        return real(*args)
+
+    monkeypatch.setattr(planpool, "plan_slim", spy)
+    rows: dict[str, dict[str, Any]] = {name: {} for name in ALL_TABLES}
+    assert gc.isenabled()
+    plan_mirrored("32", None, 5, copy.deepcopy(rows), None, {}, PlanningOptions())
+    assert seen == [False] and gc.isenabled()
+    with pytest.raises(MirrorMissing):  # a plan that raises gives the collector back too
+        plan_mirrored("32", 1, 2, None, {}, {}, PlanningOptions())
+    assert gc.isenabled()
+    gc.disable()  # paused by someone else: left paused
+    try:
+        with planpool.collections_paused():
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
