@@ -204,6 +204,11 @@ async def worker_status(
     return {"ready": ready, "workers": fresh, "stale": len(stale)}
 
 
+# A worker's readiness detail (streams/readiness.py) that says what it waits for.
+WAITING_ON = {"recovered": False, "rebalancing": True, "positions_known": False,
+              "planning_process": False, "starting": True}
+
+
 def describe(status: dict[str, Any]) -> str:
     """What a not-ready status is waiting for, in a few words (for progress output)."""
     workers = status.get("workers") or []
@@ -217,7 +222,9 @@ def describe(status: dict[str, Any]) -> str:
     parts = []
     for entry in waiting:
         bits = [f"partitions={entry.get('partitions')}", f"lag={entry.get('lag')}"]
-        for key, value in sorted((entry.get("detail") or {}).items())[:3]:
-            bits.append(f"{key}={value}")
+        detail = entry.get("detail") or {}
+        # what it waits for (streams/readiness.py), not every figure it reports
+        bits += [f"{key}={value}" for key, value in sorted(detail.items())
+                 if WAITING_ON.get(key) is value or (key == "failing" and value)]
         parts.append(f"{entry.get('worker_id')} not ready ({', '.join(bits)})")
     return "; ".join(parts)

@@ -37,6 +37,8 @@ import time
 from types import FrameType
 from typing import Any
 
+from mode import Service
+
 log = logging.getLogger(__name__)
 
 PROBE_EVERY = 0.02
@@ -149,8 +151,8 @@ def where(frame: FrameType | None, depth: int = 5) -> str:
     while frame is not None:
         code = frame.f_code
         name = f"{code.co_filename.rsplit('/', 1)[-1]}:{code.co_name}:{frame.f_lineno}"
-        if innermost is None:
-            innermost = name
+        if innermost is None and "looplag" not in code.co_filename:
+            innermost = name  # (a collection's callback is not where the loop stood)
         if any(part in code.co_filename for part in OWN) and "looplag" not in code.co_filename:
             own.append(name)
             if len(own) == depth:
@@ -162,19 +164,36 @@ def where(frame: FrameType | None, depth: int = 5) -> str:
     return path or "?"
 
 
-def register(ctx: Any) -> None:
-    """Start the probe with the worker (``ctx.loop_watch``)."""
-    watch = ctx.loop_watch = LoopWatch()
-    stop = threading.Event()
-    gc.callbacks.append(watch.on_gc)
+class Probe(Service):
+    """The probe and its watchdog as a service of the worker's app, started with the app's
+    own services — the consumer, the tables — and so before the tables' recovery, which
+    faust's tasks (``@app.task``) wait for. A restarted worker's recovery of a big province
+    (minutes at 20,000 shelters) is then watched too."""
 
-    @ctx.app.task
-    async def watch_loop() -> None:
-        threading.Thread(target=watch.watchdog, args=(stop,), name="siaga-loop-watchdog",
-                         daemon=True).start()
-        try:
-            await watch.run()
-        finally:
-            stop.set()
-            if watch.on_gc in gc.callbacks:
-                gc.callbacks.remove(watch.on_gc)
+    def __init__(self, watch: LoopWatch, **kwargs: Any) -> None:
+        self.watch = watch
+        self._stop_watchdog = threading.Event()
+        super().__init__(**kwargs)
+
+    async def on_start(self) -> None:
+        if self.watch.on_gc not in gc.callbacks:
+            gc.callbacks.append(self.watch.on_gc)
+        self._stop_watchdog.clear()
+        threading.Thread(target=self.watch.watchdog, args=(self._stop_watchdog,),
+                         name="siaga-loop-watchdog", daemon=True).start()
+
+    @Service.task
+    async def _probe(self) -> None:
+        await self.watch.run()
+
+    async def on_stop(self) -> None:
+        self._stop_watchdog.set()
+        if self.watch.on_gc in gc.callbacks:
+            gc.callbacks.remove(self.watch.on_gc)
+
+
+def register(ctx: Any) -> None:
+    """Start the probe with the worker's app, before its recovery (``ctx.loop_watch``: the
+    readiness reports carry its stall count and worst stall)."""
+    watch = ctx.loop_watch = LoopWatch()
+    ctx.app.add_dependency(Probe(watch))

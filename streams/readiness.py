@@ -92,6 +92,9 @@ async def status(ctx: Any, catch_up: Any = None) -> dict[str, Any]:
             "planning_process": planning,
             "failing": None if healthy else ctx.health.last_error,
             "metrics_port": metrics.SERVED_PORT,
+            # how long handlers held the event loop (streams/looplag.py), since start
+            "loop_stalls": watch.stalls if (watch := ctx.loop_watch) is not None else None,
+            "loop_worst_seconds": round(watch.worst, 3) if watch is not None else None,
         },
     }
 

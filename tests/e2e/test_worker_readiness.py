@@ -51,6 +51,13 @@ async def test_one_worker_still_catching_up_makes_the_app_not_ready(redis: Redis
     assert status["ready"] is False
     assert [e["worker_id"] for e in status["workers"]] == ["w1", "w2"]
     assert "w2 not ready" in describe(status) and "lag=1234" in describe(status)
+    # it names what the worker waits for, not the figures it reports besides
+    await report_worker(redis, app, "w2", ready=False, partitions=2, lag=0, detail={
+        "recovered": False, "rebalancing": False, "planning_process": True,
+        "failing": None, "loop_stalls": 3, "loop_worst_seconds": 0.2, "metrics_port": 9})
+    said = describe(await worker_status(redis, app))
+    assert "recovered=False" in said and "loop_stalls" not in said
+    assert "planning_process" not in said and "rebalancing" not in said
     await report_worker(redis, app, "w2", ready=True, partitions=2, lag=0)
     assert (await worker_status(redis, app))["ready"] is True
 

@@ -75,6 +75,17 @@ def test_where_names_the_innermost_frames_first() -> None:
     assert outer().split(" < ")[0].startswith("test_loop_watch.py:inner:")
 
 
+def test_where_does_not_name_the_collectors_callback_as_where_the_loop_stood() -> None:
+    # a stall that is a garbage collection runs the watch's gc callback innermost
+    scope: dict[str, object] = {}
+    exec(compile("import sys\ndef on_gc(look):\n    return look(sys._getframe())\n",  # noqa: S102
+                 "/x/streams/looplag.py", "exec"), scope)
+    text = scope["on_gc"](lambda frame: where(frame, depth=2))  # type: ignore[operator]
+    assert "looplag" not in text
+    assert text.split(" < ")[0].startswith(
+        "test_loop_watch.py:test_where_does_not_name_the_collectors_callback")
+
+
 def test_a_slow_full_collection_is_followed_by_a_freeze_of_its_survivors() -> None:
     """A heap of many tracked objects makes a full collection slow: the watch times it, and
     at its next tick moves the survivors out of later full collections, which then walk
@@ -118,3 +129,38 @@ def test_young_collections_are_not_timed_as_full_ones() -> None:
         gc.callbacks.remove(watch.on_gc)
     assert watch.full_collections == 0
     assert watch.freezes == 0
+
+
+async def test_the_probe_service_watches_from_its_start_and_cleans_up_after() -> None:
+    import gc
+
+    from streams.looplag import Probe
+
+    watch = LoopWatch(every=0.01, stall=0.1)
+    probe = Probe(watch)
+    await probe.start()
+    try:
+        assert watch.on_gc in gc.callbacks
+        await asyncio.sleep(0.05)
+        hold_the_loop(0.25)
+        await asyncio.sleep(0.05)
+    finally:
+        await probe.stop()
+    assert watch.stalls == 1 and watch.worst >= 0.2
+    assert watch.on_gc not in gc.callbacks
+    probes = watch.probes
+    await asyncio.sleep(0.05)
+    assert watch.probes == probes  # stopped with the service
+
+
+def test_the_worker_app_starts_the_probe_with_its_own_services() -> None:
+    # a dependency of the app, not an @app.task: those start only once the tables recovered
+    from siaga.settings import Settings
+    from streams.app import create_app
+    from streams.looplag import Probe
+
+    app, ctx = create_app(Settings(kafka_bootstrap_servers="unused:9092",
+                                   redis_url="redis://unused"))
+    probes = [s for s in app._children if isinstance(s, Probe)]  # noqa: SLF001
+    assert len(probes) == 1 and probes[0].watch is ctx.loop_watch
+    assert not any("watch_loop" in getattr(t, "__name__", "") for t in app._app_tasks)  # noqa: SLF001
