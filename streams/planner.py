@@ -27,10 +27,8 @@ from streams.outputs import output_record, output_topic
 from streams.planning import PlanningOptions, plan_province
 from streams.plumbing import (
     BATCH_WITHIN,
-    WRITE_CHUNK,
-    LoopShare,
     Writes,
-    producer_ebb,
+    paced,
     request_replan,
     run_batch,
     unless_stopping,
@@ -149,22 +147,18 @@ async def write_back(
     current = {sid: shipments.get_row(province, sid) for sid in writes.shipments}
     for shipment_id, row in shipment_writes(read_shipments, writes.shipments, current).items():
         items.append(("shipments", shipment_id, row))
-    share = LoopShare()
-    for start in range(0, len(items), WRITE_CHUNK):
-        await producer_ebb(ctx)
-        for table, entity_id, row in items[start : start + WRITE_CHUNK]:
-            await share()
-            target = entity_table(ctx, table)
-            if row is None:
-                if target.get_row(province, entity_id) is None:
-                    continue
-                target.remove(province, entity_id)
-            else:
-                target.put(province, entity_id, row)
-            # the planning process applied this write to its copy already
-            target.forget_changed(province, entity_id)
-            count += 1
-            inputs += table in INPUT_TABLES
+    async for table, entity_id, row in paced(ctx, items):
+        target = entity_table(ctx, table)
+        if row is None:
+            if target.get_row(province, entity_id) is None:
+                continue
+            target.remove(province, entity_id)
+        else:
+            target.put(province, entity_id, row)
+        # the planning process applied this write to its copy already
+        target.forget_changed(province, entity_id)
+        count += 1
+        inputs += table in INPUT_TABLES
     return count, inputs
 
 

@@ -22,7 +22,7 @@ import json
 import logging
 import re
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -36,6 +36,7 @@ from streams.entities import entity_table
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+_Item = TypeVar("_Item")
 
 BATCH_SIZE = 500
 BATCH_WITHIN = 0.05  # seconds: how long a batch may wait to fill
@@ -315,15 +316,11 @@ class Writes:
         has drained to :data:`EBB` (see :func:`producer_ebb`)."""
         items = list(self._pending.items())
         self._pending.clear()
-        share = LoopShare()
-        for start in range(0, len(items), WRITE_CHUNK):
-            await producer_ebb(self.ctx)
-            for (table, province, entity_id), value in items[start : start + WRITE_CHUNK]:
-                if value is None:
-                    entity_table(self.ctx, table).remove(province, entity_id)
-                else:
-                    entity_table(self.ctx, table).put(province, entity_id, value)
-                await share()
+        async for (table, province, entity_id), value in paced(self.ctx, items):
+            if value is None:
+                entity_table(self.ctx, table).remove(province, entity_id)
+            else:
+                entity_table(self.ctx, table).put(province, entity_id, value)
         return len(items)
 
 
@@ -362,6 +359,19 @@ class LoopShare:
 BUFFER_MAX = 1000
 WRITE_CHUNK = 400
 EBB = 500
+
+
+async def paced(ctx: Any, items: Sequence[_Item]) -> AsyncIterator[_Item]:
+    """``items`` one by one, for a loop that writes each to a table: :data:`WRITE_CHUNK` at a
+    time after faust's producer buffer has drained to :data:`EBB` (:func:`producer_ebb`),
+    letting the event loop go between them (:class:`LoopShare`). Bulk writes (a plan's
+    write-back, a batch's flush) go through it."""
+    share = LoopShare()
+    for start in range(0, len(items), WRITE_CHUNK):
+        await producer_ebb(ctx)
+        for item in items[start : start + WRITE_CHUNK]:
+            yield item
+            await share()
 
 
 async def producer_ebb(ctx: Any) -> None:
