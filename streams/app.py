@@ -41,6 +41,8 @@ class StreamContext:
     # seconds the last plan of each province took (the planner waits for a burst to settle
     # in proportion)
     plan_seconds: dict[str, float] = field(default_factory=dict)
+    # when the last plan of each province came back from the planning process (monotonic s)
+    plan_returned: dict[str, float] = field(default_factory=dict)
     # streams.planpool.PlanPool: the provinces' plans and the national tier's
     plan_pool: Any = None
     # streams.looplag.LoopWatch: how long handlers hold the event loop

@@ -169,17 +169,21 @@ def input_revision(ctx: Any, province: str) -> tuple[tuple[tuple[int, int], int]
 
 async def settle(ctx: Any, province: str) -> float:
     """Wait until the province's inputs have been still for :data:`SETTLE_QUIET` seconds, at
-    most :data:`SETTLE_SHARE` x its last plan's time (:data:`SETTLE_MAX` at most; a first
-    plan does not wait). Returns the seconds waited."""
+    most until :data:`SETTLE_SHARE` x its last plan's time (:data:`SETTLE_MAX` at most) after
+    that plan came back (a first plan does not wait). Returns the seconds waited."""
     limit = min(SETTLE_MAX, SETTLE_SHARE * ctx.plan_seconds.get(province, 0.0))
     if limit <= 0:
         return 0.0
     started = time.monotonic()
+    # the limit runs from when the province's last plan came back: sending and writing its
+    # outputs gave the burst that long already (under a steady stream the inputs are never
+    # still, and a 2,000-shelter province waited its whole limit after 1-2 s of writing)
+    deadline = min(started, getattr(ctx, "plan_returned", {}).get(province, started)) + limit
     last, still_since = input_revision(ctx, province), started
-    while (now := time.monotonic()) - started < limit:
+    while (now := time.monotonic()) < deadline:
         if now - still_since >= SETTLE_QUIET:
             break
-        await asyncio.sleep(min(0.05, limit - (now - started)))
+        await asyncio.sleep(min(0.05, deadline - now))
         revision = input_revision(ctx, province)
         if revision != last:
             last, still_since = revision, time.monotonic()
@@ -263,6 +267,7 @@ async def _plan_and_send(
     done = await unless_stopping(
         ctx, ctx.plan_pool.plan(province, rows, memory, opts, changed, epochs))
     step("planning")
+    ctx.plan_returned[province] = time.monotonic()  # the next plan's settling counts from here
     at = datetime.fromisoformat(done.planned_at)
     key = province.encode()
     await quick_views_shown(ctx, province, quick_mark)

@@ -61,3 +61,26 @@ async def test_inputs_that_never_settle_wait_no_longer_than_the_limit(
     assert 0.3 <= waited < 0.3 + 0.2
     waited = await planner.settle(_ctx(60.0), "32")  # limit SETTLE_MAX
     assert planner.SETTLE_MAX <= waited < planner.SETTLE_MAX + 0.2
+
+
+async def test_the_wait_counts_from_when_the_last_plan_came_back(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # a steady stream never settles: the time spent sending and writing the last plan's
+    # outputs is part of the wait, not added to it
+    revision = [0]
+
+    def moving(ctx: Any, province: str) -> tuple[tuple[int, int], ...]:
+        revision[0] += 1
+        return ((0, revision[0]),)
+
+    monkeypatch.setattr(planner, "input_revision", moving)
+    loop = asyncio.get_running_loop()
+    ctx = _ctx(4.0)  # limit 1 s
+    ctx.plan_returned = {"32": loop.time() - 1.5}  # its outputs took 1.5 s to go out
+    assert await planner.settle(ctx, "32") < 0.05
+    ctx.plan_returned = {"32": loop.time() - 0.6}
+    waited = await planner.settle(ctx, "32")
+    assert 0.3 <= waited < 0.4 + 0.1
+    ctx.plan_returned = {"33": loop.time() - 5.0}  # another province's plan: the whole limit
+    waited = await planner.settle(ctx, "32")
+    assert planner.SETTLE_MAX <= waited < planner.SETTLE_MAX + 0.2
