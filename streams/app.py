@@ -43,6 +43,8 @@ class StreamContext:
     plan_seconds: dict[str, float] = field(default_factory=dict)
     # when the last plan of each province came back from the planning process (monotonic s)
     plan_returned: dict[str, float] = field(default_factory=dict)
+    # whether its inputs changed while that plan was made (the next one then does not settle)
+    plan_streaming: dict[str, bool] = field(default_factory=dict)
     # streams.planpool.PlanPool: the provinces' plans and the national tier's
     plan_pool: Any = None
     # streams.looplag.LoopWatch: how long handlers hold the event loop

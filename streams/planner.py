@@ -170,9 +170,12 @@ def input_revision(ctx: Any, province: str) -> tuple[tuple[tuple[int, int], int]
 async def settle(ctx: Any, province: str) -> float:
     """Wait until the province's inputs have been still for :data:`SETTLE_QUIET` seconds, at
     most until :data:`SETTLE_SHARE` x its last plan's time (:data:`SETTLE_MAX` at most) after
-    that plan came back (a first plan does not wait). Returns the seconds waited."""
+    that plan came back. A first plan does not wait, nor one whose inputs kept changing
+    while the last plan was made: a steady stream or a long burst never goes still, and the
+    wait only added to each plan's latency (a 2,000-shelter province planned every ~4.8 s
+    under 100 headcounts/s, 0.9 s of it waiting). Returns the seconds waited."""
     limit = min(SETTLE_MAX, SETTLE_SHARE * ctx.plan_seconds.get(province, 0.0))
-    if limit <= 0:
+    if limit <= 0 or getattr(ctx, "plan_streaming", {}).get(province):
         return 0.0
     started = time.monotonic()
     # the limit runs from when the province's last plan came back: sending and writing its
@@ -264,10 +267,13 @@ async def _plan_and_send(
         steps[name] = now - mark
         mark = now
 
+    at_start = input_revision(ctx, province)  # the rows were read just now (no await since)
     done = await unless_stopping(
         ctx, ctx.plan_pool.plan(province, rows, memory, opts, changed, epochs))
     step("planning")
-    ctx.plan_returned[province] = time.monotonic()  # the next plan's settling counts from here
+    # the next plan's settling counts from here, and is skipped while the inputs stream in
+    ctx.plan_returned[province] = time.monotonic()
+    ctx.plan_streaming[province] = input_revision(ctx, province) != at_start
     at = datetime.fromisoformat(done.planned_at)
     key = province.encode()
     await quick_views_shown(ctx, province, quick_mark)

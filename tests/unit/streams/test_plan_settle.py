@@ -84,3 +84,19 @@ async def test_the_wait_counts_from_when_the_last_plan_came_back(
     ctx.plan_returned = {"33": loop.time() - 5.0}  # another province's plan: the whole limit
     waited = await planner.settle(ctx, "32")
     assert planner.SETTLE_MAX <= waited < planner.SETTLE_MAX + 0.2
+
+
+async def test_inputs_that_changed_while_the_last_plan_was_made_do_not_wait(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    revision = [0]
+
+    def moving(ctx: Any, province: str) -> tuple[tuple[int, int], ...]:
+        revision[0] += 1
+        return ((0, revision[0]),)
+
+    monkeypatch.setattr(planner, "input_revision", moving)
+    ctx = _ctx(4.0)
+    ctx.plan_streaming = {"32": True}
+    assert await planner.settle(ctx, "32") == 0.0
+    ctx.plan_streaming = {"32": False}  # still while it was made: a new burst, waited for
+    assert await planner.settle(ctx, "32") >= planner.SETTLE_MAX
