@@ -41,10 +41,9 @@ class StreamContext:
     # seconds the last plan of each province took (the planner waits for a burst to settle
     # in proportion)
     plan_seconds: dict[str, float] = field(default_factory=dict)
-    # when the last plan of each province came back from the planning process (monotonic s)
-    plan_returned: dict[str, float] = field(default_factory=dict)
-    # whether its inputs changed while that plan was made (the next one then does not settle)
-    plan_streaming: dict[str, bool] = field(default_factory=dict)
+    # whether each province's inputs changed while its last plan was made, and when that
+    # plan's outputs were written (monotonic s): streams.planner.streaming
+    plan_streaming: dict[str, tuple[bool, float]] = field(default_factory=dict)
     # streams.planpool.PlanPool: the provinces' plans and the national tier's
     plan_pool: Any = None
     # streams.looplag.LoopWatch: how long handlers hold the event loop

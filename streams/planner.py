@@ -169,28 +169,38 @@ def input_revision(ctx: Any, province: str) -> tuple[tuple[tuple[int, int], int]
 
 async def settle(ctx: Any, province: str) -> float:
     """Wait until the province's inputs have been still for :data:`SETTLE_QUIET` seconds, at
-    most until :data:`SETTLE_SHARE` x its last plan's time (:data:`SETTLE_MAX` at most) after
-    that plan came back. A first plan does not wait, nor one whose inputs kept changing
-    while the last plan was made: a steady stream or a long burst never goes still, and the
-    wait only added to each plan's latency (a 2,000-shelter province planned every ~4.8 s
-    under 100 headcounts/s, 0.9 s of it waiting). Returns the seconds waited."""
+    most :data:`SETTLE_SHARE` x its last plan's time (:data:`SETTLE_MAX` at most). A first
+    plan does not wait, nor one that goes on from a plan whose inputs kept changing while it
+    was made (:func:`streaming`): a steady stream or a long burst never goes still, and
+    the wait only added to each plan's latency (a 2,000-shelter province planned every
+    ~4.8 s under 100 headcounts/s, 0.9 s of it waiting). Returns the seconds waited."""
     limit = min(SETTLE_MAX, SETTLE_SHARE * ctx.plan_seconds.get(province, 0.0))
-    if limit <= 0 or getattr(ctx, "plan_streaming", {}).get(province):
+    if limit <= 0 or streaming(ctx, province):
         return 0.0
     started = time.monotonic()
-    # the limit runs from when the province's last plan came back: sending and writing its
-    # outputs gave the burst that long already (under a steady stream the inputs are never
-    # still, and a 2,000-shelter province waited its whole limit after 1-2 s of writing)
-    deadline = min(started, getattr(ctx, "plan_returned", {}).get(province, started)) + limit
     last, still_since = input_revision(ctx, province), started
-    while (now := time.monotonic()) < deadline:
+    while (now := time.monotonic()) - started < limit:
         if now - still_since >= SETTLE_QUIET:
             break
-        await asyncio.sleep(min(0.05, deadline - now))
+        await asyncio.sleep(min(0.05, limit - (now - started)))
         revision = input_revision(ctx, province)
         if revision != last:
             last, still_since = revision, time.monotonic()
     return time.monotonic() - started
+
+
+#: A plan follows on from the province's last one when it starts within this many seconds of
+#: the last one's end (its outputs sent and written): it was asked for while that one ran.
+STREAM_GAP = 1.0
+
+
+def streaming(ctx: Any, province: str) -> bool:
+    """Whether the province's inputs are streaming in: they changed while its last plan was
+    made, and this plan follows right on from that one. After a pause, the next change
+    starts a new burst, which is waited for (its first plan would otherwise see only the
+    burst's first moments, and a second whole plan follow for the rest)."""
+    last = getattr(ctx, "plan_streaming", {}).get(province)
+    return last is not None and last[0] and time.monotonic() - last[1] < STREAM_GAP
 
 
 async def replan_province(ctx: Any, province: str, opts: PlanningOptions) -> bool:
@@ -271,9 +281,7 @@ async def _plan_and_send(
     done = await unless_stopping(
         ctx, ctx.plan_pool.plan(province, rows, memory, opts, changed, epochs))
     step("planning")
-    # the next plan's settling counts from here, and is skipped while the inputs stream in
-    ctx.plan_returned[province] = time.monotonic()
-    ctx.plan_streaming[province] = input_revision(ctx, province) != at_start
+    changed_while_planning = input_revision(ctx, province) != at_start
     at = datetime.fromisoformat(done.planned_at)
     key = province.encode()
     await quick_views_shown(ctx, province, quick_mark)
@@ -293,6 +301,8 @@ async def _plan_and_send(
     step("sending")
     written = await write_back(ctx, province, rows["shipments"], done.writes)
     step("writing")
+    # whether the next plan settles first (:func:`streaming`)
+    ctx.plan_streaming[province] = (changed_while_planning, time.monotonic())
     return done, written
 
 
