@@ -27,6 +27,7 @@ import statistics
 import sys
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from importlib import resources
@@ -143,7 +144,7 @@ class Stack:
         return Settings(
             kafka_bootstrap_servers=self.bootstrap,
             redis_url=f"{self.redis_url.rsplit('/', 1)[0]}/{db}",
-            kafka_profile=self.profile,  # type: ignore[arg-type]
+            kafka_profile=self.profile,
             topic_prefix=f"b{token}",
             app_id=f"bench-{token}",
             data_dir=self.data_dir / token,
@@ -278,7 +279,7 @@ def _wait_ready(proc: ManagedProcess, timeout: float = 120, plans_apart: bool = 
     raise RuntimeError(f"{proc.name} not ready; see {proc.log_path}")
 
 
-async def produce(settings: Settings, events: list[ev.Envelope], rate: float | None = None,
+async def produce(settings: Settings, events: Sequence[ev.Envelope], rate: float | None = None,
                   sent: dict[str, float] | None = None) -> dict[str, float]:
     """Produce events to their topics; fills and returns {event_id: send time}."""
     from siaga.catalogue import topic_for_event_type
@@ -314,7 +315,7 @@ async def final_totals_visible(redis: Redis, want: dict[str, int]) -> bool:
     return True
 
 
-async def bench_siaga(stack: Stack, wl: Workload, workers: int, db: int) -> dict[str, float]:
+async def bench_siaga(stack: Stack, wl: Workload, workers: int, db: int) -> dict[str, Any]:
     settings = stack.settings(db)
     redis = Redis.from_url(settings.redis_url or "")
     await redis.flushdb()
@@ -455,7 +456,7 @@ async def bench_latency(stack: Stack, wl: Workload, rate: float, seconds: float,
         async def watch() -> None:
             nonlocal last_id
             while not stop.is_set() or any(pending.values()):
-                reply = await redis.xread({FEED: last_id}, count=1000, block=200)
+                reply: Any = await redis.xread({FEED: last_id}, count=1000, block=200)
                 now = time.perf_counter()
                 for _, entries in reply or []:
                     for entry_id, fields in entries:
@@ -596,7 +597,8 @@ def _rss_mb(pid: int) -> float:
 
     try:
         proc = psutil.Process(pid)
-        return sum(p.memory_info().rss for p in [proc, *proc.children(recursive=True)]) / 2**20
+        return float(sum(p.memory_info().rss
+                         for p in [proc, *proc.children(recursive=True)])) / 2**20
     except psutil.Error:
         return 0.0
 
@@ -776,7 +778,7 @@ async def bench_province_size(stack: Stack, shelters: int, updates: int, rate: f
                     deadline = deadline or time.perf_counter() + 60
                     if time.perf_counter() > deadline:
                         return
-                reply = await redis.xread({FEED: last_id}, count=1000, block=200)
+                reply: Any = await redis.xread({FEED: last_id}, count=1000, block=200)
                 now = time.perf_counter()
                 for _, entries in reply or []:
                     for entry_id, fields in entries:

@@ -106,8 +106,9 @@ class Province:
 
     def move_shipment(self, event: ev.ShipmentStatusChanged | ev.ShipmentHoldChanged) -> None:
         """The shipments agent: the move, and what it means for batches and shelters."""
-        reducer = (ingest.apply_shipment_status if isinstance(event, ev.ShipmentStatusChanged)
-                   else ingest.apply_shipment_hold)
+        reducer: Callable[[Any, Any], Any] = (
+            ingest.apply_shipment_status if isinstance(event, ev.ShipmentStatusChanged)
+            else ingest.apply_shipment_hold)
         table = self.rows["shipments"]
         view = {event.shipment_id: table[event.shipment_id]}
         try:
@@ -516,12 +517,13 @@ def bench(shelters_: int, repeats: int, changed: int | None = None,
     heap_frozen()
     times = []
     # without: every view built and hashed, every line written out (plan.to_dict())
-    plain = [mock.patch("streams.planning.province.plan_as_dict",
-                        lambda _province, plan: plan.to_dict()),
-             mock.patch("streams.planning.supplies.needs_of",
-                        lambda _province, counts, profile, days, on_hand, in_transit:
-                        compute_needs(counts, profile, days, on_hand=on_hand,
-                                      in_transit=in_transit))]
+    plain: list[Any] = [
+        mock.patch("streams.planning.province.plan_as_dict",
+                   lambda _province, plan: plan.to_dict()),
+        mock.patch("streams.planning.supplies.needs_of",
+                   lambda _province, counts, profile, days, on_hand, in_transit:
+                   compute_needs(counts, profile, days, on_hand=on_hand,
+                                 in_transit=in_transit))]
     for _ in range(repeats):
         forget_views()
         plan_province(before.state, before.previous, opts)  # the plan before (not timed)
