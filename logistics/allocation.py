@@ -785,13 +785,13 @@ def allocate(
         pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="allocate")
         try:
             futures = [pool.submit(_solve, p, k, params) for p in problems]
-            with _gc_paused(), _short_switch_interval():
+            with gc_paused(), _short_switch_interval():
                 return _assemble(plan_id, planned_at, stock, wh, rules, cat, problems,
                                  (f.result() for f in futures), params)
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
     try:
-        with _gc_paused():
+        with gc_paused():
             return _assemble(plan_id, planned_at, stock, wh, rules, cat, problems,
                              (_solve(p, k, params) for p in problems), params)
     finally:
@@ -802,7 +802,7 @@ def allocate(
 
 
 # Set by a process that keeps objects frozen for its life (streams/planpool.py): then
-# ``_gc_paused`` need not ask, and asking costs — ``gc.get_freeze_count`` walks every frozen
+# ``gc_paused`` need not ask, and asking costs — ``gc.get_freeze_count`` walks every frozen
 # object (50 ms per plan in the planning process, twice per re-plan).
 _heap_frozen = False
 
@@ -814,8 +814,9 @@ def heap_frozen() -> None:
 
 
 @contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Pause CPython's cyclic garbage collector inside the block, then restore its state.
+def gc_paused() -> Iterator[None]:
+    """Pause CPython's cyclic garbage collector inside the block, then restore its state
+    (also around a whole plan in the planning process: ``streams.planpool``).
 
     Plan assembly creates hundreds of thousands of long-lived, acyclic objects (proposals,
     shortfalls, explanations, batch picks). While they pile up, the collector keeps re-scanning

@@ -11,6 +11,17 @@ import pytest
 from streams import planner
 
 
+def _moving_inputs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Inputs that change every time they are looked at (a stream that never goes still)."""
+    revision = [0]
+
+    def moving(ctx: Any, province: str) -> tuple[tuple[int, int], ...]:
+        revision[0] += 1
+        return ((0, revision[0]),)
+
+    monkeypatch.setattr(planner, "input_revision", moving)
+
+
 def _ctx(last_plan_seconds: float | None) -> Any:
     seconds = {} if last_plan_seconds is None else {"32": last_plan_seconds}
     return SimpleNamespace(plan_seconds=seconds)
@@ -50,29 +61,16 @@ async def test_a_burst_is_waited_for_until_it_settles(monkeypatch: pytest.Monkey
 
 async def test_inputs_that_never_settle_wait_no_longer_than_the_limit(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    revision = [0]
-
-    def moving(ctx: Any, province: str) -> tuple[tuple[int, int], ...]:
-        revision[0] += 1
-        return ((0, revision[0]),)
-
-    monkeypatch.setattr(planner, "input_revision", moving)
+    _moving_inputs(monkeypatch)
     waited = await planner.settle(_ctx(1.2), "32")  # limit 0.3 s
     assert 0.3 <= waited < 0.3 + 0.2
     waited = await planner.settle(_ctx(60.0), "32")  # limit SETTLE_MAX
     assert planner.SETTLE_MAX <= waited < planner.SETTLE_MAX + 0.2
 
 
-
 async def test_a_plan_that_follows_on_from_a_streaming_one_does_not_wait(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    revision = [0]
-
-    def moving(ctx: Any, province: str) -> tuple[tuple[int, int], ...]:
-        revision[0] += 1
-        return ((0, revision[0]),)
-
-    monkeypatch.setattr(planner, "input_revision", moving)
+    _moving_inputs(monkeypatch)
     loop = asyncio.get_running_loop()  # its clock is time.monotonic
     ctx = _ctx(4.0)  # limit 1 s
     # inputs changed while the last plan was made, and its outputs were written just now
