@@ -48,6 +48,8 @@ class StreamContext:
     plan_pool: Any = None
     # streams.looplag.LoopWatch: how long handlers hold the event loop
     loop_watch: Any = None
+    # streams.offsets.HeadWatch: commits wait for a skipped record, which is read again
+    head_watch: Any = None
     _redis: Redis | None = None
     _producer: Any = None
     _producer_lock: Any = None
@@ -277,6 +279,9 @@ def create_app(settings: Settings) -> tuple[faust.App, StreamContext]:
     commit_after_changelogs(ctx)
     read_uncommitted_from_start(ctx)
     young_collections_while_waiting()
+    from streams.offsets import watch_heads
+
+    watch_heads(ctx)
     ctx.raw_topic(DEADLETTER)
     ctx.raw_topic(STATE_CHANGES)
     ctx.raw_topic(QUICK_VIEWS)
