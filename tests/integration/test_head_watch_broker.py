@@ -15,7 +15,7 @@ import uuid
 from typing import Any
 
 import faust
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from siaga.settings import Settings
@@ -24,16 +24,14 @@ from streams.offsets import HeadWatch
 
 
 async def _committed(settings: Settings, group: str, topic: str) -> int | None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
-    await admin.start()
+    """The group's committed offset of ``topic``[0], as the broker holds it (OffsetFetch)."""
+    reader = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers,
+                              group_id=group, enable_auto_commit=False)
+    await reader.start()
     try:
-        offsets = await admin.list_consumer_group_offsets(group)
+        return await reader.committed(TopicPartition(topic, 0))  # type: ignore[no-any-return]
     finally:
-        await admin.close()
-    for tp, meta in offsets.items():
-        if tp.topic == topic and tp.partition == 0:
-            return int(meta.offset)
-    return None
+        await reader.stop()
 
 
 async def _until(check: Any, timeout: float, what: str) -> None:
