@@ -48,8 +48,6 @@ class StreamContext:
     plan_pool: Any = None
     # streams.looplag.LoopWatch: how long handlers hold the event loop
     loop_watch: Any = None
-    # streams.offsets.HeadWatch: commits wait for a skipped record, which is read again
-    head_watch: Any = None
     _redis: Redis | None = None
     _producer: Any = None
     _producer_lock: Any = None

@@ -128,6 +128,5 @@ class HeadWatch:
 
 
 def watch_heads(ctx: Any) -> HeadWatch:
-    """Install :class:`HeadWatch` on the worker's consumer (``ctx.head_watch``)."""
-    watch = ctx.head_watch = HeadWatch(ctx.app.consumer).install()
-    return watch
+    """Install :class:`HeadWatch` on the worker's consumer."""
+    return HeadWatch(ctx.app.consumer).install()

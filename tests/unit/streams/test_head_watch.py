@@ -57,6 +57,21 @@ def _ack(consumer: Any, *offsets: int) -> None:
         assert consumer.ack(message)
 
 
+def _watched(consumer: Any, wait: float, assigned: set[TP]
+             ) -> tuple[HeadWatch, Clock, list[tuple[TP, int]]]:
+    """The watch installed on ``consumer`` with a clock the test moves; the seeks it asks for
+    are recorded (``assigned``: the partitions the consumer holds)."""
+    clock = Clock()
+    seeks: list[tuple[TP, int]] = []
+
+    async def seek(tp: TP, offset: int) -> None:
+        seeks.append((tp, offset))
+
+    consumer.seek = seek
+    consumer.assignment = lambda: assigned
+    return HeadWatch(consumer, wait=wait, clock=clock).install(), clock, seeks
+
+
 async def test_faust_alone_commits_past_a_record_missing_at_the_head() -> None:
     """Why the watch exists: faust's rule lets one unprocessed record through."""
     consumer = await _consumer()
@@ -77,16 +92,7 @@ async def test_a_skipped_record_is_read_again_after_the_wait(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     consumer = await _consumer()
-    clock = Clock()
-    seeks: list[tuple[TP, int]] = []
-
-    async def seek(tp: TP, offset: int) -> None:
-        seeks.append((tp, offset))
-
-    consumer.seek = seek
-    consumer.assignment = lambda: {TP0}
-    watch = HeadWatch(consumer, wait=5.0, clock=clock)
-    watch.install()
+    watch, clock, seeks = _watched(consumer, wait=5.0, assigned={TP0})
     _ack(consumer, 11, 12)
     assert consumer._filter_committable_offsets([TP0]) == {}  # first seen missing
     clock.now += 4.9
@@ -108,23 +114,14 @@ async def test_a_record_never_processed_is_given_up_after_the_last_reread(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     consumer = await _consumer()
-    clock = Clock()
-    seeks: list[int] = []
-
-    async def seek(tp: TP, offset: int) -> None:
-        seeks.append(offset)
-
-    consumer.seek = seek
-    consumer.assignment = lambda: {TP0}
-    watch = HeadWatch(consumer, wait=1.0, clock=clock)
-    watch.install()
+    watch, clock, seeks = _watched(consumer, wait=1.0, assigned={TP0})
     _ack(consumer, 11)
     assert consumer._filter_committable_offsets([TP0]) == {}
     for _ in range(MAX_REREADS):
         clock.now += 1.5
         assert consumer._filter_committable_offsets([TP0]) == {}
         await asyncio.gather(*watch.tasks)
-    assert seeks == [10] * MAX_REREADS
+    assert seeks == [(TP0, 10)] * MAX_REREADS
     clock.now += 1.5
     with caplog.at_level(logging.ERROR, logger="streams.offsets"):
         committed = consumer._filter_committable_offsets([TP0])
@@ -134,16 +131,7 @@ async def test_a_record_never_processed_is_given_up_after_the_last_reread(
 
 async def test_a_partition_moved_away_is_not_sought() -> None:
     consumer = await _consumer()
-    clock = Clock()
-    seeks: list[int] = []
-
-    async def seek(tp: TP, offset: int) -> None:
-        seeks.append(offset)
-
-    consumer.seek = seek
-    consumer.assignment = lambda: set()
-    watch = HeadWatch(consumer, wait=1.0, clock=clock)
-    watch.install()
+    watch, clock, seeks = _watched(consumer, wait=1.0, assigned=set())
     _ack(consumer, 11)
     consumer._filter_committable_offsets([TP0])
     clock.now += 2
